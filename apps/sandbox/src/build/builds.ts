@@ -1,0 +1,352 @@
+// Golden builds on this host: start, follow, stop, and recovery after a restart.
+// Invariants: at most one build runs per project; a build's record reaches a final status
+// exactly once; whatever the outcome, the build's work directory is removed and only a build
+// whose startup script exited 0 is promoted (promote.ts keeps the golden whole).
+import { mkdir, open, readdir, readFile } from "node:fs/promises";
+import { ProblemError } from "@prewarm/api-types/problem";
+import type { components } from "@prewarm/api-types/sandbox";
+import prettyBytes from "pretty-bytes";
+import type { EventBus } from "../events/event-bus.ts";
+import { copyTree } from "../fs/copy-tree.ts";
+import { removeTree, writeFileAtomic } from "../fs/durable.ts";
+import { treeSize } from "../fs/tree-size.ts";
+import type { Goldens } from "../golden/goldens.ts";
+import { type PromoteDeps, promote, readCurrentGeneration, readGenerationMeta } from "../golden/promote.ts";
+import type { Logger } from "../logger.ts";
+import { streamLog } from "./build-log.ts";
+import { checkout } from "./checkout.ts";
+import { describeExit, signalGroup, spawnStartupScript } from "./startup-script-process.ts";
+
+export type Build = components["schemas"]["Build"];
+export type StartBuildRequest = components["schemas"]["StartBuildRequest"];
+
+interface BuildRecord {
+  build: Build;
+  /** Process group of the startup script while it runs, so recovery can end it. */
+  pid: number | null;
+}
+
+interface RunningBuild {
+  record: BuildRecord;
+  stopReason: "stop" | "timeout" | null;
+  timeoutSeconds: number;
+  abort: AbortController;
+  terminate: () => void;
+  done: Promise<Build>;
+}
+
+export interface BuildsDeps extends PromoteDeps {
+  goldens: Goldens;
+  bus: EventBus;
+  logger: Logger;
+  stopGraceMs: number;
+}
+
+const say = (text: string) => `\x1b[1;36m==> ${text}\x1b[0m\r\n`;
+const warn = (text: string) => `\x1b[1;31m==> ${text}\x1b[0m\r\n`;
+
+export class Builds {
+  private readonly running = new Map<string, RunningBuild>();
+  private readonly runningByProject = new Map<string, string>();
+
+  constructor(private readonly deps: BuildsDeps) {}
+
+  async start(request: StartBuildRequest): Promise<Build> {
+    const { layout } = this.deps;
+    const existing = this.runningByProject.get(request.project_id);
+    if (existing) {
+      throw new ProblemError(409, "build_running", `Build ${existing} is already running for this project`);
+    }
+    if (await this.readRecord(request.build_id)) {
+      throw new ProblemError(409, "build_exists", `A build with ID ${request.build_id} already exists`);
+    }
+    // Claim the project before the first await below, so two starts cannot both pass the check.
+    this.runningByProject.set(request.project_id, request.build_id);
+    const record: BuildRecord = {
+      build: {
+        build_id: request.build_id,
+        project_id: request.project_id,
+        status: "running",
+        started_at: new Date().toISOString(),
+        finished_at: null,
+        exit_code: null,
+        error: null,
+        size_bytes: null,
+      },
+      pid: null,
+    };
+    let settle!: (build: Build) => void;
+    const running: RunningBuild = {
+      record,
+      stopReason: null,
+      timeoutSeconds: request.timeout_seconds ?? 1800,
+      abort: new AbortController(),
+      terminate: () => running.abort.abort(),
+      done: new Promise<Build>((resolve) => {
+        settle = resolve;
+      }),
+    };
+    this.running.set(request.build_id, running);
+    try {
+      await mkdir(layout.buildDir(request.build_id), { recursive: true });
+      await writeFileAtomic(layout.buildLogPath(request.build_id), "");
+      await this.writeRecord(record);
+    } catch (error) {
+      this.running.delete(request.build_id);
+      this.runningByProject.delete(request.project_id);
+      await removeTree(layout.buildDir(request.build_id));
+      throw error;
+    }
+    this.deps.bus.publish({ type: "build", build: record.build });
+    void this.run(running, request).then(settle);
+    return record.build;
+  }
+
+  async get(buildId: string): Promise<Build> {
+    const running = this.running.get(buildId);
+    if (running) return running.record.build;
+    const record = await this.readRecord(buildId);
+    if (!record) throw new ProblemError(404, "build_not_found", `No build ${buildId}`);
+    return record.build;
+  }
+
+  /** Ends the build's processes (TERM, then KILL after the grace period) and waits for its end. */
+  async stop(buildId: string): Promise<Build> {
+    const running = this.running.get(buildId);
+    if (!running) return this.get(buildId);
+    running.stopReason ??= "stop";
+    running.terminate();
+    return running.done;
+  }
+
+  /** Resolves when the build has ended (at once if it is not running). */
+  ended(buildId: string): Promise<void> {
+    const running = this.running.get(buildId);
+    return running ? running.done.then(() => undefined) : Promise.resolve();
+  }
+
+  async log(buildId: string, offset: number, follow: boolean): Promise<ReadableStream<Uint8Array>> {
+    await this.get(buildId);
+    return streamLog({ path: this.deps.layout.buildLogPath(buildId), offset, follow, ended: this.ended(buildId) });
+  }
+
+  runningBuilds(): Build[] {
+    return [...this.running.values()].map((r) => r.record.build);
+  }
+
+  /** Stops every running build, for a clean shutdown. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((id) => this.stop(id)));
+  }
+
+  /**
+   * After a restart, nothing is running: a build whose record still says `running` was
+   * interrupted. If its promotion had completed, the golden pointer names it and it succeeded;
+   * otherwise it is `interrupted`, its log kept and its work directory removed. Any process
+   * group it left behind is ended.
+   */
+  async recover(): Promise<Build[]> {
+    const { layout } = this.deps;
+    const settled: Build[] = [];
+    const names = await readdir(layout.recordsDir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.endsWith(".json") || name.startsWith(".")) continue;
+      const record = await this.readRecord(name.slice(0, -".json".length)).catch(() => null);
+      if (record?.build.status !== "running") continue;
+      await killLeftovers(record.build.build_id);
+      const { build } = record;
+      const current = await readCurrentGeneration(layout, build.project_id);
+      if (current === build.build_id) {
+        const meta = await readGenerationMeta(layout, build.project_id, current);
+        Object.assign(build, {
+          status: "succeeded",
+          exit_code: 0,
+          size_bytes: meta.size_bytes,
+          finished_at: meta.built_at,
+        });
+      } else {
+        Object.assign(build, {
+          status: "interrupted",
+          error: "Build interrupted by sandbox restart",
+          finished_at: new Date().toISOString(),
+        });
+      }
+      await this.writeRecord({ build, pid: null });
+      settled.push(build);
+    }
+    for (const entry of await readdir(layout.buildsDir).catch(() => [] as string[])) {
+      await removeTree(`${layout.buildsDir}/${entry}`);
+    }
+    for (const entry of await readdir(layout.tmpDir).catch(() => [] as string[])) {
+      await removeTree(`${layout.tmpDir}/${entry}`);
+    }
+    return settled;
+  }
+
+  private async run(running: RunningBuild, request: StartBuildRequest): Promise<Build> {
+    const { layout, goldens, logger } = this.deps;
+    const { build } = running.record;
+    const buildId = build.build_id;
+    const log = await open(layout.buildLogPath(buildId), "a");
+    const write = (text: string) => log.write(text).catch(() => undefined);
+    const timeout = setTimeout(() => {
+      running.stopReason ??= "timeout";
+      running.terminate();
+    }, running.timeoutSeconds * 1000);
+    let outcome: Partial<Build>;
+    try {
+      const dockerDir = layout.buildDockerDir(buildId);
+      await mkdir(layout.buildGenerationDir(buildId), { recursive: true });
+      const pinned = await goldens.pinCurrent(build.project_id);
+      try {
+        if (pinned) {
+          await write(say(`Starting from the current golden (${prettyBytes(pinned.meta.size_bytes)})`));
+          await copyTree(pinned.dockerDir, dockerDir, running.abort.signal);
+        } else {
+          await write(say("No golden yet: starting from an empty Docker directory"));
+          await mkdir(dockerDir);
+        }
+      } finally {
+        await pinned?.release();
+      }
+      this.throwIfStopping(running);
+      await write(say(`Checking out ${request.branch ?? "main"}`));
+      const workspace = layout.buildWorkspaceDir(buildId);
+      await checkout({
+        repositoryUrl: request.repository_url,
+        branch: request.branch ?? "main",
+        workspace,
+        logFd: log.fd,
+        signal: running.abort.signal,
+      });
+      this.throwIfStopping(running);
+      await writeFileAtomic(layout.buildScriptPath(buildId), request.startup_script);
+      await write(say("Running the startup script"));
+      const exit = await this.runScript(running, {
+        scriptPath: layout.buildScriptPath(buildId),
+        workspace,
+        dockerDir,
+        logFd: log.fd,
+      });
+      this.throwIfStopping(running);
+      if (exit.code !== 0) {
+        const error = describeExit(exit.code, exit.signal);
+        await write(warn(error));
+        outcome = { status: "failed", exit_code: exit.code, error };
+      } else {
+        await write(say("Startup script succeeded; measuring and promoting the Docker directory"));
+        const size = await treeSize(dockerDir);
+        const builtAt = new Date().toISOString();
+        await promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size });
+        this.deps.bus.publish({ type: "golden", reason: "promoted", golden: await goldens.info(build.project_id) });
+        await write(say(`Promoted: the golden is now ${prettyBytes(size)}`));
+        outcome = { status: "succeeded", exit_code: 0, size_bytes: size };
+      }
+    } catch (error) {
+      if (running.stopReason === "stop") {
+        await write(warn("Build stopped"));
+        outcome = { status: "stopped", error: null };
+      } else if (running.stopReason === "timeout") {
+        const message = `Build timed out after ${formatDuration(running.timeoutSeconds)}`;
+        await write(warn(message));
+        outcome = { status: "failed", error: message };
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        logger.warn({ buildId, error: message }, "build failed before its script ended");
+        await write(warn(message));
+        outcome = { status: "failed", error: message };
+      }
+    } finally {
+      clearTimeout(timeout);
+      await log.close().catch(() => undefined);
+      await removeTree(layout.buildDir(buildId));
+    }
+    Object.assign(build, outcome, { finished_at: new Date().toISOString() });
+    running.record.pid = null;
+    await this.writeRecord(running.record).catch((error) =>
+      logger.error({ buildId, error: String(error) }, "could not record build outcome"),
+    );
+    this.running.delete(buildId);
+    this.runningByProject.delete(build.project_id);
+    this.deps.bus.publish({ type: "build", build });
+    logger.info({ buildId, projectId: build.project_id, status: build.status }, "build ended");
+    return build;
+  }
+
+  private async runScript(
+    running: RunningBuild,
+    options: { scriptPath: string; workspace: string; dockerDir: string; logFd: number },
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const { build } = running.record;
+    const child = spawnStartupScript({
+      scriptPath: options.scriptPath,
+      workspace: options.workspace,
+      logFd: options.logFd,
+      env: { dockerDir: options.dockerDir, projectId: build.project_id, buildId: build.build_id },
+    });
+    const pid = child.pid;
+    if (pid === undefined) {
+      return new Promise((_, reject) => child.once("error", reject));
+    }
+    running.record.pid = pid;
+    await this.writeRecord(running.record);
+    let killTimer: NodeJS.Timeout | undefined;
+    running.terminate = () => {
+      signalGroup(pid, "SIGTERM");
+      killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), this.deps.stopGraceMs);
+    };
+    if (running.stopReason) running.terminate();
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+    });
+    clearTimeout(killTimer);
+    // Whatever the script left running in the background must not outlive it, nor keep writing
+    // into a Docker directory that is about to be promoted or removed.
+    signalGroup(pid, "SIGKILL");
+    running.terminate = () => running.abort.abort();
+    return exit;
+  }
+
+  private throwIfStopping(running: RunningBuild): void {
+    if (running.stopReason) throw new Error("stopping");
+  }
+
+  private async readRecord(buildId: string): Promise<BuildRecord | null> {
+    try {
+      return JSON.parse(await readFile(this.deps.layout.buildRecordPath(buildId), "utf8")) as BuildRecord;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+  }
+
+  private async writeRecord(record: BuildRecord): Promise<void> {
+    await writeFileAtomic(this.deps.layout.buildRecordPath(record.build.build_id), `${JSON.stringify(record)}\n`);
+  }
+}
+
+/**
+ * Ends whatever a build of a previous run left behind: every process whose environment names
+ * the build (the startup script's whole tree inherits HELIX_BUILD_ID), never anything else.
+ */
+async function killLeftovers(buildId: string): Promise<void> {
+  const marker = `HELIX_BUILD_ID=${buildId}`;
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, "utf8").catch(() => "");
+    if (environ.split("\0").includes(marker)) {
+      try {
+        process.kill(Number(entry), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+/** "30m", "2h", "45s": how a build timeout reads in a message. */
+export function formatDuration(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}

@@ -1,0 +1,59 @@
+// The startup script runs in its own process group so that stopping a build reaches every
+// process it started, not just the shell. Its output goes straight to the build log (stdout and
+// stderr interleaved, as a terminal would show them).
+import { type ChildProcess, spawn } from "node:child_process";
+
+export interface ScriptEnv {
+  dockerDir: string;
+  projectId: string;
+  buildId: string;
+}
+
+export function spawnStartupScript(options: {
+  scriptPath: string;
+  workspace: string;
+  logFd: number;
+  env: ScriptEnv;
+}): ChildProcess {
+  return spawn("bash", [options.scriptPath], {
+    cwd: options.workspace,
+    detached: true,
+    stdio: ["ignore", options.logFd, options.logFd],
+    env: scriptEnvironment(options.env),
+  });
+}
+
+// Only what a script needs: the service's own settings (and any secret among them) stay out.
+function scriptEnvironment(env: ScriptEnv): NodeJS.ProcessEnv {
+  const inherited: NodeJS.ProcessEnv = {};
+  for (const name of ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"]) {
+    if (process.env[name] !== undefined) inherited[name] = process.env[name];
+  }
+  return {
+    ...inherited,
+    PATH: inherited.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    TERM: "xterm-256color",
+    FORCE_COLOR: "1",
+    CLICOLOR_FORCE: "1",
+    HELIX_GOLDEN_BUILD: "true",
+    HELIX_DOCKER_DATA_ROOT: env.dockerDir,
+    HELIX_PROJECT_ID: env.projectId,
+    HELIX_BUILD_ID: env.buildId,
+  };
+}
+
+/** Signals every process of the group; a group that is already gone is fine. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw error;
+  }
+}
+
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `Startup script was killed by ${signal}`;
+  return `Startup script exited with code ${code}`;
+}

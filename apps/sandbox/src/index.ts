@@ -1,0 +1,28 @@
+// Starts the golden filesystem service: configuration, recovery of the root, then HTTP.
+import { serve } from "@hono/node-server";
+import { createApp } from "./app.ts";
+import { parseEnv } from "./env.ts";
+import { createLogger } from "./logger.ts";
+import { createServices, prepareRoot } from "./services.ts";
+
+const env = parseEnv();
+const logger = createLogger(env.logLevel);
+const services = createServices({ root: env.root, logger, stopGraceMs: env.stopGraceMs });
+await prepareRoot(services);
+const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {
+  logger.info(
+    { root: env.root, address: `http://${info.address}:${info.port}` },
+    "golden filesystem service listening",
+  );
+});
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: stopping running builds");
+    server.close();
+    void services.builds.stopAll().finally(() => process.exit(0));
+  });
+}

@@ -1,0 +1,100 @@
+// Where everything lives under the service's root. Invariant: no path leaves this module unless
+// every ID in it matched the ID pattern and the resolved path is inside the root, so no request,
+// however hostile, can name a file outside it.
+//
+//   <root>/goldens/<project>/current                      symlink -> generations/<build>
+//   <root>/goldens/<project>/generations/<build>/docker/   the Docker data of one generation
+//   <root>/goldens/<project>/generations/<build>/golden.json
+//   <root>/builds/<build>/                                 a running build's work directory
+//   <root>/build-records/<build>.json, <build>.log         a build's state and output, kept
+//   <root>/sessions/<session>/docker/, session.json        a session's Docker directory
+//   <root>/tmp/                                            staging; anything left here is garbage
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { isValidId } from "@prewarm/api-types/contract";
+import { ProblemError } from "@prewarm/api-types/problem";
+
+export class SandboxLayout {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  get goldensDir(): string {
+    return this.inside("goldens");
+  }
+  get buildsDir(): string {
+    return this.inside("builds");
+  }
+  get recordsDir(): string {
+    return this.inside("build-records");
+  }
+  get sessionsDir(): string {
+    return this.inside("sessions");
+  }
+  get tmpDir(): string {
+    return this.inside("tmp");
+  }
+
+  goldenDir(projectId: string): string {
+    return this.inside("goldens", id(projectId, "project_id"));
+  }
+  /** The pointer whose target names the project's current generation. */
+  goldenPointer(projectId: string): string {
+    return path.join(this.goldenDir(projectId), "current");
+  }
+  generationsDir(projectId: string): string {
+    return path.join(this.goldenDir(projectId), "generations");
+  }
+  generationDir(projectId: string, buildId: string): string {
+    return path.join(this.generationsDir(projectId), id(buildId, "build_id"));
+  }
+
+  buildDir(buildId: string): string {
+    return this.inside("builds", id(buildId, "build_id"));
+  }
+  /** The build's future generation: promotion renames this directory into the golden. */
+  buildGenerationDir(buildId: string): string {
+    return path.join(this.buildDir(buildId), "generation");
+  }
+  buildDockerDir(buildId: string): string {
+    return path.join(this.buildGenerationDir(buildId), "docker");
+  }
+  buildWorkspaceDir(buildId: string): string {
+    return path.join(this.buildDir(buildId), "workspace");
+  }
+  buildScriptPath(buildId: string): string {
+    return path.join(this.buildDir(buildId), "startup.sh");
+  }
+  buildRecordPath(buildId: string): string {
+    return this.inside("build-records", `${id(buildId, "build_id")}.json`);
+  }
+  buildLogPath(buildId: string): string {
+    return this.inside("build-records", `${id(buildId, "build_id")}.log`);
+  }
+
+  sessionDir(sessionId: string): string {
+    return this.inside("sessions", id(sessionId, "session_id"));
+  }
+
+  /** A fresh, unique path in tmp/ for staging something before it is renamed into place. */
+  tmpPath(label: string): string {
+    return this.inside("tmp", `${label}-${randomUUID()}`);
+  }
+
+  private inside(...segments: string[]): string {
+    const resolved = path.resolve(this.root, ...segments);
+    if (resolved !== this.root && !resolved.startsWith(this.root + path.sep)) {
+      throw new ProblemError(400, "invalid_path", "The request names a location outside the service's root");
+    }
+    return resolved;
+  }
+}
+
+function id(value: string, name: string): string {
+  if (!isValidId(value)) {
+    throw new ProblemError(400, "invalid_id", `${name} must be 1-64 letters, digits, '_' or '-'`);
+  }
+  return value;
+}

@@ -1,0 +1,50 @@
+// The service's parts, wired once. Tests build the same parts over a temp root.
+import { mkdir } from "node:fs/promises";
+import { Builds } from "./build/builds.ts";
+import { EventBus } from "./events/event-bus.ts";
+import { GenerationPins, ProjectLocks } from "./golden/golden-locks.ts";
+import { Goldens } from "./golden/goldens.ts";
+import { SandboxLayout } from "./layout.ts";
+import type { Logger } from "./logger.ts";
+import { Sessions } from "./sessions/sessions.ts";
+
+export interface SandboxServices {
+  layout: SandboxLayout;
+  bus: EventBus;
+  goldens: Goldens;
+  builds: Builds;
+  sessions: Sessions;
+  logger: Logger;
+}
+
+export function createServices(options: { root: string; logger: Logger; stopGraceMs: number }): SandboxServices {
+  const layout = new SandboxLayout(options.root);
+  const bus = new EventBus();
+  const locks = new ProjectLocks();
+  const pins = new GenerationPins();
+  const goldens = new Goldens(layout, locks, pins);
+  const builds = new Builds({
+    layout,
+    locks,
+    pins,
+    goldens,
+    bus,
+    logger: options.logger,
+    stopGraceMs: options.stopGraceMs,
+  });
+  const sessions = new Sessions(layout, goldens, bus);
+  return { layout, bus, goldens, builds, sessions, logger: options.logger };
+}
+
+/** Creates the root's directories and settles whatever a previous run left behind. */
+export async function prepareRoot(services: SandboxServices): Promise<void> {
+  const { layout } = services;
+  for (const dir of [layout.goldensDir, layout.buildsDir, layout.recordsDir, layout.sessionsDir, layout.tmpDir]) {
+    await mkdir(dir, { recursive: true });
+  }
+  const settled = await services.builds.recover();
+  await services.goldens.recover();
+  for (const build of settled) {
+    services.logger.info({ buildId: build.build_id, status: build.status }, "settled a build of the previous run");
+  }
+}

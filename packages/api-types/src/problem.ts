@@ -1,0 +1,143 @@
+// One error shape for both services: RFC 9457 problem details with a stable `code`. Handlers
+// throw ProblemError; the app's single onError turns it (and anything else) into the same body.
+import type { Context, ErrorHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { validator } from "hono/validator";
+import { type Contract, type InvalidPart, isValidId } from "./contract.ts";
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  instance?: string;
+  errors?: InvalidPart[];
+}
+
+const titles: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
+
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors?: InvalidPart[],
+  ) {
+    super(detail);
+    this.name = "ProblemError";
+  }
+
+  toProblem(instance?: string): Problem {
+    return {
+      type: `urn:prewarm:problem:${this.code}`,
+      title: titles[this.status] ?? "Error",
+      status: this.status,
+      code: this.code,
+      detail: this.detail,
+      ...(instance ? { instance } : {}),
+      ...(this.errors ? { errors: this.errors } : {}),
+    };
+  }
+}
+
+export function problemResponse(problem: Problem): Response {
+  return new Response(JSON.stringify(problem), {
+    status: problem.status,
+    headers: { "content-type": "application/problem+json" },
+  });
+}
+
+export interface ProblemLogger {
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The app's onError: known problems keep their code, anything else becomes an opaque 500. */
+export function problemErrorHandler(logger: ProblemLogger): ErrorHandler {
+  return (err, c) => {
+    const instance = c.req.path;
+    if (err instanceof ProblemError) return problemResponse(err.toProblem(instance));
+    if (err instanceof HTTPException) {
+      // Hono raises these for bodies it cannot parse; keep the status, give it a stable code.
+      const code = err.status === 400 ? "malformed_request" : `http_${err.status}`;
+      const detail = err.message || titles[err.status] || "Request failed";
+      return problemResponse(new ProblemError(err.status, code, detail).toProblem(instance));
+    }
+    logger.error("unhandled error", { path: instance, error: String(err?.stack ?? err) });
+    return problemResponse(
+      new ProblemError(500, "internal_error", "Something went wrong on our side; it has been logged.").toProblem(
+        instance,
+      ),
+    );
+  };
+}
+
+export function notFoundHandler(c: Context): Response {
+  return problemResponse(
+    new ProblemError(404, "route_not_found", `No route for ${c.req.method} ${c.req.path}`).toProblem(c.req.path),
+  );
+}
+
+/** Validates a JSON body against the contract's schema for the operation. */
+export function jsonBody<T>(contract: Contract, operationId: string) {
+  return validator("json", (value) => {
+    const result = contract.validateBody<T>(operationId, value);
+    if (!result.ok) {
+      throw new ProblemError(400, "invalid_request", describeInvalid(result.errors), result.errors);
+    }
+    return result.value;
+  });
+}
+
+/** Reads a JSON body that may be left out entirely, validated like jsonBody. */
+export async function readOptionalJsonBody<T>(c: Context, contract: Contract, operationId: string): Promise<T> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ProblemError(400, "malformed_request", "Malformed JSON in request body");
+    }
+  }
+  const result = contract.validateBody<T>(operationId, value);
+  if (!result.ok) throw new ProblemError(400, "invalid_request", describeInvalid(result.errors), result.errors);
+  return result.value;
+}
+
+function describeInvalid(errors: InvalidPart[]): string {
+  return `The request is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join("; ")}`;
+}
+
+/** Validates path parameters that are IDs before anything can use them. */
+export function idParams<K extends string>(...names: K[]) {
+  return validator("param", (value: Record<string, string>) => {
+    const ids = {} as Record<K, string>;
+    for (const name of names) {
+      const id = value[name];
+      if (!isValidId(id)) {
+        throw new ProblemError(
+          400,
+          "invalid_id",
+          `${name} must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`,
+          [{ path: name, message: "is not a valid ID" }],
+        );
+      }
+      ids[name] = id;
+    }
+    return ids;
+  });
+}
