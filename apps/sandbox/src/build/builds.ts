@@ -284,10 +284,13 @@ export class Builds {
       logFd: options.logFd,
       env: { dockerDir: options.dockerDir, projectId: build.project_id, buildId: build.build_id },
     });
+    // Listen before the first await: a quick script can exit while the record is written.
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+      child.once("error", reject);
+    });
     const pid = child.pid;
-    if (pid === undefined) {
-      return new Promise((_, reject) => child.once("error", reject));
-    }
+    if (pid === undefined) return exited;
     running.record.pid = pid;
     await this.writeRecord(running.record);
     let killTimer: NodeJS.Timeout | undefined;
@@ -296,9 +299,7 @@ export class Builds {
       killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), this.deps.stopGraceMs);
     };
     if (running.stopReason) running.terminate();
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once("exit", (code, signal) => resolve({ code, signal }));
-    });
+    const exit = await exited;
     clearTimeout(killTimer);
     // Whatever the script left running in the background must not outlive it, nor keep writing
     // into a Docker directory that is about to be promoted or removed.

@@ -1,0 +1,120 @@
+// A real service over a real temporary root, driven through its HTTP app.
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { components } from "@prewarm/api-types/sandbox";
+import { createApp } from "../src/app.ts";
+import { createLogger } from "../src/logger.ts";
+import { createServices, prepareRoot, type SandboxServices } from "../src/services.ts";
+
+export type Build = components["schemas"]["Build"];
+
+// Response bodies in tests are checked by the assertions that read them.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type TestResponse = Omit<Response, "json"> & { json(): Promise<any> };
+
+export interface TestSandbox {
+  root: string;
+  services: SandboxServices;
+  app: ReturnType<typeof createApp>;
+  request: (method: string, url: string, body?: unknown) => Promise<TestResponse>;
+  startBuild: (body: Record<string, unknown>) => Promise<Build>;
+  waitForBuild: (buildId: string) => Promise<Build>;
+  close: () => Promise<void>;
+}
+
+export async function createTestSandbox(options: { root?: string; stopGraceMs?: number } = {}): Promise<TestSandbox> {
+  const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
+  const services = createServices({ root, logger: createLogger("silent"), stopGraceMs: options.stopGraceMs ?? 2000 });
+  await prepareRoot(services);
+  const app = createApp(services);
+  const request = (method: string, url: string, body?: unknown): Promise<TestResponse> =>
+    Promise.resolve(
+      app.request(url, {
+        method,
+        ...(body === undefined
+          ? {}
+          : {
+              body: typeof body === "string" ? body : JSON.stringify(body),
+              headers: { "content-type": "application/json" },
+            }),
+      }),
+    );
+  const startBuild = async (body: Record<string, unknown>) => {
+    const res = await request("POST", "/v1/builds", body);
+    if (res.status !== 202) throw new Error(`start build answered ${res.status}: ${await res.text()}`);
+    return (await res.json()) as Build;
+  };
+  const waitForBuild = async (buildId: string) => {
+    await services.builds.ended(buildId);
+    return (await (await request("GET", `/v1/builds/${buildId}`)).json()) as Build;
+  };
+  return {
+    root,
+    services,
+    app,
+    request,
+    startBuild,
+    waitForBuild,
+    close: async () => {
+      await services.builds.stopAll();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real git repository whose `main` holds the given files. */
+export async function createRepository(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "sandbox-repo-"));
+  const git = (...args: string[]) =>
+    execFileSync("git", args, {
+      cwd: dir,
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@t",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@t",
+      },
+    });
+  git("init", "-q", "-b", "main");
+  for (const [name, content] of Object.entries(files)) {
+    await writeFile(path.join(dir, name), content);
+  }
+  git("add", "-A");
+  git("commit", "-q", "-m", "main");
+  git("checkout", "-q", "-b", "feature");
+  await writeFile(path.join(dir, "FEATURE_ONLY"), "not on main");
+  git("add", "-A");
+  git("commit", "-q", "-m", "feature");
+  git("checkout", "-q", "main");
+  return dir;
+}
+
+/** Every path under `dir` with its type and content hash: equal manifests, equal trees. */
+export async function manifest(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string) => {
+    const entries = await readdir(path.join(dir, rel), { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const relPath = path.join(rel, entry.name);
+      if (entry.isDirectory()) {
+        out[relPath] = "dir";
+        await walk(relPath);
+      } else if (entry.isSymbolicLink()) {
+        out[relPath] = "symlink";
+      } else {
+        const content = await readFile(path.join(dir, relPath));
+        const { createHash } = await import("node:crypto");
+        out[relPath] = createHash("sha256").update(content).digest("hex");
+      }
+    }
+  };
+  await walk("");
+  return out;
+}
+
+export async function listDir(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[])).sort();
+}
