@@ -1,6 +1,8 @@
 // Checks out the project's branch into the build's workspace, the way a session would see it.
 import { spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 
 export async function checkout(options: {
   repositoryUrl: string | null | undefined;

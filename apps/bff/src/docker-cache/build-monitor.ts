@@ -1,0 +1,50 @@
+// Follows every running build to a final state: the sandbox's event stream reports outcomes as
+// they happen, and a periodic reconcile against the sandbox catches whatever the stream missed.
+import type { Logger } from "../logger.ts";
+import type { SandboxClient } from "../sandbox/sandbox-client.ts";
+import { followSandboxEvents } from "../sandbox/sandbox-events.ts";
+import type { BuildOrchestrator } from "./build-orchestrator.ts";
+
+export class BuildMonitor {
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private following: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: {
+      orchestrator: BuildOrchestrator;
+      sandbox: SandboxClient;
+      logger: Logger;
+      reconcileIntervalMs: number;
+    },
+  ) {}
+
+  start(): void {
+    const { orchestrator, sandbox, logger } = this.deps;
+    this.following = followSandboxEvents(sandbox, {
+      signal: this.abort.signal,
+      logger,
+      onConnected: () => this.reconcile(),
+      onEvent: async (event) => {
+        if (event.type === "build") await orchestrator.settleFromSandbox(event.build).catch((e) => this.warn(e));
+        else if (event.type === "sync") await this.reconcile();
+      },
+    });
+    this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearInterval(this.timer);
+    await this.following;
+  }
+
+  async reconcile(): Promise<void> {
+    await this.deps.orchestrator.reconcile().catch((error) => this.warn(error));
+  }
+
+  private warn(error: unknown): void {
+    this.deps.logger.warn({ error: String(error) }, "could not reconcile builds with the sandbox");
+  }
+}

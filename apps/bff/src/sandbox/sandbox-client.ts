@@ -1,0 +1,118 @@
+// The BFF's one way to the sandbox's golden filesystem service, typed by openapi/sandbox.yaml.
+// A sandbox that cannot be reached becomes a 502 problem with a stable code; what the sandbox
+// refuses keeps its own problem code.
+import { ProblemError } from "@prewarm/api-types/problem";
+import type { components, paths } from "@prewarm/api-types/sandbox";
+import createClient from "openapi-fetch";
+
+export type SandboxBuild = components["schemas"]["Build"];
+export type SandboxGolden = components["schemas"]["GoldenInfo"];
+export type SandboxEvent = components["schemas"]["SandboxEvent"];
+export type StartSandboxBuild = components["schemas"]["StartBuildRequest"];
+
+type Problem = components["schemas"]["Problem"];
+
+export class SandboxClient {
+  private readonly client;
+
+  constructor(readonly baseUrl: string) {
+    // openapi-fetch keeps the fetch it is given; look it up per call so test doubles see requests.
+    this.client = createClient<paths>({ baseUrl, fetch: (request) => globalThis.fetch(request) });
+  }
+
+  async startBuild(body: StartSandboxBuild): Promise<SandboxBuild> {
+    const { data, error, response } = await this.call(() => this.client.POST("/v1/builds", { body }));
+    if (data) return data;
+    throw refused("start the build", response.status, error);
+  }
+
+  /** The build as the sandbox knows it, or null when it has no such build. */
+  async getBuild(buildId: string): Promise<SandboxBuild | null> {
+    const { data, error, response } = await this.call(() =>
+      this.client.GET("/v1/builds/{build_id}", { params: { path: { build_id: buildId } } }),
+    );
+    if (data) return data;
+    if (response.status === 404) return null;
+    throw refused("read the build", response.status, error);
+  }
+
+  async stopBuild(buildId: string): Promise<SandboxBuild | null> {
+    const { data, error, response } = await this.call(() =>
+      this.client.POST("/v1/builds/{build_id}/stop", { params: { path: { build_id: buildId } } }),
+    );
+    if (data) return data;
+    if (response.status === 404) return null;
+    throw refused("stop the build", response.status, error);
+  }
+
+  async getGolden(projectId: string): Promise<SandboxGolden> {
+    const { data, error, response } = await this.call(() =>
+      this.client.GET("/v1/goldens/{project_id}", { params: { path: { project_id: projectId } } }),
+    );
+    if (data) return data;
+    throw refused("read the golden", response.status, error);
+  }
+
+  async deleteGolden(projectId: string): Promise<void> {
+    const { error, response } = await this.call(() =>
+      this.client.DELETE("/v1/goldens/{project_id}", { params: { path: { project_id: projectId } } }),
+    );
+    if (!response.ok) throw refused("delete the golden", response.status, error);
+  }
+
+  /** The build's log as a byte stream; following it keeps the stream open until the build ends. */
+  async buildLog(buildId: string, follow: boolean, signal?: AbortSignal): Promise<Response | null> {
+    const url = `${this.baseUrl}/v1/builds/${encodeURIComponent(buildId)}/log?follow=${follow}`;
+    const response = await this.fetchRaw(url, { signal });
+    if (response.status === 404) return null;
+    if (!response.ok) throw refused("read the build log", response.status, await response.json().catch(() => null));
+    return response;
+  }
+
+  /** The sandbox's event stream, resuming after `lastEventId` when given. */
+  async events(lastEventId: string | null, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (lastEventId) headers["last-event-id"] = lastEventId;
+    const response = await this.fetchRaw(`${this.baseUrl}/v1/events`, { headers, signal });
+    if (!response.ok || !response.body) throw refused("follow events", response.status, null);
+    return response;
+  }
+
+  private async call<T>(send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (error) {
+      throw unreachable(error);
+    }
+  }
+
+  private async fetchRaw(url: string, init: RequestInit): Promise<Response> {
+    try {
+      return await globalThis.fetch(url, init);
+    } catch (error) {
+      if ((error as Error).name === "AbortError") throw error;
+      throw unreachable(error);
+    }
+  }
+}
+
+function unreachable(error: unknown): ProblemError {
+  const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : "";
+  return new ProblemError(
+    502,
+    "sandbox_unavailable",
+    `The sandbox could not be reached${cause ? ` (${cause})` : ""}; nothing was changed. Try again in a moment.`,
+  );
+}
+
+function refused(what: string, status: number, problem: unknown): ProblemError {
+  const detail = (problem as Problem | null)?.detail;
+  const code = (problem as Problem | null)?.code;
+  if (status === 409)
+    return new ProblemError(409, code ?? "sandbox_conflict", detail ?? `The sandbox refused to ${what}`);
+  return new ProblemError(
+    502,
+    "sandbox_error",
+    `The sandbox could not ${what} (HTTP ${status}${detail ? `: ${detail}` : ""}); nothing was changed.`,
+  );
+}
