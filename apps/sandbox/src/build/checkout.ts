@@ -15,17 +15,12 @@ export async function checkout(options: {
     await mkdir(options.workspace, { recursive: true });
     return;
   }
-  const args = [
-    "clone",
-    "--depth",
-    "1",
-    "--single-branch",
-    "--branch",
-    options.branch,
-    "--",
-    options.repositoryUrl,
-    options.workspace,
-  ];
+  // A local path is cloned through file:// so that it is shallow like a remote clone.
+  const source = path.isAbsolute(options.repositoryUrl)
+    ? pathToFileURL(options.repositoryUrl).href
+    : options.repositoryUrl;
+  const args = ["clone", "--quiet", "--depth", "1", "--single-branch", "--branch", options.branch];
+  args.push("--", source, options.workspace);
   await new Promise<void>((resolve, reject) => {
     const child = spawn("git", args, {
       stdio: ["ignore", options.logFd, options.logFd],
