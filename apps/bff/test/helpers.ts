@@ -1,0 +1,119 @@
+// The BFF as tests use it: the real app, store and orchestration, with the sandbox played by
+// the typed MSW mock sandbox.
+import { randomUUID } from "node:crypto";
+import { createSandboxHandlers } from "@prewarm/mock-sandbox/handlers";
+import { MockSandbox } from "@prewarm/mock-sandbox/model";
+import { setupServer } from "msw/node";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, inject } from "vitest";
+import { createApp } from "../src/app.ts";
+import { createLogger } from "../src/logger.ts";
+import { type BffServices, createServices } from "../src/services.ts";
+import { createPgliteClient, createPostgresClient, type SqlClient } from "../src/store/sql-client.ts";
+
+export const sandboxUrl = "http://sandbox.test";
+
+// Response bodies in tests are checked by the assertions that read them.
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type TestResponse = Omit<Response, "json"> & { json(): Promise<any> };
+
+/** The mock sandbox for this test file; reset after every test. */
+export function useMockSandbox(): MockSandbox {
+  const sandbox = new MockSandbox();
+  const server = setupServer(...createSandboxHandlers(sandbox, sandboxUrl));
+  beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+  afterEach(() => {
+    sandbox.reset();
+    server.resetHandlers();
+  });
+  afterAll(() => server.close());
+  return sandbox;
+}
+
+export interface StoreBackend {
+  name: string;
+  /** Why this backend cannot run here, or null. */
+  skip: string | null;
+  open: () => Promise<{ sql: SqlClient; drop: () => Promise<void> }>;
+}
+
+/** PGlite, and a fresh database on the test PostgreSQL server. */
+export function storeBackends(): StoreBackend[] {
+  const adminUrl = inject("postgresAdminUrl");
+  return [
+    {
+      name: "PGlite",
+      skip: null,
+      open: async () => ({ sql: await createPgliteClient(null), drop: async () => {} }),
+    },
+    {
+      name: "PostgreSQL server",
+      skip: adminUrl ? null : inject("postgresSkipReason"),
+      open: async () => {
+        const name = `t_${randomUUID().replaceAll("-", "")}`;
+        const admin = new pg.Client({ connectionString: adminUrl ?? "" });
+        await admin.connect();
+        await admin.query(`CREATE DATABASE ${name}`);
+        await admin.end();
+        const url = new URL(adminUrl ?? "");
+        url.pathname = `/${name}`;
+        const sql = createPostgresClient(url.toString());
+        return {
+          sql,
+          drop: async () => {
+            await sql.close();
+            const again = new pg.Client({ connectionString: adminUrl ?? "" });
+            await again.connect();
+            await again.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+            await again.end();
+          },
+        };
+      },
+    },
+  ];
+}
+
+export interface TestBff {
+  services: BffServices;
+  app: ReturnType<typeof createApp>;
+  request: (method: string, url: string, body?: unknown) => Promise<TestResponse>;
+  close: () => Promise<void>;
+}
+
+export async function createTestBff(
+  options: { sql?: SqlClient; monitor?: boolean; reconcileIntervalMs?: number } = {},
+): Promise<TestBff> {
+  const sql = options.sql ?? (await createPgliteClient(null));
+  const services = createServices({
+    sql,
+    logger: createLogger("silent"),
+    sandboxUrl,
+    webDist: null,
+    buildTimeoutSeconds: 1800,
+    reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+  });
+  await services.store.migrate();
+  if (options.monitor !== false) services.monitor.start();
+  const app = createApp(services);
+  const request = async (method: string, url: string, body?: unknown): Promise<TestResponse> =>
+    app.request(url, {
+      method,
+      ...(body === undefined
+        ? {}
+        : {
+            body: typeof body === "string" ? body : JSON.stringify(body),
+            headers: { "content-type": "application/json" },
+          }),
+    });
+  return {
+    services,
+    app,
+    request,
+    close: async () => {
+      await services.monitor.stop();
+      if (!options.sql) await sql.close();
+    },
+  };
+}
+
+export const script = "#!/bin/bash\ndocker compose build\n";

@@ -1,0 +1,56 @@
+// How an e2e test plays the sandbox's part: a client for the mock sandbox's /__control API.
+import type { Build, FinishOptions, StartBuildRequest } from "./mock-sandbox.ts";
+
+export class MockSandboxControl {
+  constructor(readonly baseUrl: string) {}
+
+  async reset(): Promise<void> {
+    await this.send("POST", "/__control/reset");
+  }
+
+  async builds(projectId: string): Promise<Build[]> {
+    const res = await this.send("GET", `/__control/builds?project_id=${encodeURIComponent(projectId)}`);
+    return ((await res.json()) as { builds: Build[] }).builds;
+  }
+
+  /** The project's newest build, waiting for the BFF to start one if there is none yet. */
+  async latestBuild(projectId: string, timeoutMs = 10_000): Promise<Build> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const builds = await this.builds(projectId);
+      const last = builds[builds.length - 1];
+      if (last) return last;
+      if (Date.now() > deadline) throw new Error(`no build of ${projectId} reached the mock sandbox`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async buildRequest(buildId: string): Promise<StartBuildRequest> {
+    return (await (await this.send("GET", `/__control/builds/${buildId}/request`)).json()) as StartBuildRequest;
+  }
+
+  async emitLog(buildId: string, text: string): Promise<void> {
+    await this.send("POST", `/__control/builds/${buildId}/log`, { text });
+  }
+
+  async finishBuild(buildId: string, options: FinishOptions = {}): Promise<Build> {
+    return (await (await this.send("POST", `/__control/builds/${buildId}/finish`, options)).json()) as Build;
+  }
+
+  async setGolden(projectId: string, sizeBytes: number): Promise<void> {
+    await this.send("POST", `/__control/goldens/${projectId}`, { size_bytes: sizeBytes });
+  }
+
+  async setOnline(online: boolean): Promise<void> {
+    await this.send("POST", "/__control/online", { online });
+  }
+
+  private async send(method: string, path: string, body?: unknown): Promise<Response> {
+    const res = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    });
+    if (!res.ok) throw new Error(`mock sandbox control ${method} ${path}: ${res.status} ${await res.text()}`);
+    return res;
+  }
+}

@@ -1,0 +1,119 @@
+// MSW handlers for every operation of openapi/sandbox.yaml, typed by its generated paths and
+// backed by a MockSandbox. The same handlers serve the BFF's tests (in process) and the e2e
+// suite (over HTTP, see serve.ts).
+import type { paths } from "@prewarm/api-types/sandbox";
+import { HttpResponse } from "msw";
+import { createOpenApiHttp } from "openapi-msw";
+import { type MockSandbox, MockSandboxError, type SequencedEvent } from "./mock-sandbox.ts";
+
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+function problem(status: number, code: string, detail: string) {
+  return HttpResponse.json(
+    { type: `urn:prewarm:problem:${code}`, title: code, status, code, detail },
+    { status, headers: { "content-type": "application/problem+json" } },
+  );
+}
+
+/** Answers like the real service: bad IDs are 400, domain errors keep their code. */
+function guarded(sandbox: MockSandbox, ids: Record<string, unknown>, answer: () => Response | Promise<Response>) {
+  if (!sandbox.online) return HttpResponse.error();
+  for (const [name, value] of Object.entries(ids)) {
+    if (typeof value !== "string" || !idPattern.test(value))
+      return problem(400, "invalid_id", `${name} is not a valid ID`);
+  }
+  try {
+    return answer();
+  } catch (error) {
+    if (error instanceof MockSandboxError) return problem(error.status, error.code, error.message);
+    throw error;
+  }
+}
+
+export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
+  const http = createOpenApiHttp<paths>({ baseUrl });
+  return [
+    http.get("/v1/health", ({ response }) => {
+      if (!sandbox.online) return HttpResponse.error();
+      return response(200).json({ status: "ok" });
+    }),
+    http.post("/v1/builds", async ({ request, response }) => {
+      const body = await request.json();
+      return guarded(sandbox, { build_id: body.build_id, project_id: body.project_id }, () =>
+        response(202).json(sandbox.startBuild(body)),
+      );
+    }),
+    http.get("/v1/builds/{build_id}", ({ params, response }) =>
+      guarded(sandbox, params, () => {
+        const build = sandbox.getBuild(params.build_id);
+        return build ? response(200).json(build) : problem(404, "build_not_found", `No build ${params.build_id}`);
+      }),
+    ),
+    http.post("/v1/builds/{build_id}/stop", ({ params, response }) =>
+      guarded(sandbox, params, () => {
+        const build = sandbox.stopBuild(params.build_id);
+        return build ? response(200).json(build) : problem(404, "build_not_found", `No build ${params.build_id}`);
+      }),
+    ),
+    http.get("/v1/builds/{build_id}/log", ({ params, query }) =>
+      guarded(sandbox, params, () => {
+        const stream = sandbox.logStream(params.build_id, query.get("follow") === "true");
+        if (!stream) return problem(404, "build_not_found", `No build ${params.build_id}`);
+        return new HttpResponse(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
+      }),
+    ),
+    http.get("/v1/goldens/{project_id}", ({ params, response }) =>
+      guarded(sandbox, params, () => response(200).json(sandbox.getGolden(params.project_id))),
+    ),
+    http.delete("/v1/goldens/{project_id}", ({ params, response }) =>
+      guarded(sandbox, params, () => {
+        sandbox.deleteGolden(params.project_id);
+        return response(204).empty();
+      }),
+    ),
+    // An event stream is not one JSON body, so this route is typed by hand.
+    http.untyped.get(`${baseUrl}/v1/events`, ({ request }) => {
+      if (!sandbox.online) return HttpResponse.error();
+      return new HttpResponse(eventStream(sandbox, request), {
+        headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
+      });
+    }),
+  ];
+}
+
+function eventStream(sandbox: MockSandbox, request: Request): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const frame = ({ id, event }: SequencedEvent) =>
+    encoder.encode(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  let unsubscribe = () => {};
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      const lastEventId = request.headers.get("last-event-id");
+      if (lastEventId) {
+        const missed = sandbox.eventsSince(Number(lastEventId));
+        if (missed === null) controller.enqueue(encoder.encode('event: sync\ndata: {"type":"sync"}\n\n'));
+        else for (const event of missed) controller.enqueue(frame(event));
+      }
+      // An open stream starts with a comment, so the client knows it is connected.
+      controller.enqueue(encoder.encode(": connected\n\n"));
+      unsubscribe = sandbox.subscribe((event) => {
+        try {
+          controller.enqueue(frame(event));
+        } catch {
+          unsubscribe();
+        }
+      });
+      request.signal.addEventListener("abort", () => {
+        unsubscribe();
+        try {
+          controller.close();
+        } catch {
+          // Already closed.
+        }
+      });
+    },
+    cancel() {
+      unsubscribe();
+    },
+  });
+}

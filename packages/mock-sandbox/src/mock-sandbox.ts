@@ -1,0 +1,249 @@
+// An in-memory stand-in for the sandbox's golden filesystem service, with the same observable
+// behaviour as openapi/sandbox.yaml describes, plus controls a test uses to play the sandbox's
+// part: emit log lines, end a build with an exit code, report a size, go offline.
+import type { components } from "@prewarm/api-types/sandbox";
+
+export type Build = components["schemas"]["Build"];
+export type GoldenInfo = components["schemas"]["GoldenInfo"];
+export type SandboxEvent = components["schemas"]["SandboxEvent"];
+export type StartBuildRequest = components["schemas"]["StartBuildRequest"];
+
+export interface SequencedEvent {
+  id: number;
+  event: SandboxEvent;
+}
+
+interface MockBuild {
+  build: Build;
+  request: StartBuildRequest;
+  log: string;
+  logListeners: Set<() => void>;
+}
+
+export class MockSandboxError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FinishOptions {
+  exitCode?: number;
+  sizeBytes?: number;
+  error?: string;
+  status?: "succeeded" | "failed" | "stopped" | "interrupted";
+}
+
+const defaultSizeBytes = 312_000_000;
+
+export class MockSandbox {
+  private builds = new Map<string, MockBuild>();
+  private goldens = new Map<string, GoldenInfo>();
+  private held: SequencedEvent[] = [];
+  private nextEventId = Date.now();
+  private listeners = new Set<(event: SequencedEvent) => void>();
+  /** While false, every request fails as a network error would. */
+  online = true;
+
+  reset(): void {
+    for (const build of this.builds.values()) for (const wake of build.logListeners) wake();
+    this.builds = new Map();
+    this.goldens = new Map();
+    this.held = [];
+    this.online = true;
+  }
+
+  // --- the contract's operations ---
+
+  startBuild(request: StartBuildRequest): Build {
+    const running = this.runningBuild(request.project_id);
+    if (running) throw new MockSandboxError(409, "build_running", `Build ${running.build_id} is already running`);
+    if (this.builds.has(request.build_id)) {
+      throw new MockSandboxError(409, "build_exists", `A build with ID ${request.build_id} already exists`);
+    }
+    const build: Build = {
+      build_id: request.build_id,
+      project_id: request.project_id,
+      status: "running",
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      exit_code: null,
+      error: null,
+      size_bytes: null,
+    };
+    this.builds.set(build.build_id, { build, request, log: "", logListeners: new Set() });
+    this.publish({ type: "build", build: { ...build } });
+    return { ...build };
+  }
+
+  getBuild(buildId: string): Build | null {
+    const found = this.builds.get(buildId);
+    return found ? { ...found.build } : null;
+  }
+
+  stopBuild(buildId: string): Build | null {
+    const found = this.builds.get(buildId);
+    if (!found) return null;
+    if (found.build.status === "running") this.settle(found, { status: "stopped", exit_code: null, error: null });
+    return { ...found.build };
+  }
+
+  getGolden(projectId: string): GoldenInfo {
+    return (
+      this.goldens.get(projectId) ?? {
+        project_id: projectId,
+        exists: false,
+        size_bytes: 0,
+        built_at: null,
+        build_id: null,
+      }
+    );
+  }
+
+  deleteGolden(projectId: string): void {
+    const golden = this.goldens.get(projectId);
+    if (!golden) return;
+    this.goldens.delete(projectId);
+    this.publish({ type: "golden", reason: "deleted", golden: this.getGolden(projectId) });
+  }
+
+  logText(buildId: string): string | null {
+    return this.builds.get(buildId)?.log ?? null;
+  }
+
+  /** The build's log from the start; when following, new output until the build ends. */
+  logStream(buildId: string, follow: boolean): ReadableStream<Uint8Array> | null {
+    const found = this.builds.get(buildId);
+    if (!found) return null;
+    const encoder = new TextEncoder();
+    let sent = 0;
+    let stop: (() => void) | null = null;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const flush = () => {
+          if (found.log.length > sent) {
+            controller.enqueue(encoder.encode(found.log.slice(sent)));
+            sent = found.log.length;
+          }
+          if (!follow || found.build.status !== "running" || !this.builds.has(buildId)) {
+            found.logListeners.delete(flush);
+            controller.close();
+            stop = null;
+          }
+        };
+        found.logListeners.add(flush);
+        stop = () => found.logListeners.delete(flush);
+        flush();
+      },
+      cancel: () => stop?.(),
+    });
+  }
+
+  subscribe(listener: (event: SequencedEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events after `lastId`, or null when they cannot be told and the client must re-sync. */
+  eventsSince(lastId: number): SequencedEvent[] | null {
+    const oldest = this.held[0]?.id ?? this.nextEventId;
+    if (lastId < oldest - 1 || lastId >= this.nextEventId) return null;
+    return this.held.filter((e) => e.id > lastId);
+  }
+
+  // --- controls for tests ---
+
+  allBuilds(): Build[] {
+    return [...this.builds.values()].map((b) => ({ ...b.build }));
+  }
+
+  /** The newest build of a project, running or not. */
+  latestBuild(projectId: string): Build | null {
+    const all = [...this.builds.values()].filter((b) => b.build.project_id === projectId);
+    const last = all[all.length - 1];
+    return last ? { ...last.build } : null;
+  }
+
+  /** What the BFF asked for when it started the build. */
+  buildRequest(buildId: string): StartBuildRequest | null {
+    return this.builds.get(buildId)?.request ?? null;
+  }
+
+  emitLog(buildId: string, text: string): void {
+    const found = this.requireBuild(buildId);
+    found.log += text;
+    for (const wake of [...found.logListeners]) wake();
+  }
+
+  /** Ends a running build as its startup script would: exit 0 promotes, anything else fails. */
+  finishBuild(buildId: string, options: FinishOptions = {}): Build {
+    const found = this.requireBuild(buildId);
+    if (found.build.status !== "running") {
+      throw new MockSandboxError(409, "build_not_running", `Build ${buildId} is ${found.build.status}`);
+    }
+    const exitCode = options.exitCode ?? 0;
+    const status = options.status ?? (exitCode === 0 ? "succeeded" : "failed");
+    if (status === "succeeded") {
+      const size = options.sizeBytes ?? defaultSizeBytes;
+      const finishedAt = new Date().toISOString();
+      const golden: GoldenInfo = {
+        project_id: found.build.project_id,
+        exists: true,
+        size_bytes: size,
+        built_at: finishedAt,
+        build_id: buildId,
+      };
+      this.goldens.set(found.build.project_id, golden);
+      this.publish({ type: "golden", reason: "promoted", golden });
+      this.settle(found, { status, exit_code: 0, error: null, size_bytes: size, finished_at: finishedAt });
+    } else {
+      const error =
+        options.error ??
+        (status === "interrupted"
+          ? "Build interrupted by sandbox restart"
+          : `Startup script exited with code ${exitCode}`);
+      this.settle(found, { status, exit_code: status === "failed" ? exitCode : null, error });
+    }
+    return { ...found.build };
+  }
+
+  /** A golden that exists without a build of this run, e.g. from before a restart. */
+  setGolden(projectId: string, sizeBytes: number, buildId = "bld_previous"): void {
+    this.goldens.set(projectId, {
+      project_id: projectId,
+      exists: true,
+      size_bytes: sizeBytes,
+      built_at: new Date().toISOString(),
+      build_id: buildId,
+    });
+  }
+
+  private settle(found: MockBuild, patch: Partial<Build>): void {
+    Object.assign(found.build, { finished_at: new Date().toISOString() }, patch);
+    this.publish({ type: "build", build: { ...found.build } });
+    for (const wake of [...found.logListeners]) wake();
+  }
+
+  private runningBuild(projectId: string): Build | null {
+    for (const { build } of this.builds.values()) {
+      if (build.project_id === projectId && build.status === "running") return build;
+    }
+    return null;
+  }
+
+  private requireBuild(buildId: string): MockBuild {
+    const found = this.builds.get(buildId);
+    if (!found) throw new MockSandboxError(404, "build_not_found", `No build ${buildId}`);
+    return found;
+  }
+
+  private publish(event: SandboxEvent): void {
+    const sequenced = { id: this.nextEventId++, event };
+    this.held.push(sequenced);
+    if (this.held.length > 1000) this.held.shift();
+    for (const listener of this.listeners) listener(sequenced);
+  }
+}
