@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the demo's three service images into the Docker data directory, the way a real startup
-# script's `docker compose build` would fill /var/lib/docker: one layer per Dockerfile step.
+# Builds the demo's three service images into the Docker data
+# directory, one layer per Dockerfile step, the way a real
+# `docker compose build` fills /var/lib/docker.
 set -euo pipefail
 
 docker_dir="${HELIX_DOCKER_DATA_ROOT:-/var/lib/docker}"

@@ -1,0 +1,23 @@
+import type { components } from "@prewarm/api-types/bff";
+import { queryOptions, useQuery } from "@tanstack/react-query";
+import { apiClient } from "../../lib/api-client.ts";
+import { toApiError } from "../../lib/problem.ts";
+
+export type Project = components["schemas"]["Project"];
+export type DockerCacheState = components["schemas"]["DockerCacheState"];
+
+export async function getProject(projectId: string): Promise<Project> {
+  const { data, error, response } = await apiClient.GET("/api/v1/projects/{project_id}", {
+    params: { path: { project_id: projectId } },
+  });
+  if (!data) throw toApiError(error, response);
+  return data;
+}
+
+export function getProjectQueryOptions(projectId: string) {
+  return queryOptions({ queryKey: ["projects", projectId], queryFn: () => getProject(projectId) });
+}
+
+export function useProject(projectId: string) {
+  return useQuery(getProjectQueryOptions(projectId));
+}

@@ -1,0 +1,25 @@
+// Keeps the cached project current with the BFF's event stream, so the page follows builds,
+// merges and other browsers' changes without reloading. The browser's EventSource reconnects
+// by itself; the first event after a (re)connect is the whole project as it is now.
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { getProjectQueryOptions, type Project } from "./get-project.ts";
+
+export type EventStreamStatus = "connecting" | "open" | "reconnecting";
+
+export function useProjectEvents(projectId: string): EventStreamStatus {
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState<EventStreamStatus>("connecting");
+  useEffect(() => {
+    if (typeof EventSource === "undefined") return;
+    const source = new EventSource(`/api/v1/projects/${encodeURIComponent(projectId)}/events`);
+    source.addEventListener("open", () => setStatus("open"));
+    source.addEventListener("error", () => setStatus("reconnecting"));
+    source.addEventListener("project", (event) => {
+      const project = JSON.parse((event as MessageEvent<string>).data) as Project;
+      queryClient.setQueryData(getProjectQueryOptions(projectId).queryKey, project);
+    });
+    return () => source.close();
+  }, [projectId, queryClient]);
+  return status;
+}

@@ -1,0 +1,78 @@
+// A project's settings page: the Startup Script section with the Pre-warm Docker cache setting,
+// and the Docker Cache Build viewer beside it when open (below it on narrow screens).
+import Alert from "@mui/material/Alert";
+import Box from "@mui/material/Box";
+import CircularProgress from "@mui/material/CircularProgress";
+import Container from "@mui/material/Container";
+import Divider from "@mui/material/Divider";
+import Paper from "@mui/material/Paper";
+import Stack from "@mui/material/Stack";
+import Typography from "@mui/material/Typography";
+import { useState } from "react";
+import { useProject } from "../../api/project/get-project.ts";
+import { useProjectEvents } from "../../api/project/use-project-events.ts";
+import { BuildViewer } from "../../features/build-viewer/components/build-viewer.tsx";
+import { DockerCacheSetting } from "../../features/docker-cache/components/docker-cache-setting.tsx";
+import { StartupScriptEditor } from "../../features/startup-script/components/startup-script-editor.tsx";
+
+export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
+  const project = useProject(projectId);
+  useProjectEvents(projectId);
+  const [viewedBuild, setViewedBuild] = useState<string | null>(null);
+
+  if (project.isPending) {
+    return (
+      <Box sx={{ display: "grid", placeItems: "center", minHeight: "50vh" }}>
+        <CircularProgress aria-label="Loading the project" />
+      </Box>
+    );
+  }
+  if (project.isError) {
+    return (
+      <Container sx={{ py: 4 }}>
+        <Alert severity="error">Could not load this project: {project.error.message}</Alert>
+      </Container>
+    );
+  }
+
+  const data = project.data;
+  const state = data.metadata.docker_cache_state;
+  const viewerLive = viewedBuild !== null && state.status === "building" && state.build_session_id === viewedBuild;
+
+  return (
+    <Container maxWidth={viewedBuild ? "xl" : "md"} sx={{ py: 4 }}>
+      <Box component="header" sx={{ mb: 3 }}>
+        <Typography variant="overline" color="text.secondary">
+          {data.name}
+        </Typography>
+        <Typography variant="h1">Project settings</Typography>
+      </Box>
+      <Stack direction={{ xs: "column", md: "row" }} spacing={3} sx={{ alignItems: "flex-start" }}>
+        <Box sx={{ flex: 1, minWidth: 0, width: "100%" }}>
+          <Paper component="section" aria-labelledby="startup-script-title" variant="outlined" sx={{ p: 3 }}>
+            <Typography id="startup-script-title" variant="h2" gutterBottom>
+              Startup Script
+            </Typography>
+            <Typography id="startup-script-description" variant="body2" color="text.secondary" sx={{ mb: 2 }}>
+              This script runs when an agent starts working on this project. Use it to install dependencies, start dev
+              servers, etc.
+            </Typography>
+            <StartupScriptEditor project={data} />
+            <Divider sx={{ my: 3, borderStyle: "dashed" }} />
+            <DockerCacheSetting project={data} onView={setViewedBuild} />
+          </Paper>
+        </Box>
+        {viewedBuild && (
+          <Box sx={{ flex: 1, minWidth: 0, width: "100%" }}>
+            <BuildViewer
+              projectId={data.id}
+              buildId={viewedBuild}
+              live={viewerLive}
+              onClose={() => setViewedBuild(null)}
+            />
+          </Box>
+        )}
+      </Stack>
+    </Container>
+  );
+}

@@ -1,0 +1,85 @@
+// The terminal inside the build viewer: xterm.js renders the build's bytes as a terminal would,
+// ANSI colours included. Loaded lazily by build-viewer.tsx.
+import "@xterm/xterm/css/xterm.css";
+import { FitAddon } from "@xterm/addon-fit";
+import { Terminal } from "@xterm/xterm";
+import { useEffect, useRef } from "react";
+import { streamBuildLog } from "../api/stream-build-log.ts";
+
+export interface BuildTerminalProps {
+  projectId: string;
+  buildId: string;
+  follow: boolean;
+}
+
+export default function BuildTerminal({ projectId, buildId, follow }: BuildTerminalProps) {
+  const host = useRef<HTMLDivElement>(null);
+  // Whether to follow is decided when the terminal opens: a followed log ends by itself when
+  // the build does, so the build ending must not restart the stream.
+  const followAtOpen = useRef(follow);
+
+  useEffect(() => {
+    const element = host.current;
+    if (!element) return;
+    const terminal = new Terminal({
+      convertEol: true,
+      disableStdin: true,
+      cursorBlink: false,
+      scrollback: 20_000,
+      fontSize: 13,
+      fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace",
+      // A dark palette whose blue and grey stay readable on the dark background.
+      theme: {
+        background: "#0d1117",
+        foreground: "#e6edf3",
+        black: "#484f58",
+        red: "#ff7b72",
+        green: "#3fb950",
+        yellow: "#d29922",
+        blue: "#58a6ff",
+        magenta: "#bc8cff",
+        cyan: "#39c5cf",
+        white: "#b1bac4",
+        brightBlack: "#6e7681",
+        brightRed: "#ffa198",
+        brightGreen: "#56d364",
+        brightYellow: "#e3b341",
+        brightBlue: "#79c0ff",
+        brightMagenta: "#d2a8ff",
+        brightCyan: "#56d4dd",
+        brightWhite: "#f0f6fc",
+      },
+    });
+    const fit = new FitAddon();
+    terminal.loadAddon(fit);
+    terminal.open(element);
+    fit.fit();
+    const resize = new ResizeObserver(() => fit.fit());
+    resize.observe(element);
+
+    const abort = new AbortController();
+    const following = followAtOpen.current;
+    streamBuildLog({
+      projectId,
+      buildId,
+      follow: following,
+      signal: abort.signal,
+      onChunk: (bytes) => terminal.write(bytes),
+    })
+      .then(() => {
+        if (following) terminal.write("\r\n\x1b[2m— end of build output —\x1b[0m\r\n");
+      })
+      .catch((error: Error) => {
+        if (abort.signal.aborted) return;
+        terminal.write(`\r\n\x1b[31mCould not load the build output: ${error.message}\x1b[0m\r\n`);
+      });
+
+    return () => {
+      abort.abort();
+      resize.disconnect();
+      terminal.dispose();
+    };
+  }, [projectId, buildId]);
+
+  return <div ref={host} data-testid="build-terminal" style={{ position: "absolute", inset: 8 }} />;
+}

@@ -1,0 +1,25 @@
+import type { components } from "@prewarm/api-types/bff";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { getProjectQueryOptions } from "../../../api/project/get-project.ts";
+import { apiClient } from "../../../lib/api-client.ts";
+import { toApiError } from "../../../lib/problem.ts";
+
+export type StartBuildResponse = components["schemas"]["StartBuildResponse"];
+
+export async function startBuild(projectId: string, trigger: "retry" | "manual"): Promise<StartBuildResponse> {
+  const { data, error, response } = await apiClient.POST("/api/v1/projects/{project_id}/docker-cache/builds", {
+    params: { path: { project_id: projectId } },
+    body: { trigger },
+  });
+  if (!data) throw toApiError(error, response);
+  return data;
+}
+
+export function useStartBuild(projectId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (trigger: "retry" | "manual") => startBuild(projectId, trigger),
+    onSuccess: (result) => queryClient.setQueryData(getProjectQueryOptions(projectId).queryKey, result.project),
+    onError: () => queryClient.invalidateQueries({ queryKey: getProjectQueryOptions(projectId).queryKey }),
+  });
+}

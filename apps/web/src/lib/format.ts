@@ -1,0 +1,42 @@
+// How sizes and times read on the page: "8.7 GB", "3 min ago", "2h ago", "2 days old".
+// Relative times are spelled here rather than by Intl.RelativeTimeFormat because its wording
+// changes with the browser's CLDR version, and the page's copy should not.
+import prettyBytes from "pretty-bytes";
+
+export function formatSize(bytes: number): string {
+  return prettyBytes(bytes);
+}
+
+/** How long ago `iso` was at `now`: "just now", "3 min", "2h", "5 days". */
+export function formatAge(iso: string, now: number): string {
+  const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (seconds < 45) return "just now";
+  const minutes = Math.max(1, Math.round(seconds / 60));
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h`;
+  const days = Math.floor(hours / 24);
+  return days === 1 ? "1 day" : `${days} days`;
+}
+
+/** "just now", "3 min ago", "2h ago", "5 days ago". */
+export function formatAgo(iso: string, now: number): string {
+  const age = formatAge(iso, now);
+  return age === "just now" ? age : `${age} ago`;
+}
+
+/** "12s", "3m 05s", "1h 02m": how long something has been running. */
+export function formatElapsed(iso: string, now: number): string {
+  const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h ${String(m).padStart(2, "0")}m`;
+  if (m > 0) return `${m}m ${String(s).padStart(2, "0")}s`;
+  return `${s}s`;
+}
+
+/** The exact time, for a tooltip beside a relative one. */
+export function formatExact(iso: string): string {
+  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}

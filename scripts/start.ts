@@ -1,0 +1,61 @@
+// `npm start`: the golden filesystem service and the BFF (serving the built web app) on one
+// machine, with embedded defaults: PGlite data and the sandbox root under ./data, and a demo
+// project. Every default can be overridden through the environment (see README.md).
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+const dataDir = path.resolve(process.env.DATA_DIR ?? path.join(root, "data"));
+const sandboxPort = process.env.SANDBOX_PORT ?? "7071";
+const port = process.env.PORT ?? "7070";
+const host = process.env.HOST ?? "127.0.0.1";
+const tsx = path.join(root, "node_modules", ".bin", "tsx");
+
+const children: ChildProcess[] = [];
+
+function start(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(tsx, [entry], { cwd: root, env: { ...process.env, ...env }, stdio: "inherit" });
+  child.on("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`${name} stopped (${signal ?? `exit code ${code}`}); stopping everything.`);
+    shutdown(code ?? 1);
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+  const force = setTimeout(() => {
+    for (const child of children) child.kill("SIGKILL");
+    process.exit(code);
+  }, 15_000);
+  force.unref();
+  Promise.all(children.map((child) => new Promise((resolve) => child.once("exit", resolve)))).then(() =>
+    process.exit(code),
+  );
+}
+process.on("SIGINT", () => shutdown(0));
+process.on("SIGTERM", () => shutdown(0));
+
+start("sandbox", "apps/sandbox/src/index.ts", {
+  SANDBOX_ROOT: process.env.SANDBOX_ROOT ?? path.join(dataDir, "sandbox"),
+  SANDBOX_PORT: sandboxPort,
+  SANDBOX_HOST: process.env.SANDBOX_HOST ?? "127.0.0.1",
+});
+start("bff", "apps/bff/src/index.ts", {
+  DATA_DIR: dataDir,
+  PORT: port,
+  HOST: host,
+  SANDBOX_URL: process.env.SANDBOX_URL ?? `http://127.0.0.1:${sandboxPort}`,
+  WEB_DIST: process.env.WEB_DIST ?? path.join(root, "apps", "web", "dist"),
+  SEED_DEMO: process.env.SEED_DEMO ?? "true",
+});
+
+const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host;
+setTimeout(() => {
+  if (!stopping) console.log(`\n  Pre-warm Docker cache is running: open http://${shownHost}:${port}/\n`);
+}, 2500).unref();
