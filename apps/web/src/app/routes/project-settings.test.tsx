@@ -1,0 +1,173 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { bffHttp, problem, seedProject, storedProject } from "../../testing/mocks/bff.ts";
+import { renderApp } from "../../testing/render-app.tsx";
+import { server } from "../../testing/setup-tests.ts";
+
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+const status = () => screen.getByRole("status");
+
+describe("the Pre-warm Docker cache setting", () => {
+  it("is off by default, with its description", async () => {
+    seedProject();
+    renderApp("/projects/shop/settings");
+    const toggle = await screen.findByRole("switch", { name: "Pre-warm Docker cache" });
+    expect(toggle).not.toBeChecked();
+    expect(toggle).toHaveAccessibleDescription(/keeps a warm cache so new sessions start in ~15 seconds/);
+    expect(screen.queryByRole("status")).not.toBeInTheDocument();
+  });
+
+  it("is disabled, saying why, until a startup script is saved", async () => {
+    seedProject({ startup_script: "" });
+    const { user } = renderApp("/projects/shop/settings");
+    const toggle = await screen.findByRole("switch", { name: "Pre-warm Docker cache" });
+    expect(toggle).toBeDisabled();
+    expect(screen.getByText("Add a startup script first — the Docker cache is built by running it.")).toBeVisible();
+
+    await user.type(screen.getByRole("textbox", { name: "Startup script" }), "docker compose build");
+    expect(toggle).toBeDisabled();
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(toggle).toBeEnabled());
+    expect(screen.queryByText(/Add a startup script first/)).not.toBeInTheDocument();
+    expect(storedProject("shop")?.startup_script).toBe("docker compose build");
+  });
+
+  it("starts a build when turned on, with a toast, then offers View and Stop", async () => {
+    seedProject();
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("switch", { name: "Pre-warm Docker cache" }));
+
+    expect(
+      await screen.findByText("Docker cache build started. This runs your startup script and takes a few minutes."),
+    ).toBeVisible();
+    expect(screen.getByRole("switch", { name: "Pre-warm Docker cache" })).toBeChecked();
+    expect(status()).toHaveTextContent("Building… Started just now");
+    expect(screen.getByRole("button", { name: "View" })).toBeVisible();
+    expect(screen.getByRole("button", { name: "Stop" })).toBeVisible();
+  });
+
+  it("keeps the cache when turned off", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "ready",
+      size_bytes: 8_700_000_000,
+      last_ready_at: hoursAgo(2),
+    });
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("switch", { name: "Pre-warm Docker cache" }));
+    await waitFor(() => expect(screen.getByRole("switch", { name: "Pre-warm Docker cache" })).not.toBeChecked());
+    expect(status()).toHaveTextContent("Ready · 8.7 GB · Updated 2h ago");
+    expect(screen.queryByText(/Docker cache build started/)).not.toBeInTheDocument();
+  });
+});
+
+describe("the status row", () => {
+  it("says there is no cache yet while the setting is on and nothing was built", async () => {
+    seedProject({ auto_warm_docker_cache: true });
+    renderApp("/projects/shop/settings");
+    expect(await screen.findByRole("status")).toHaveTextContent("No cache yet — will build on next merge");
+  });
+
+  it("shows a ready cache's size and age, with the exact time on hover", async () => {
+    const readyAt = hoursAgo(2);
+    seedProject({ auto_warm_docker_cache: true, status: "ready", size_bytes: 8_700_000_000, last_ready_at: readyAt });
+    renderApp("/projects/shop/settings");
+    expect(await screen.findByRole("status")).toHaveTextContent("Ready · 8.7 GB · Updated 2h ago");
+    expect(within(status()).getByText("2h ago")).toHaveAttribute("datetime", readyAt);
+    expect(screen.getByRole("button", { name: "Delete cache" })).toBeVisible();
+  });
+
+  it("shows a failure with its error, the cache sessions still use, and Retry", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "failed",
+      error: "Startup script exited with code 2",
+      build_session_id: "bld_9",
+      size_bytes: 8_700_000_000,
+      last_ready_at: hoursAgo(48),
+    });
+    const { user } = renderApp("/projects/shop/settings");
+    expect(await screen.findByRole("status")).toHaveTextContent("Failed: Startup script exited with code 2");
+    expect(screen.getByText(/Current cache: 8.7 GB, 2 days old/)).toBeVisible();
+    expect(screen.getByRole("button", { name: "View session" })).toBeVisible();
+
+    await user.click(screen.getByRole("button", { name: "Retry" }));
+    await waitFor(() => expect(status()).toHaveTextContent("Building… Started just now"));
+    expect(screen.getByText(/Current cache: 8.7 GB, 2 days old/)).toBeVisible();
+  });
+
+  it("returns to what the cache is when a build is stopped", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "building",
+      build_session_id: "bld_3",
+      last_build_at: new Date().toISOString(),
+      size_bytes: 312_000_000,
+      last_ready_at: hoursAgo(3),
+    });
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("button", { name: "Stop" }));
+    await waitFor(() => expect(status()).toHaveTextContent("Ready · 312 MB · Updated 3h ago"));
+  });
+
+  it("deletes the cache after asking", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "ready",
+      size_bytes: 8_700_000_000,
+      last_ready_at: hoursAgo(1),
+    });
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("button", { name: "Delete cache" }));
+    const dialog = await screen.findByRole("dialog", { name: "Delete the Docker cache?" });
+    expect(dialog).toHaveTextContent("8.7 GB will be freed");
+    await user.click(within(dialog).getByRole("button", { name: "Delete cache" }));
+    await waitFor(() => expect(status()).toHaveTextContent("No cache yet — will build on next merge"));
+    expect(storedProject("shop")?.metadata.docker_cache_state.status).toBe("none");
+  });
+
+  it("keeps the cache and says why when deleting fails", async () => {
+    seedProject({ auto_warm_docker_cache: true, status: "ready", size_bytes: 1_000_000, last_ready_at: hoursAgo(1) });
+    server.use(
+      bffHttp.delete("/api/v1/projects/{project_id}/docker-cache", () =>
+        problem(502, "sandbox_unavailable", "The sandbox could not be reached; nothing was changed."),
+      ),
+    );
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("button", { name: "Delete cache" }));
+    await user.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Delete cache" }));
+    expect(await screen.findByText("The sandbox could not be reached; nothing was changed.")).toBeVisible();
+    await waitFor(() => expect(status()).toHaveTextContent("Ready · 1 MB"));
+  });
+});
+
+describe("the build viewer", () => {
+  it("opens a Docker Cache Build column beside the settings, and closes", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "building",
+      build_session_id: "bld_3",
+      last_build_at: new Date().toISOString(),
+    });
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("button", { name: "View" }));
+    const viewer = screen.getByRole("region", { name: "Docker Cache Build" });
+    expect(viewer).toHaveTextContent("Running · bld_3");
+    await user.click(within(viewer).getByRole("button", { name: "Close the build viewer" }));
+    expect(screen.queryByRole("region", { name: "Docker Cache Build" })).not.toBeInTheDocument();
+  });
+});
+
+describe("the start page", () => {
+  it("goes to the first project's settings", async () => {
+    seedProject({ id: "first" });
+    const { location } = renderApp("/");
+    await screen.findByRole("heading", { name: "Project settings" });
+    expect(location.history?.at(-1)).toBe("/projects/first/settings");
+  });
+
+  it("says so when a project does not exist", async () => {
+    renderApp("/projects/nope/settings");
+    expect(await screen.findByText(/Could not load this project: No project nope/)).toBeVisible();
+  });
+});

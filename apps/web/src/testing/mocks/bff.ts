@@ -1,0 +1,157 @@
+// The BFF as component tests see it: typed MSW handlers over an in-memory set of projects that
+// behave as openapi/bff.yaml describes. Error cases are per-test `server.use(...)` overrides.
+import type { components, paths } from "@prewarm/api-types/bff";
+import { HttpResponse } from "msw";
+import { createOpenApiHttp } from "openapi-msw";
+
+type Project = components["schemas"]["Project"];
+type CacheState = components["schemas"]["DockerCacheState"];
+
+export const origin = "http://localhost:3000";
+const http = createOpenApiHttp<paths>({ baseUrl: origin });
+
+const projects = new Map<string, Project>();
+const logs = new Map<string, string>();
+let buildCounter = 0;
+
+export function resetBff(): void {
+  projects.clear();
+  logs.clear();
+  buildCounter = 0;
+}
+
+export function seedProject(
+  overrides: { id?: string; startup_script?: string; auto_warm_docker_cache?: boolean } & Partial<CacheState> = {},
+): Project {
+  const {
+    id = "shop",
+    startup_script = "#!/bin/bash\ndocker compose build\n",
+    auto_warm_docker_cache = false,
+  } = overrides;
+  const project: Project = {
+    id,
+    name: "Shop",
+    repository_url: "https://git.example/shop.git",
+    default_branch: "main",
+    startup_script,
+    main_commit: null,
+    metadata: {
+      auto_warm_docker_cache,
+      docker_cache_state: {
+        status: overrides.status ?? "none",
+        size_bytes: overrides.size_bytes ?? 0,
+        last_build_at: overrides.last_build_at ?? null,
+        last_ready_at: overrides.last_ready_at ?? null,
+        build_session_id: overrides.build_session_id ?? null,
+        error: overrides.error ?? null,
+      },
+    },
+  };
+  projects.set(id, project);
+  return project;
+}
+
+export function storedProject(id: string): Project | undefined {
+  return projects.get(id);
+}
+
+export function setLog(buildId: string, text: string): void {
+  logs.set(buildId, text);
+}
+
+function problem(status: number, code: string, detail: string) {
+  return HttpResponse.json(
+    { type: `urn:prewarm:problem:${code}`, title: code, status, code, detail },
+    { status, headers: { "content-type": "application/problem+json" } },
+  );
+}
+
+function startBuild(project: Project): string {
+  buildCounter++;
+  const id = `bld_${buildCounter}`;
+  Object.assign(project.metadata.docker_cache_state, {
+    status: "building",
+    build_session_id: id,
+    last_build_at: new Date().toISOString(),
+    error: null,
+  });
+  return id;
+}
+
+export const handlers = [
+  http.get("/api/v1/projects", ({ response }) => response(200).json({ projects: [...projects.values()] })),
+  http.get("/api/v1/projects/{project_id}", ({ params, response }) => {
+    const project = projects.get(params.project_id);
+    return project ? response(200).json(project) : problem(404, "project_not_found", `No project ${params.project_id}`);
+  }),
+  http.patch("/api/v1/projects/{project_id}", async ({ params, request, response }) => {
+    const project = projects.get(params.project_id);
+    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    const body = await request.json();
+    const script = body.startup_script ?? project.startup_script;
+    const on = body.metadata?.auto_warm_docker_cache ?? project.metadata.auto_warm_docker_cache;
+    if (on && script.trim() === "") {
+      return problem(
+        422,
+        "startup_script_required",
+        "Add a startup script first — the Docker cache is built by running it.",
+      );
+    }
+    const turnedOn = on && !project.metadata.auto_warm_docker_cache;
+    project.startup_script = script;
+    project.metadata.auto_warm_docker_cache = on;
+    const buildStarted = turnedOn && project.metadata.docker_cache_state.status !== "building";
+    if (buildStarted) startBuild(project);
+    return response(200).json({ project, build_started: buildStarted });
+  }),
+  http.post("/api/v1/projects/{project_id}/docker-cache/builds", async ({ params, request, response }) => {
+    const project = projects.get(params.project_id);
+    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    if (project.metadata.docker_cache_state.status === "building") {
+      return problem(409, "build_running", "A build is already running for this project");
+    }
+    const text = await request.text();
+    const trigger = text ? (JSON.parse(text).trigger ?? "manual") : "manual";
+    const id = startBuild(project);
+    return response(202).json({
+      project,
+      build: {
+        id,
+        project_id: project.id,
+        trigger,
+        commit_sha: null,
+        status: "running",
+        started_at: new Date().toISOString(),
+        finished_at: null,
+        error: null,
+        size_bytes: null,
+      },
+    });
+  }),
+  http.post("/api/v1/projects/{project_id}/docker-cache/stop", ({ params, response }) => {
+    const project = projects.get(params.project_id);
+    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    const state = project.metadata.docker_cache_state;
+    if (state.status !== "building") return problem(409, "no_build_running", "No build is running for this project");
+    state.status = state.last_ready_at ? "ready" : "none";
+    return response(200).json(project);
+  }),
+  http.delete("/api/v1/projects/{project_id}/docker-cache", ({ params, response }) => {
+    const project = projects.get(params.project_id);
+    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    Object.assign(project.metadata.docker_cache_state, {
+      status: "none",
+      size_bytes: 0,
+      last_ready_at: null,
+      error: null,
+    });
+    return response(200).json(project);
+  }),
+  http.get("/api/v1/projects/{project_id}/docker-cache/builds/{build_id}/log", ({ params }) => {
+    const log = logs.get(params.build_id);
+    if (log === undefined) return problem(404, "build_not_found", `No build ${params.build_id}`);
+    return new HttpResponse(log, { headers: { "content-type": "text/plain; charset=utf-8" } });
+  }),
+];
+
+export { http as bffHttp, problem };
