@@ -129,8 +129,8 @@ describe("the status row", () => {
   it("keeps the cache and says why when deleting fails", async () => {
     seedProject({ auto_warm_docker_cache: true, status: "ready", size_bytes: 1_000_000, last_ready_at: hoursAgo(1) });
     server.use(
-      bffHttp.delete("/api/v1/projects/{project_id}/docker-cache", () =>
-        problem(502, "sandbox_unavailable", "The sandbox could not be reached; nothing was changed."),
+      bffHttp.delete("/api/v1/projects/{project_id}/docker-cache", ({ response }) =>
+        problem(response, 502, "sandbox_unavailable", "The sandbox could not be reached; nothing was changed."),
       ),
     );
     const { user } = renderApp("/projects/shop/settings");

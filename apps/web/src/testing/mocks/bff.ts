@@ -59,10 +59,13 @@ export function setLog(buildId: string, text: string): void {
   logs.set(buildId, text);
 }
 
-function problem(status: number, code: string, detail: string) {
-  return HttpResponse.json(
-    { type: `urn:prewarm:problem:${code}`, title: code, status, code, detail },
-    { status, headers: { "content-type": "application/problem+json" } },
+/** A problem-details answer; `response.untyped` because problems use their own media type. */
+function problem<R>(response: { untyped: (response: Response) => R }, status: number, code: string, detail: string): R {
+  return response.untyped(
+    HttpResponse.json(
+      { type: `urn:prewarm:problem:${code}`, title: code, status, code, detail },
+      { status, headers: { "content-type": "application/problem+json" } },
+    ),
   );
 }
 
@@ -82,16 +85,19 @@ export const handlers = [
   http.get("/api/v1/projects", ({ response }) => response(200).json({ projects: [...projects.values()] })),
   http.get("/api/v1/projects/{project_id}", ({ params, response }) => {
     const project = projects.get(params.project_id);
-    return project ? response(200).json(project) : problem(404, "project_not_found", `No project ${params.project_id}`);
+    return project
+      ? response(200).json(project)
+      : problem(response, 404, "project_not_found", `No project ${params.project_id}`);
   }),
   http.patch("/api/v1/projects/{project_id}", async ({ params, request, response }) => {
     const project = projects.get(params.project_id);
-    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
     const body = await request.json();
     const script = body.startup_script ?? project.startup_script;
     const on = body.metadata?.auto_warm_docker_cache ?? project.metadata.auto_warm_docker_cache;
     if (on && script.trim() === "") {
       return problem(
+        response,
         422,
         "startup_script_required",
         "Add a startup script first — the Docker cache is built by running it.",
@@ -106,9 +112,9 @@ export const handlers = [
   }),
   http.post("/api/v1/projects/{project_id}/docker-cache/builds", async ({ params, request, response }) => {
     const project = projects.get(params.project_id);
-    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
     if (project.metadata.docker_cache_state.status === "building") {
-      return problem(409, "build_running", "A build is already running for this project");
+      return problem(response, 409, "build_running", "A build is already running for this project");
     }
     const text = await request.text();
     const trigger = text ? (JSON.parse(text).trigger ?? "manual") : "manual";
@@ -130,15 +136,16 @@ export const handlers = [
   }),
   http.post("/api/v1/projects/{project_id}/docker-cache/stop", ({ params, response }) => {
     const project = projects.get(params.project_id);
-    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
     const state = project.metadata.docker_cache_state;
-    if (state.status !== "building") return problem(409, "no_build_running", "No build is running for this project");
+    if (state.status !== "building")
+      return problem(response, 409, "no_build_running", "No build is running for this project");
     state.status = state.last_ready_at ? "ready" : "none";
     return response(200).json(project);
   }),
   http.delete("/api/v1/projects/{project_id}/docker-cache", ({ params, response }) => {
     const project = projects.get(params.project_id);
-    if (!project) return problem(404, "project_not_found", `No project ${params.project_id}`);
+    if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
     Object.assign(project.metadata.docker_cache_state, {
       status: "none",
       size_bytes: 0,
@@ -147,9 +154,9 @@ export const handlers = [
     });
     return response(200).json(project);
   }),
-  http.get("/api/v1/projects/{project_id}/docker-cache/builds/{build_id}/log", ({ params }) => {
+  http.get("/api/v1/projects/{project_id}/docker-cache/builds/{build_id}/log", ({ params, response }) => {
     const log = logs.get(params.build_id);
-    if (log === undefined) return problem(404, "build_not_found", `No build ${params.build_id}`);
+    if (log === undefined) return problem(response, 404, "build_not_found", `No build ${params.build_id}`);
     return new HttpResponse(log, { headers: { "content-type": "text/plain; charset=utf-8" } });
   }),
 ];
