@@ -1,0 +1,80 @@
+// What every spec starts from: a project of its own on the BFF, the mock sandbox to play the
+// sandbox's part, and the settings page as a person sees it.
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { test as base, expect, type Locator, type Page } from "@playwright/test";
+import { MockSandboxControl } from "../packages/mock-sandbox/src/control-client.ts";
+import { ports } from "./ports.ts";
+
+export const screenshotDir = path.join(import.meta.dirname, ".artifacts", "screenshots");
+export const defaultScript = "#!/bin/bash\nset -e\ndocker compose build\n";
+
+export class SettingsPage {
+  readonly toggle: Locator;
+  readonly status: Locator;
+  readonly viewer: Locator;
+  readonly terminal: Locator;
+  readonly editor: Locator;
+
+  constructor(
+    readonly page: Page,
+    readonly projectId: string,
+  ) {
+    this.toggle = page.getByRole("switch", { name: "Pre-warm Docker cache" });
+    this.status = page.getByRole("status");
+    this.viewer = page.getByRole("region", { name: "Docker Cache Build" });
+    this.terminal = this.viewer.getByTestId("build-terminal");
+    this.editor = page.getByRole("textbox", { name: "Startup script" });
+  }
+
+  async open(): Promise<void> {
+    await this.page.goto(`/projects/${this.projectId}/settings`);
+    await expect(this.page.getByRole("heading", { name: "Project settings" })).toBeVisible();
+  }
+
+  button(name: string): Locator {
+    return this.page.getByRole("button", { name, exact: true });
+  }
+
+  /** Saves a screenshot of the page as it is, for people to look at after the run. */
+  async snapshot(name: string): Promise<void> {
+    await mkdir(screenshotDir, { recursive: true });
+    await this.page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+  }
+}
+
+interface Fixtures {
+  mockSandbox: MockSandboxControl;
+  /** Creates a project on the BFF; each test gets projects of its own. */
+  createProject: (options?: { startupScript?: string; name?: string }) => Promise<string>;
+  settings: (projectId: string) => Promise<SettingsPage>;
+}
+
+export const test = base.extend<Fixtures>({
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern.
+  mockSandbox: async ({}, use) => {
+    await use(new MockSandboxControl(`http://127.0.0.1:${ports.mockSandbox}`));
+  },
+  createProject: async ({ request }, use) => {
+    await use(async (options = {}) => {
+      const res = await request.post("/api/v1/projects", {
+        data: {
+          name: options.name ?? "Shop",
+          repository_url: "https://git.example/shop.git",
+          startup_script: options.startupScript ?? defaultScript,
+        },
+      });
+      expect(res.status()).toBe(201);
+      return (await res.json()).id as string;
+    });
+  },
+  settings: async ({ page }, use) => {
+    await use(async (projectId) => {
+      const settings = new SettingsPage(page, projectId);
+      await settings.open();
+      return settings;
+    });
+  },
+});
+
+export { expect };

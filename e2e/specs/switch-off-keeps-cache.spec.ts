@@ -1,0 +1,27 @@
+import { expect, test } from "../fixtures.ts";
+
+test("turning the setting off keeps the cache and starts nothing", async ({
+  createProject,
+  settings,
+  mockSandbox,
+  request,
+}) => {
+  const projectId = await createProject();
+  const settingsPage = await settings(projectId);
+  await settingsPage.toggle.click();
+  const build = await mockSandbox.latestBuild(projectId);
+  await mockSandbox.finishBuild(build.build_id, { sizeBytes: 8_700_000_000 });
+  await expect(settingsPage.status).toHaveText("Ready · 8.7 GB · Updated just now");
+
+  await settingsPage.toggle.click();
+  await expect(settingsPage.toggle).not.toBeChecked();
+  await expect(settingsPage.status).toHaveText("Ready · 8.7 GB · Updated just now");
+  await settingsPage.snapshot("11-off-keeps-cache");
+
+  // A merge while off is only recorded.
+  const merged = await request.post(`/api/v1/projects/${projectId}/main-changed`, { data: { commit_sha: "def5678" } });
+  expect((await merged.json()).action).toBe("recorded");
+  expect(await mockSandbox.builds(projectId)).toHaveLength(1);
+  const golden = await request.get(`http://127.0.0.1:7171/v1/goldens/${projectId}`);
+  expect(await golden.json()).toMatchObject({ exists: true, size_bytes: 8_700_000_000 });
+});
