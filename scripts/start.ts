@@ -1,6 +1,7 @@
 // `npm start`: the golden filesystem service and the BFF (serving the built web app) on one
 // machine, with embedded defaults: PGlite data and the sandbox root under ./data, and a demo
 // project. Every default can be overridden through the environment (see README.md).
+// `npm run dev` (--dev) runs the same from source, restarting on changes, plus Vite on :5173.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 
@@ -10,11 +11,13 @@ const sandboxPort = process.env.SANDBOX_PORT ?? "7071";
 const port = process.env.PORT ?? "7070";
 const host = process.env.HOST ?? "127.0.0.1";
 const tsx = path.join(root, "node_modules", ".bin", "tsx");
+const dev = process.argv.includes("--dev");
 
 const children: ChildProcess[] = [];
 
 function start(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(tsx, [entry], { cwd: root, env: { ...process.env, ...env }, stdio: "inherit" });
+  const [command, args] = entry.endsWith(".ts") ? [tsx, dev ? ["watch", entry] : [entry]] : ["npx", entry.split(" ")];
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: "inherit" });
   child.on("exit", (code, signal) => {
     if (stopping) return;
     console.error(`${name} stopped (${signal ?? `exit code ${code}`}); stopping everything.`);
@@ -55,7 +58,20 @@ start("bff", "apps/bff/src/index.ts", {
   SEED_DEMO: process.env.SEED_DEMO ?? "true",
 });
 
+if (dev) start("vite", "vite --config apps/web/vite.config.ts apps/web", { BFF_URL: `http://127.0.0.1:${port}` });
+
+// Say where to go once the BFF answers, not before.
 const shownHost = host === "0.0.0.0" ? "127.0.0.1" : host;
-setTimeout(() => {
-  if (!stopping) console.log(`\n  Pre-warm Docker cache is running: open http://${shownHost}:${port}/\n`);
-}, 2500).unref();
+const health = `http://${shownHost}:${port}/api/v1/health`;
+for (let attempt = 0; attempt < 240 && !stopping; attempt++) {
+  const up = await fetch(health).then(
+    (res) => res.ok,
+    () => false,
+  );
+  if (up) {
+    const url = dev ? "http://127.0.0.1:5173/" : `http://${shownHost}:${port}/`;
+    console.log(`\n  Pre-warm Docker cache is running: open ${url}\n`);
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}
