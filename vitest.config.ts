@@ -13,6 +13,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: "service-kit",
+          root: "packages/service-kit",
+          include: ["src/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
           name: "mock-sandbox",
           root: "packages/mock-sandbox",
           include: ["src/**/*.test.ts"],

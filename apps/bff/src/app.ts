@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
-import { notFoundHandler, problemErrorHandler } from "@prewarm/api-types/problem";
+import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
+import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import type { AppDeps } from "./deps.ts";
@@ -13,14 +14,7 @@ export function createApp(deps: AppDeps) {
   const { logger } = deps;
   const app = new Hono();
   app.use(requestId());
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    logger.debug(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
-      "request",
-    );
-  });
+  app.use(requestLog(logger));
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
 
   const api = new Hono();

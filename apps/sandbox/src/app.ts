@@ -1,5 +1,6 @@
 // The HTTP face of the golden filesystem service.
-import { notFoundHandler, problemErrorHandler } from "@prewarm/api-types/problem";
+import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
+import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { buildRoutes } from "./routes/builds/builds.routes.ts";
@@ -12,14 +13,7 @@ export function createApp(services: SandboxServices) {
   const { logger } = services;
   const app = new Hono();
   app.use(requestId());
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    logger.debug(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
-      "request",
-    );
-  });
+  app.use(requestLog(logger));
   app.notFound(notFoundHandler);
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
   app.get("/v1/health", (c) => c.json({ status: "ok" as const }));

@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { isValidId } from "@prewarm/api-types/contract";
-import { ProblemError } from "@prewarm/api-types/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
 
 export class SandboxLayout {
   readonly root: string;

@@ -1,7 +1,7 @@
 // Golden-build orchestration: what starts a build, how its outcome reaches the project's state,
 // and the cache's deletion. The state itself only moves through build-state-machine.ts's
 // transitions, applied atomically by the store; this module decides when, and tells the sandbox.
-import { ProblemError } from "@prewarm/api-types/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
 import type { Logger } from "../logger.ts";
 import type { ProjectEvents } from "../project-events.ts";
 import type { SandboxBuild, SandboxClient } from "../sandbox/sandbox-client.ts";

@@ -1,8 +1,9 @@
 // The BFF's one way to the sandbox's golden filesystem service, typed by openapi/sandbox.yaml.
 // A sandbox that cannot be reached becomes a 502 problem with a stable code; what the sandbox
 // refuses keeps its own problem code.
-import { ProblemError } from "@prewarm/api-types/problem";
+
 import type { components, paths } from "@prewarm/api-types/sandbox";
+import { ProblemError } from "@prewarm/service-kit/problem";
 import createClient from "openapi-fetch";
 
 export type SandboxBuild = components["schemas"]["Build"];

@@ -3,8 +3,8 @@
 // exactly once; whatever the outcome, the build's work directory is removed and only a build
 // whose startup script exited 0 is promoted (promote.ts keeps the golden whole).
 import { mkdir, open, readdir, readFile } from "node:fs/promises";
-import { ProblemError } from "@prewarm/api-types/problem";
 import type { components } from "@prewarm/api-types/sandbox";
+import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
 import type { EventBus } from "../events/event-bus.ts";
 import { copyTree } from "../fs/copy-tree.ts";

@@ -4,8 +4,8 @@
 // generation, so it always equals exactly one complete golden.
 import { mkdir, readFile, rename } from "node:fs/promises";
 import path from "node:path";
-import { ProblemError } from "@prewarm/api-types/problem";
 import type { components } from "@prewarm/api-types/sandbox";
+import { ProblemError } from "@prewarm/service-kit/problem";
 import type { EventBus } from "../events/event-bus.ts";
 import { copyTree } from "../fs/copy-tree.ts";
 import { fsyncDir, removeTree, writeFileAtomic } from "../fs/durable.ts";

@@ -1,6 +1,6 @@
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, ProblemError, readOptionalJsonBody } from "@prewarm/api-types/problem";
+import { idParams, ProblemError, readOptionalJsonBody } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
 

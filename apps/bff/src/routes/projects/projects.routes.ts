@@ -1,16 +1,14 @@
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, jsonBody, ProblemError } from "@prewarm/api-types/problem";
+import { idParams, jsonBody, ProblemError } from "@prewarm/service-kit/problem";
+import { streamSubscription } from "@prewarm/service-kit/sse";
 import { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
 import type { AppDeps } from "../../deps.ts";
 import { notFound } from "../../docker-cache/build-orchestrator.ts";
 import type { Project } from "../../store/project-store.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
-
-const heartbeatMs = 15_000;
 
 export function projectRoutes({ store, orchestrator, events }: AppDeps) {
   return new Hono()
@@ -68,36 +66,10 @@ export function projectRoutes({ store, orchestrator, events }: AppDeps) {
       const { project_id } = c.req.valid("param");
       const initial = await store.getProject(project_id);
       if (!initial) throw notFound(project_id);
-      return streamSSE(c, async (stream) => {
-        const queue: Project[] = [initial];
-        let wake: (() => void) | null = null;
-        const unsubscribe = events.subscribe(project_id, (project) => {
-          queue.push(project);
-          wake?.();
-        });
-        stream.onAbort(() => {
-          unsubscribe();
-          wake?.();
-        });
-        while (!stream.aborted) {
-          const next = queue.shift();
-          if (next) {
-            // Only the newest state matters; skip states already superseded in the queue.
-            if (queue.length > 0) continue;
-            await stream.writeSSE({ event: "project", data: JSON.stringify(next) });
-            continue;
-          }
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, heartbeatMs);
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = null;
-          if (queue.length === 0 && !stream.aborted) await stream.write(": heartbeat\n\n");
-        }
-        unsubscribe();
+      return streamSubscription<Project>(c, {
+        subscribe: (push) => events.subscribe(project_id, push),
+        backlog: async () => [(await store.getProject(project_id)) ?? initial],
+        write: (stream, project) => stream.writeSSE({ event: "project", data: JSON.stringify(project) }),
       });
     });
 }

@@ -1,5 +1,5 @@
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, jsonBody, ProblemError } from "@prewarm/api-types/problem";
+import { idParams, jsonBody, ProblemError } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
 import type { StartBuildRequest } from "../../build/builds.ts";
 import type { SandboxServices } from "../../services.ts";

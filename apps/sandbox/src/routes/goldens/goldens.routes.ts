@@ -1,4 +1,4 @@
-import { idParams } from "@prewarm/api-types/problem";
+import { idParams } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
 import type { SandboxServices } from "../../services.ts";
 

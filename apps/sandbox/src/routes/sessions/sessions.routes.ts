@@ -1,6 +1,6 @@
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, jsonBody } from "@prewarm/api-types/problem";
 import type { components } from "@prewarm/api-types/sandbox";
+import { idParams, jsonBody } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
 import type { SandboxServices } from "../../services.ts";
 

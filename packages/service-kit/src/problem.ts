@@ -1,9 +1,10 @@
 // One error shape for both services: RFC 9457 problem details with a stable `code`. Handlers
 // throw ProblemError; the app's single onError turns it (and anything else) into the same body.
+
+import { type Contract, type InvalidPart, isValidId } from "@prewarm/api-types/contract";
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { validator } from "hono/validator";
-import { type Contract, type InvalidPart, isValidId } from "./contract.ts";
 
 export interface Problem {
   type: string;
