@@ -11,6 +11,8 @@ export interface SandboxEnv {
   /** How long a stopped build's processes get between SIGTERM and SIGKILL. */
   stopGraceMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** The most all goldens on this host may use together; null for no limit. */
+  goldenQuotaBytes: number | null;
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
@@ -21,5 +23,31 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
     port: env.int("SANDBOX_PORT", 7071, 0, 65535),
     stopGraceMs: env.int("SANDBOX_STOP_GRACE_MS", 10_000, 0, 600_000),
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error", "silent"] as const),
+    goldenQuotaBytes: quota(env, "SANDBOX_GOLDEN_QUOTA"),
   });
+}
+
+const units: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+  TIB: 1024 ** 4,
+};
+
+/** "20GB", "500 MiB", "1000000": a size in bytes; unset means no limit. */
+function quota(env: EnvReader, name: string): number | null {
+  const raw = env.optional(name);
+  if (raw === null) return null;
+  const match = /^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  const factor = match ? units[(match[2] ?? "").toUpperCase()] : undefined;
+  if (!match || factor === undefined) {
+    return env.problem(`${name} must be a size such as 20GB, 500MiB or a number of bytes, got "${raw}"`, null);
+  }
+  return Math.floor(Number(match[1]) * factor);
 }

@@ -7,7 +7,12 @@ import { createServices, prepareRoot } from "./services.ts";
 
 const env = parseEnv();
 const logger = createLogger(env.logLevel);
-const services = createServices({ root: env.root, logger, stopGraceMs: env.stopGraceMs });
+const services = createServices({
+  root: env.root,
+  logger,
+  stopGraceMs: env.stopGraceMs,
+  goldenQuotaBytes: env.goldenQuotaBytes,
+});
 await prepareRoot(services);
 const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {
   logger.info(

@@ -5,6 +5,7 @@
 //   <root>/goldens/<project>/current                      symlink -> generations/<build>
 //   <root>/goldens/<project>/generations/<build>/docker/   the Docker data of one generation
 //   <root>/goldens/<project>/generations/<build>/golden.json
+//   <root>/goldens/<project>/last-used                     its mtime: the last session copy
 //   <root>/builds/<build>/                                 a running build's work directory
 //   <root>/build-records/<build>.json, <build>.log         a build's state and output, kept
 //   <root>/sessions/<session>/docker/, session.json        a session's Docker directory
@@ -43,6 +44,10 @@ export class SandboxLayout {
   /** The pointer whose target names the project's current generation. */
   goldenPointer(projectId: string): string {
     return path.join(this.goldenDir(projectId), "current");
+  }
+  /** An empty file whose mtime says when a session last started from the project's golden. */
+  goldenUsageMarker(projectId: string): string {
+    return path.join(this.goldenDir(projectId), "last-used");
   }
   generationsDir(projectId: string): string {
     return path.join(this.goldenDir(projectId), "generations");

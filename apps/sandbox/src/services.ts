@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { Builds } from "./build/builds.ts";
 import { EventBus } from "./events/event-bus.ts";
 import { GenerationPins, ProjectLocks } from "./golden/golden-locks.ts";
+import { GoldenQuota } from "./golden/golden-quota.ts";
 import { Goldens } from "./golden/goldens.ts";
 import { SandboxLayout } from "./layout.ts";
 import type { Logger } from "./logger.ts";
@@ -12,28 +13,36 @@ export interface SandboxServices {
   layout: SandboxLayout;
   bus: EventBus;
   goldens: Goldens;
+  quota: GoldenQuota;
   builds: Builds;
   sessions: Sessions;
   logger: Logger;
 }
 
-export function createServices(options: { root: string; logger: Logger; stopGraceMs: number }): SandboxServices {
+export function createServices(options: {
+  root: string;
+  logger: Logger;
+  stopGraceMs: number;
+  goldenQuotaBytes?: number | null;
+}): SandboxServices {
   const layout = new SandboxLayout(options.root);
   const bus = new EventBus();
   const locks = new ProjectLocks();
   const pins = new GenerationPins();
   const goldens = new Goldens(layout, locks, pins);
+  const quota = new GoldenQuota({ goldens, locks, bus, logger: options.logger }, options.goldenQuotaBytes ?? null);
   const builds = new Builds({
     layout,
     locks,
     pins,
     goldens,
+    quota,
     bus,
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
   });
   const sessions = new Sessions(layout, goldens, bus);
-  return { layout, bus, goldens, builds, sessions, logger: options.logger };
+  return { layout, bus, goldens, quota, builds, sessions, logger: options.logger };
 }
 
 /** Creates the root's directories and settles whatever a previous run left behind. */

@@ -94,7 +94,7 @@ describe("a session's Docker directory", () => {
     expect((await sandbox.request("DELETE", "/v1/sessions/s1")).status).toBe(204);
     expect((await sandbox.request("DELETE", "/v1/sessions/s1")).status).toBe(204);
     expect((await sandbox.request("GET", "/v1/sessions/s1")).status).toBe(404);
-    expect(await manifest(path.join(sandbox.root, "goldens", "p1"))).toEqual(golden);
+    expect(await manifest(generation)).toEqual(golden);
   });
 
   it("keeps its copy whole when the golden is deleted during the copy", async () => {

@@ -99,6 +99,7 @@ export class MockSandbox {
         size_bytes: 0,
         built_at: null,
         build_id: null,
+        last_used_at: null,
       }
     );
   }
@@ -107,7 +108,7 @@ export class MockSandbox {
     const golden = this.goldens.get(projectId);
     if (!golden) return;
     this.goldens.delete(projectId);
-    this.publish({ type: "golden", reason: "deleted", golden: this.getGolden(projectId) });
+    this.publish({ type: "golden", reason: "deleted", golden: this.getGolden(projectId), detail: null });
   }
 
   logText(buildId: string): string | null {
@@ -195,9 +196,10 @@ export class MockSandbox {
         size_bytes: size,
         built_at: finishedAt,
         build_id: buildId,
+        last_used_at: null,
       };
       this.goldens.set(found.build.project_id, golden);
-      this.publish({ type: "golden", reason: "promoted", golden });
+      this.publish({ type: "golden", reason: "promoted", golden, detail: null });
       this.settle(found, { status, exit_code: 0, error: null, size_bytes: size, finished_at: finishedAt });
     } else {
       const error =
@@ -218,7 +220,14 @@ export class MockSandbox {
       size_bytes: sizeBytes,
       built_at: new Date().toISOString(),
       build_id: buildId,
+      last_used_at: null,
     });
+  }
+
+  /** Evicts the project's golden as the sandbox does to stay within its quota. */
+  evictGolden(projectId: string, detail = "Evicted to free disk space"): void {
+    if (!this.goldens.delete(projectId)) return;
+    this.publish({ type: "golden", reason: "evicted", golden: this.getGolden(projectId), detail });
   }
 
   private settle(found: MockBuild, patch: Partial<Build>): void {

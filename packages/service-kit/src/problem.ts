@@ -29,6 +29,7 @@ const titles: Record<number, string> = {
   500: "Internal Server Error",
   502: "Bad Gateway",
   503: "Service Unavailable",
+  507: "Insufficient Storage",
 };
 
 export class ProblemError extends Error {

@@ -8,8 +8,10 @@ import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
 import type { EventBus } from "../events/event-bus.ts";
 import { copyTree } from "../fs/copy-tree.ts";
+import { diskFreeBytes, isDiskFull } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import { treeSize } from "../fs/tree-size.ts";
+import type { GoldenQuota } from "../golden/golden-quota.ts";
 import type { Goldens } from "../golden/goldens.ts";
 import { type PromoteDeps, promote, readCurrentGeneration, readGenerationMeta } from "../golden/promote.ts";
 import type { Logger } from "../logger.ts";
@@ -37,10 +39,16 @@ interface RunningBuild {
 
 export interface BuildsDeps extends PromoteDeps {
   goldens: Goldens;
+  quota: GoldenQuota;
   bus: EventBus;
   logger: Logger;
   stopGraceMs: number;
 }
+
+/** Below this much free space after a failed script, the disk filling up is the likely cause. */
+const nearlyFullBytes = 16 * 1024 * 1024;
+const diskFullMessage =
+  "The sandbox ran out of disk space during the build (no space left on device); the previous golden is untouched";
 
 const say = (text: string) => `\x1b[1;36m==> ${text}\x1b[0m\r\n`;
 const warn = (text: string) => `\x1b[1;31m==> ${text}\x1b[0m\r\n`;
@@ -201,7 +209,9 @@ export class Builds {
       try {
         if (pinned) {
           await write(say(`Starting from the current golden (${prettyBytes(pinned.meta.size_bytes)})`));
-          await copyTree(pinned.dockerDir, dockerDir, running.abort.signal);
+          const started = performance.now();
+          await copyTree(pinned.dockerDir, dockerDir, { signal: running.abort.signal });
+          await write(say(`Copied in ${((performance.now() - started) / 1000).toFixed(1)} s`));
         } else {
           await write(say("No golden yet: starting from an empty Docker directory"));
           await mkdir(dockerDir);
@@ -230,15 +240,26 @@ export class Builds {
       });
       this.throwIfStopping(running);
       if (exit.code !== 0) {
-        const error = describeExit(exit.code, exit.signal);
+        // A script that fails because the disk filled up is told so, not just its exit code.
+        const full =
+          (await diskFreeBytes(layout.root).catch(() => Number.POSITIVE_INFINITY)) < nearlyFullBytes ||
+          (await logTail(layout.buildLogPath(buildId))).includes("No space left on device");
+        const error = full ? diskFullMessage : describeExit(exit.code, exit.signal);
         await write(warn(error));
         outcome = { status: "failed", exit_code: exit.code, error };
       } else {
         await write(say("Startup script succeeded; measuring and promoting the Docker directory"));
         const size = await treeSize(dockerDir);
         const builtAt = new Date().toISOString();
-        await promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size });
-        this.deps.bus.publish({ type: "golden", reason: "promoted", golden: await goldens.info(build.project_id) });
+        await this.deps.quota.admit(build.project_id, size, () =>
+          promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size }),
+        );
+        this.deps.bus.publish({
+          type: "golden",
+          reason: "promoted",
+          golden: await goldens.info(build.project_id),
+          detail: null,
+        });
         await write(say(`Promoted: the golden is now ${prettyBytes(size)}`));
         outcome = { status: "succeeded", exit_code: 0, size_bytes: size };
       }
@@ -251,8 +272,8 @@ export class Builds {
         await write(warn(message));
         outcome = { status: "failed", error: message };
       } else {
-        const message = error instanceof Error ? error.message : String(error);
-        logger.warn({ buildId, error: message }, "build failed before its script ended");
+        const message = isDiskFull(error) ? diskFullMessage : error instanceof Error ? error.message : String(error);
+        logger.warn({ buildId, error: String(error) }, "build failed");
         await write(warn(message));
         outcome = { status: "failed", error: message };
       }
@@ -302,8 +323,10 @@ export class Builds {
     const exit = await exited;
     clearTimeout(killTimer);
     // Whatever the script left running in the background must not outlive it, nor keep writing
-    // into a Docker directory that is about to be promoted or removed.
+    // into a Docker directory that is about to be promoted or removed: its process group, and
+    // anything that left the group but still carries the build's marker in its environment.
     signalGroup(pid, "SIGKILL");
+    await killLeftovers(build.build_id);
     running.terminate = () => running.abort.abort();
     return exit;
   }
@@ -323,6 +346,20 @@ export class Builds {
 
   private async writeRecord(record: BuildRecord): Promise<void> {
     await writeFileAtomic(this.deps.layout.buildRecordPath(record.build.build_id), `${JSON.stringify(record)}\n`);
+  }
+}
+
+/** The end of a build's log, where a failing tool's last words are. */
+async function logTail(file: string, bytes = 16 * 1024): Promise<string> {
+  const handle = await open(file, "r").catch(() => null);
+  if (!handle) return "";
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.min(bytes, size));
+    await handle.read(buffer, 0, buffer.length, size - buffer.length);
+    return buffer.toString("utf8");
+  } finally {
+    await handle.close();
   }
 }
 

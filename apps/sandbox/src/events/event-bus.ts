@@ -1,7 +1,7 @@
-// The service's event stream. Event IDs increase by one per event and start at the boot time in
-// milliseconds, so IDs from an earlier run of the service are always lower than this run's first
-// one: a client resuming with such an ID (or one this run no longer holds) is told to re-sync
-// instead of silently missing events.
+// The service's event stream. Event IDs increase by one per event and start at a hundred times
+// the boot time in milliseconds, so IDs from an earlier run of the service are lower than this
+// run's first one (unless it averaged over 100,000 events a second): a client resuming with such
+// an ID, or one this run no longer holds, is told to re-sync instead of silently missing events.
 import type { components } from "@prewarm/api-types/sandbox";
 
 export type SandboxEvent = components["schemas"]["SandboxEvent"];
@@ -21,7 +21,7 @@ export class EventBus {
 
   constructor(
     private readonly capacity = 1000,
-    bootId = Date.now(),
+    bootId = Date.now() * 100,
   ) {
     this.firstId = bootId;
     this.nextId = bootId;

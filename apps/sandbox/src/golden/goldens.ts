@@ -1,6 +1,6 @@
 // The project's golden as the rest of the service sees it: what it is, a pinned view of it for
 // copying, and its deletion. Promotion itself lives in promote.ts.
-import { readdir, rmdir, unlink } from "node:fs/promises";
+import { readdir, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { components } from "@prewarm/api-types/sandbox";
 import { fsyncDir, removeTree } from "../fs/durable.ts";
@@ -33,7 +33,55 @@ export class Goldens {
       size_bytes: meta.size_bytes,
       built_at: meta.built_at,
       build_id: meta.build_id,
+      last_used_at: await this.lastUsed(projectId),
     };
+  }
+
+  /** Every project that has a golden, least recently used first. */
+  async list(): Promise<GoldenInfo[]> {
+    const goldens: GoldenInfo[] = [];
+    for (const projectId of await readdir(this.layout.goldensDir).catch(() => [] as string[])) {
+      let golden: GoldenInfo;
+      try {
+        golden = await this.info(projectId);
+      } catch {
+        continue; // not a project directory of ours, or deleted meanwhile
+      }
+      if (golden.exists) goldens.push(golden);
+    }
+    return goldens.sort((a, b) => recency(a).localeCompare(recency(b)));
+  }
+
+  /** Records that a session started from the project's golden, for least-recently-used eviction. */
+  async markUsed(projectId: string): Promise<void> {
+    const marker = this.layout.goldenUsageMarker(projectId);
+    const now = new Date();
+    try {
+      await utimes(marker, now, now);
+    } catch {
+      await writeFile(marker, "").catch(() => undefined);
+    }
+  }
+
+  /**
+   * Deletes the project's golden unless a copy is reading it (a session's, or a build's starting
+   * copy): an eviction must never take a golden from under a copy. Returns whether it deleted.
+   */
+  async evict(projectId: string): Promise<boolean> {
+    const inUse = await this.locks.withLock(projectId, async () => {
+      const current = await readCurrentGeneration(this.layout, projectId);
+      return current !== null && this.pins.isPinned(this.layout.generationDir(projectId, current));
+    });
+    // A copy that starts between the check and the delete still finishes: removal waits for it.
+    return inUse ? false : this.delete(projectId);
+  }
+
+  private async lastUsed(projectId: string): Promise<string | null> {
+    try {
+      return (await stat(this.layout.goldenUsageMarker(projectId))).mtime.toISOString();
+    } catch {
+      return null;
+    }
   }
 
   /**
@@ -72,6 +120,7 @@ export class Goldens {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
       await this.removeUnreferencedGenerations(projectId, null);
+      await unlink(this.layout.goldenUsageMarker(projectId)).catch(() => undefined);
       await rmdir(this.layout.generationsDir(projectId)).catch(() => undefined);
       await rmdir(goldenDir).catch(() => undefined);
       return existed;
@@ -99,6 +148,7 @@ export class Goldens {
           if (entry.startsWith(".current.") && entry.endsWith(".tmp")) await removeTree(path.join(goldenDir, entry));
         }
         if (!current) {
+          await unlink(this.layout.goldenUsageMarker(projectId)).catch(() => undefined);
           await rmdir(this.layout.generationsDir(projectId)).catch(() => undefined);
           await rmdir(goldenDir).catch(() => undefined);
         }
@@ -118,5 +168,10 @@ export class Goldens {
 }
 
 function absent(projectId: string): GoldenInfo {
-  return { project_id: projectId, exists: false, size_bytes: 0, built_at: null, build_id: null };
+  return { project_id: projectId, exists: false, size_bytes: 0, built_at: null, build_id: null, last_used_at: null };
+}
+
+/** A golden no session has used yet counts as used when it was built. */
+function recency(golden: GoldenInfo): string {
+  return golden.last_used_at ?? golden.built_at ?? "";
 }

@@ -8,14 +8,18 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import type { EventBus } from "../events/event-bus.ts";
 import { copyTree } from "../fs/copy-tree.ts";
+import { isDiskFull } from "../fs/disk.ts";
 import { fsyncDir, removeTree, writeFileAtomic } from "../fs/durable.ts";
 import type { Goldens } from "../golden/goldens.ts";
 import type { SandboxLayout } from "../layout.ts";
 
 export type Session = components["schemas"]["Session"];
 
+/** Copy progress events are sent at most this often per session, plus the first and the last. */
+const progressEveryMs = 250;
+
 export class Sessions {
-  private readonly preparing = new Set<string>();
+  private readonly preparing = new Map<string, Session>();
 
   constructor(
     private readonly layout: SandboxLayout,
@@ -28,34 +32,65 @@ export class Sessions {
     if (this.preparing.has(sessionId) || (await this.read(sessionId))) {
       throw new ProblemError(409, "session_exists", `Session ${sessionId} already has a Docker directory`);
     }
-    this.preparing.add(sessionId);
+    const session: Session = {
+      session_id: sessionId,
+      project_id: projectId,
+      status: "preparing",
+      docker_dir: path.join(finalDir, "docker"),
+      source: "empty",
+      golden_build_id: null,
+      size_bytes: 0,
+      copied_bytes: 0,
+      total_bytes: 0,
+    };
+    this.preparing.set(sessionId, session);
     const staging = this.layout.tmpPath(`session-${sessionId}`);
     try {
       await mkdir(staging, { recursive: true });
       const pinned = await this.goldens.pinCurrent(projectId);
-      let session: Session;
       try {
-        session = {
-          session_id: sessionId,
-          project_id: projectId,
-          docker_dir: path.join(finalDir, "docker"),
-          source: pinned ? "golden" : "empty",
-          golden_build_id: pinned?.meta.build_id ?? null,
-          size_bytes: pinned?.meta.size_bytes ?? 0,
-        };
-        if (pinned) await copyTree(pinned.dockerDir, path.join(staging, "docker"));
-        else await mkdir(path.join(staging, "docker"));
+        if (pinned) {
+          Object.assign(session, {
+            source: "golden",
+            golden_build_id: pinned.meta.build_id,
+            size_bytes: pinned.meta.size_bytes,
+            total_bytes: pinned.meta.size_bytes,
+          });
+          let lastSent = 0;
+          await copyTree(pinned.dockerDir, path.join(staging, "docker"), {
+            onProgress: ({ copiedBytes, totalBytes }) => {
+              Object.assign(session, { copied_bytes: copiedBytes, total_bytes: totalBytes });
+              const now = Date.now();
+              if (now - lastSent >= progressEveryMs) {
+                lastSent = now;
+                this.publishProgress(session);
+              }
+            },
+          });
+          await this.goldens.markUsed(projectId);
+        } else {
+          await mkdir(path.join(staging, "docker"));
+        }
       } finally {
         await pinned?.release();
       }
+      Object.assign(session, { status: "ready", copied_bytes: session.total_bytes });
+      this.publishProgress(session);
       await writeFileAtomic(path.join(staging, "session.json"), `${JSON.stringify(session)}\n`);
       await mkdir(this.layout.sessionsDir, { recursive: true });
       await rename(staging, finalDir);
       await fsyncDir(this.layout.sessionsDir);
-      this.bus.publish({ type: "session", reason: "prepared", session });
-      return session;
+      this.bus.publish({ type: "session", reason: "prepared", session: { ...session } });
+      return { ...session };
     } catch (error) {
       await removeTree(staging);
+      if (isDiskFull(error)) {
+        throw new ProblemError(
+          507,
+          "disk_full",
+          "The sandbox ran out of disk space while copying the golden; the session has no Docker directory",
+        );
+      }
       throw error;
     } finally {
       this.preparing.delete(sessionId);
@@ -63,6 +98,8 @@ export class Sessions {
   }
 
   async get(sessionId: string): Promise<Session> {
+    const inProgress = this.preparing.get(sessionId);
+    if (inProgress) return { ...inProgress };
     const session = await this.read(sessionId);
     if (!session) throw new ProblemError(404, "session_not_found", `Session ${sessionId} has no Docker directory`);
     return session;
@@ -70,6 +107,9 @@ export class Sessions {
 
   /** Idempotent; moves the directory out of sessions/ in one step, then deletes it. */
   async remove(sessionId: string): Promise<void> {
+    if (this.preparing.has(sessionId)) {
+      throw new ProblemError(409, "session_preparing", `Session ${sessionId} is still being prepared`);
+    }
     const session = await this.read(sessionId);
     const doomed = this.layout.tmpPath(`removed-session-${sessionId}`);
     try {
@@ -80,6 +120,16 @@ export class Sessions {
     }
     await removeTree(doomed);
     if (session) this.bus.publish({ type: "session", reason: "removed", session });
+  }
+
+  private publishProgress(session: Session): void {
+    this.bus.publish({
+      type: "copy",
+      session_id: session.session_id,
+      project_id: session.project_id,
+      copied_bytes: session.copied_bytes,
+      total_bytes: session.total_bytes,
+    });
   }
 
   private async read(sessionId: string): Promise<Session | null> {

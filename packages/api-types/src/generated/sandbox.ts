@@ -109,6 +109,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/goldens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every golden on this host, with the disk they use and the quota */
+        get: operations["listGoldens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/goldens/{project_id}": {
         parameters: {
             query?: never;
@@ -144,7 +161,10 @@ export interface paths {
         /**
          * Prepare a session's Docker directory
          * @description A copy of the project's golden when one exists, an empty directory otherwise. The copy
-         *     always equals one complete golden.
+         *     always equals one complete golden, even when the golden is promoted or deleted meanwhile.
+         *     It uses reflink clones where the filesystem supports them and a parallel copy elsewhere.
+         *     Answers once the directory is ready; while it is being prepared, `GET
+         *     /v1/sessions/{session_id}` and `copy` events report its progress.
          */
         post: operations["prepareSession"];
         delete?: never;
@@ -162,13 +182,13 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A session's Docker directory */
+        /** A session's Docker directory, or the progress of its preparation */
         get: operations["getSession"];
         put?: never;
         post?: never;
         /**
          * Remove a session's Docker directory
-         * @description Idempotent. Never touches the golden.
+         * @description Idempotent. Never touches the golden. Refused while the directory is being prepared.
          */
         delete: operations["removeSession"];
         options?: never;
@@ -245,6 +265,17 @@ export interface components {
             size_bytes: number;
             built_at: components["schemas"]["Timestamp"] | null;
             build_id: components["schemas"]["Id"] | null;
+            /** @description When a session last started from this golden; null if none has. */
+            last_used_at: components["schemas"]["Timestamp"] | null;
+        };
+        GoldenList: {
+            goldens: components["schemas"]["GoldenInfo"][];
+            /** @description Total size of every golden on this host. */
+            used_bytes: number;
+            /** @description The most the goldens may use together; null when there is no limit. */
+            quota_bytes: number | null;
+            /** @description Free space on the filesystem of the service's root. */
+            disk_free_bytes: number;
         };
         PrepareSessionRequest: {
             session_id: components["schemas"]["Id"];
@@ -253,14 +284,23 @@ export interface components {
         Session: {
             session_id: components["schemas"]["Id"];
             project_id: components["schemas"]["Id"];
+            /**
+             * @description `preparing` while the copy runs; `ready` once the directory can be used.
+             * @enum {string}
+             */
+            status: "preparing" | "ready";
             /** @description Absolute path of the session's Docker directory on the sandbox host. */
             docker_dir: string;
             /** @enum {string} */
             source: "golden" | "empty";
             golden_build_id: components["schemas"]["Id"] | null;
             size_bytes: number;
+            /** @description How much of the golden has been copied so far. */
+            copied_bytes: number;
+            /** @description How much there is to copy. */
+            total_bytes: number;
         };
-        SandboxEvent: components["schemas"]["BuildEvent"] | components["schemas"]["GoldenEvent"] | components["schemas"]["SessionEvent"] | components["schemas"]["SyncEvent"];
+        SandboxEvent: components["schemas"]["BuildEvent"] | components["schemas"]["GoldenEvent"] | components["schemas"]["SessionEvent"] | components["schemas"]["CopyEvent"] | components["schemas"]["SyncEvent"];
         BuildEvent: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -275,9 +315,15 @@ export interface components {
              * @enum {string}
              */
             type: "golden";
-            /** @enum {string} */
-            reason: "promoted" | "deleted";
+            /**
+             * @description `evicted`: removed to keep the goldens within the host's quota.
+             * @enum {string}
+             */
+            reason: "promoted" | "deleted" | "evicted";
+            /** @description The project's golden after the change. */
             golden: components["schemas"]["GoldenInfo"];
+            /** @description Why, in words; set for evictions. */
+            detail: string | null;
         };
         SessionEvent: {
             /**
@@ -288,6 +334,17 @@ export interface components {
             /** @enum {string} */
             reason: "prepared" | "removed";
             session: components["schemas"]["Session"];
+        };
+        CopyEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "copy";
+            session_id: components["schemas"]["Id"];
+            project_id: components["schemas"]["Id"];
+            copied_bytes: number;
+            total_bytes: number;
         };
         SyncEvent: {
             /**
@@ -335,6 +392,15 @@ export interface components {
         };
         /** @description The request conflicts with the current state; nothing was changed */
         Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The sandbox's disk is full; nothing was left behind */
+        InsufficientStorage: {
             headers: {
                 [name: string]: unknown;
             };
@@ -475,6 +541,26 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
+    listGoldens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The goldens, least recently used first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoldenList"];
+                };
+            };
+        };
+    };
     getGolden: {
         parameters: {
             query?: never;
@@ -543,6 +629,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             409: components["responses"]["Conflict"];
+            507: components["responses"]["InsufficientStorage"];
         };
     };
     getSession: {
@@ -588,6 +675,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
         };
     };
     streamEvents: {
