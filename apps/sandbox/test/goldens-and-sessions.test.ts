@@ -38,6 +38,7 @@ describe("golden info and delete", () => {
       size_bytes: 0,
       built_at: null,
       build_id: null,
+      last_used_at: null,
     });
   });
 
@@ -86,7 +87,8 @@ describe("a session's Docker directory", () => {
 
   it("cannot be prepared twice, and is removed idempotently without touching the golden", async () => {
     await buildGolden("p1", "b1", 'echo one > "$HELIX_DOCKER_DATA_ROOT/f"');
-    const golden = await manifest(path.join(sandbox.root, "goldens", "p1"));
+    const generation = path.join(sandbox.root, "goldens", "p1", "generations");
+    const golden = await manifest(generation);
     await sandbox.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" });
     const again = await sandbox.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" });
     expect(again.status).toBe(409);
