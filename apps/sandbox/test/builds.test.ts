@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { formatDuration } from "../src/build/builds.ts";
 import { createRepository, createTestSandbox, listDir, manifest, type TestSandbox } from "./helpers.ts";
 
 let sandbox: TestSandbox;
@@ -164,11 +165,28 @@ describe("stopping a build", () => {
     expect(await listDir(path.join(sandbox.root, "builds"))).toEqual([]);
   });
 
+  it("also ends processes that left the script's process group", async () => {
+    const pidFile = path.join(sandbox.root, "escaped.pid");
+    const script = [`setsid bash -c 'echo $$ > ${pidFile}; exec sleep 300' &`, "sleep 300"].join("\n");
+    await sandbox.startBuild({ build_id: "b1", project_id: "p1", startup_script: script });
+    await expect.poll(() => readFile(pidFile, "utf8").catch(() => ""), { timeout: 10_000 }).not.toBe("");
+    const escaped = Number((await readFile(pidFile, "utf8")).trim());
+    expect(isAlive(escaped)).toBe(true);
+    await sandbox.request("POST", "/v1/builds/b1/stop");
+    await expect.poll(() => isAlive(escaped)).toBe(false);
+  });
+
   it("answers the final state when the build has already ended", async () => {
     await sandbox.startBuild({ build_id: "b1", project_id: "p1", startup_script: "exit 1" });
     await sandbox.waitForBuild("b1");
     const res = await sandbox.request("POST", "/v1/builds/b1/stop");
     expect(await res.json()).toMatchObject({ status: "failed" });
+  });
+
+  it("says a timeout in the units it was set in", () => {
+    expect(formatDuration(1800)).toBe("30m");
+    expect(formatDuration(7200)).toBe("2h");
+    expect(formatDuration(90)).toBe("90s");
   });
 
   it("times out a build that runs too long", async () => {

@@ -1,6 +1,7 @@
 import { mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { SequencedEvent } from "../src/events/event-bus.ts";
 import { createTestSandbox, listDir, manifest, type TestSandbox } from "./helpers.ts";
 
 let sandbox: TestSandbox;
@@ -76,6 +77,32 @@ describe("a session's Docker directory", () => {
     expect(sparse.size).toBe(10 * 1024 * 1024);
     expect(sparse.blocks * 512).toBeLessThan(1024 * 1024);
     expect(await listDir(path.join(session.docker_dir, "volumes/empty"))).toEqual([]);
+  });
+
+  it("reports its progress while the golden is copied, through the API and as events", async () => {
+    await buildGolden(
+      "p1",
+      "b1",
+      'for i in $(seq 1 40); do head -c 1000000 /dev/urandom > "$HELIX_DOCKER_DATA_ROOT/layer$i"; done',
+    );
+    const events: SequencedEvent[] = [];
+    sandbox.services.bus.subscribe((event) => events.push(event));
+    const preparing = sandbox.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" });
+    let seen: { status: string; copied_bytes: number; total_bytes: number } | null = null;
+    // Poll as a caller would, until the copy's size is known.
+    while (!seen || seen.total_bytes === 0) {
+      const res = await sandbox.request("GET", "/v1/sessions/s1");
+      if (res.status === 200) seen = await res.json();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(seen).toMatchObject({ status: "preparing", total_bytes: 40_000_000 });
+    expect(seen.copied_bytes).toBeLessThanOrEqual(seen.total_bytes);
+    const done = await (await preparing).json();
+    expect(done).toMatchObject({ status: "ready", copied_bytes: 40_000_000, total_bytes: 40_000_000 });
+    const copies = events.flatMap((e) => (e.event.type === "copy" ? [e.event] : []));
+    expect(copies.length).toBeGreaterThanOrEqual(2);
+    expect(copies.at(-1)).toMatchObject({ session_id: "s1", copied_bytes: 40_000_000, total_bytes: 40_000_000 });
+    expect(events.at(-1)?.event).toMatchObject({ type: "session", reason: "prepared" });
   });
 
   it("is empty when the project has no golden", async () => {

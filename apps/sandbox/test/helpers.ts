@@ -24,9 +24,16 @@ export interface TestSandbox {
   close: () => Promise<void>;
 }
 
-export async function createTestSandbox(options: { root?: string; stopGraceMs?: number } = {}): Promise<TestSandbox> {
+export async function createTestSandbox(
+  options: { root?: string; stopGraceMs?: number; goldenQuotaBytes?: number } = {},
+): Promise<TestSandbox> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
-  const services = createServices({ root, logger: createLogger("silent"), stopGraceMs: options.stopGraceMs ?? 2000 });
+  const services = createServices({
+    root,
+    logger: createLogger("silent"),
+    stopGraceMs: options.stopGraceMs ?? 2000,
+    goldenQuotaBytes: options.goldenQuotaBytes ?? null,
+  });
   await prepareRoot(services);
   const app = createApp(services);
   const request = (method: string, url: string, body?: unknown): Promise<TestResponse> =>
