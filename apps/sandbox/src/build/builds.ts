@@ -202,6 +202,7 @@ export class Builds {
       running.terminate();
     }, running.timeoutSeconds * 1000);
     let outcome: Partial<Build>;
+    let retirePrevious: (() => Promise<void>) | null = null;
     try {
       const dockerDir = layout.buildDockerDir(buildId);
       await mkdir(layout.buildGenerationDir(buildId), { recursive: true });
@@ -251,9 +252,10 @@ export class Builds {
         await write(say("Startup script succeeded; measuring and promoting the Docker directory"));
         const size = await treeSize(dockerDir);
         const builtAt = new Date().toISOString();
-        await this.deps.quota.admit(build.project_id, size, () =>
+        const promotion = await this.deps.quota.admit(build.project_id, size, () =>
           promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size }),
         );
+        retirePrevious = promotion.retirePrevious;
         this.deps.bus.publish({
           type: "golden",
           reason: "promoted",
@@ -291,6 +293,10 @@ export class Builds {
     this.runningByProject.delete(build.project_id);
     this.deps.bus.publish({ type: "build", build });
     logger.info({ buildId, projectId: build.project_id, status: build.status }, "build ended");
+    // The success is told first; removing the previous generation can take a while.
+    await retirePrevious?.().catch((error) =>
+      logger.error({ buildId, error: String(error) }, "could not remove the previous generation"),
+    );
     return build;
   }
 

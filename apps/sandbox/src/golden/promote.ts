@@ -3,7 +3,8 @@
 // is either the complete previous generation or the complete new one. The new generation is
 // moved into place under its own name first (a rename, so it is complete or absent); the switch
 // is one atomic rename of the `current` symlink; the previous generation is removed only after
-// the switch, and not before the last session copy reading it is done.
+// the switch (by the caller, through `retirePrevious`, so a large removal does not hold up the
+// build's success), and not before the last session copy reading it is done.
 import { mkdir, readFile, readlink, rename } from "node:fs/promises";
 import path from "node:path";
 import { fsyncDir, removeTree, replaceSymlinkAtomic, writeFileAtomic } from "../fs/durable.ts";
@@ -22,26 +23,34 @@ export interface PromoteDeps {
   pins: GenerationPins;
 }
 
+export interface Promotion {
+  /** Removes the generation that was current before, once no copy reads it. */
+  retirePrevious: () => Promise<void>;
+}
+
 export async function promote(
   { layout, locks, pins }: PromoteDeps,
   projectId: string,
   meta: GenerationMeta,
-): Promise<void> {
+): Promise<Promotion> {
   const staged = layout.buildGenerationDir(meta.build_id);
   await writeFileAtomic(path.join(staged, "golden.json"), `${JSON.stringify(meta)}\n`);
-  await locks.withLock(projectId, async () => {
+  const previous = await locks.withLock(projectId, async () => {
     const generations = layout.generationsDir(projectId);
     await mkdir(generations, { recursive: true });
-    const previous = await readCurrentGeneration(layout, projectId);
-    const next = layout.generationDir(projectId, meta.build_id);
-    await rename(staged, next);
+    const before = await readCurrentGeneration(layout, projectId);
+    await rename(staged, layout.generationDir(projectId, meta.build_id));
     await fsyncDir(generations);
     await replaceSymlinkAtomic(layout.goldenPointer(projectId), path.join("generations", meta.build_id));
-    if (previous && previous !== meta.build_id) {
+    return before;
+  });
+  return {
+    retirePrevious: async () => {
+      if (!previous || previous === meta.build_id) return;
       const old = layout.generationDir(projectId, previous);
       await pins.removeWhenUnpinned(old, () => removeTree(old));
-    }
-  });
+    },
+  };
 }
 
 /** The build ID of the generation the pointer names, or null when the project has no golden. */
