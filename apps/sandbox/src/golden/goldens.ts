@@ -3,16 +3,19 @@
 import { readdir, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { components } from "@prewarm/api-types/sandbox";
+import type { CopyPlan } from "../fs/copy-tree.ts";
 import { fsyncDir, removeTree } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { GenerationPins, ProjectLocks } from "./golden-locks.ts";
-import { type GenerationMeta, readCurrentGeneration, readGenerationMeta } from "./promote.ts";
+import { type GenerationMeta, readCopyPlan, readCurrentGeneration, readGenerationMeta } from "./promote.ts";
 
 export type GoldenInfo = components["schemas"]["GoldenInfo"];
 
 export interface PinnedGolden {
   meta: GenerationMeta;
   dockerDir: string;
+  /** How to copy it, planned at promotion; null for a generation without one. */
+  plan: CopyPlan | null;
   release: () => Promise<void>;
 }
 
@@ -96,7 +99,8 @@ export class Goldens {
       const release = this.pins.pin(generationDir);
       try {
         const meta = await readGenerationMeta(this.layout, projectId, current);
-        return { meta, dockerDir: path.join(generationDir, "docker"), release };
+        const plan = await readCopyPlan(this.layout, projectId, current);
+        return { meta, dockerDir: path.join(generationDir, "docker"), plan, release };
       } catch (error) {
         await release();
         throw error;

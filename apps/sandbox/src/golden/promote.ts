@@ -7,6 +7,7 @@
 // build's success), and not before the last session copy reading it is done.
 import { mkdir, readFile, readlink, rename } from "node:fs/promises";
 import path from "node:path";
+import type { CopyPlan } from "../fs/copy-tree.ts";
 import { fsyncDir, removeTree, replaceSymlinkAtomic, writeFileAtomic } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { GenerationPins, ProjectLocks } from "./golden-locks.ts";
@@ -32,8 +33,10 @@ export async function promote(
   { layout, locks, pins }: PromoteDeps,
   projectId: string,
   meta: GenerationMeta,
+  plan?: CopyPlan,
 ): Promise<Promotion> {
   const staged = layout.buildGenerationDir(meta.build_id);
+  if (plan) await writeFileAtomic(path.join(staged, "copy-plan.json"), JSON.stringify(plan));
   await writeFileAtomic(path.join(staged, "golden.json"), `${JSON.stringify(meta)}\n`);
   const previous = await locks.withLock(projectId, async () => {
     const generations = layout.generationsDir(projectId);
@@ -64,6 +67,19 @@ export async function readCurrentGeneration(layout: SandboxLayout, projectId: st
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw error;
+  }
+}
+
+/** The copy plan made when the generation was promoted, or null (then a copy plans afresh). */
+export async function readCopyPlan(
+  layout: SandboxLayout,
+  projectId: string,
+  buildId: string,
+): Promise<CopyPlan | null> {
+  try {
+    return JSON.parse(await readFile(path.join(layout.generationDir(projectId, buildId), "copy-plan.json"), "utf8"));
+  } catch {
+    return null;
   }
 }
 

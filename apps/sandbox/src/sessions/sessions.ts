@@ -58,6 +58,7 @@ export class Sessions {
           });
           let lastSent = 0;
           await copyTree(pinned.dockerDir, path.join(staging, "docker"), {
+            plan: pinned.plan ?? undefined,
             onProgress: ({ copiedBytes, totalBytes }) => {
               Object.assign(session, { copied_bytes: copiedBytes, total_bytes: totalBytes });
               const now = Date.now();

@@ -13,7 +13,15 @@ export interface LoopMount {
 
 export type LoopMountResult = { mount: LoopMount; skip: null } | { mount: null; skip: string };
 
-export async function loopMount(kind: "ext4" | "xfs", sizeMb: number): Promise<LoopMountResult> {
+/**
+ * With `directIo`, the loop device writes straight to the disk instead of the page cache of its
+ * image file, so the filesystem on it pays for its writes as one on a real disk would.
+ */
+export async function loopMount(
+  kind: "ext4" | "xfs",
+  sizeMb: number,
+  options: { directIo?: boolean } = {},
+): Promise<LoopMountResult> {
   if (process.getuid?.() !== 0) return { mount: null, skip: "loop mounts need root" };
   const work = await mkdtemp(path.join(tmpdir(), `loop-${kind}-`));
   const image = path.join(work, "image");
@@ -23,7 +31,19 @@ export async function loopMount(kind: "ext4" | "xfs", sizeMb: number): Promise<L
     if (kind === "ext4") execFileSync("mkfs.ext4", ["-q", "-F", "-m", "0", image], { stdio: "pipe" });
     else execFileSync("mkfs.xfs", ["-q", "-f", "-m", "reflink=1", image], { stdio: "pipe" });
     execFileSync("mkdir", [dir]);
-    execFileSync("mount", ["-o", "loop", image, dir], { stdio: "pipe" });
+    if (options.directIo) {
+      const device = execFileSync("losetup", ["--find", "--show", "--direct-io=on", image], {
+        encoding: "utf8",
+      }).trim();
+      try {
+        execFileSync("mount", [device, dir], { stdio: "pipe" });
+      } catch (error) {
+        execFileSync("losetup", ["-d", device]);
+        throw error;
+      }
+    } else {
+      execFileSync("mount", ["-o", "loop", image, dir], { stdio: "pipe" });
+    }
   } catch (error) {
     await rm(work, { recursive: true, force: true });
     const reason = (error as { stderr?: Buffer }).stderr?.toString().trim() || String(error);
@@ -34,11 +54,14 @@ export async function loopMount(kind: "ext4" | "xfs", sizeMb: number): Promise<L
     mount: {
       dir,
       unmount: async () => {
+        const device = execFileSync("findmnt", ["-n", "-o", "SOURCE", dir], { encoding: "utf8" }).trim();
         try {
           execFileSync("umount", [dir], { stdio: "pipe" });
         } catch {
           execFileSync("umount", ["-l", dir], { stdio: "pipe" });
         }
+        // A device set up by hand is not detached by umount.
+        if (device.startsWith("/dev/loop")) execFileSync("losetup", ["-d", device], { stdio: "ignore" });
         await rm(work, { recursive: true, force: true });
       },
     },
