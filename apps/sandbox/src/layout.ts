@@ -4,7 +4,7 @@
 //
 //   <root>/goldens/<project>/current                      symlink -> generations/<build>
 //   <root>/goldens/<project>/generations/<build>/docker/   the Docker data of one generation
-//   <root>/goldens/<project>/generations/<build>/golden.json
+//   <root>/goldens/<project>/generations/<build>/golden.json, copy-plan.json
 //   <root>/goldens/<project>/last-used                     its mtime: the last session copy
 //   <root>/builds/<build>/                                 a running build's work directory
 //   <root>/build-records/<build>.json, <build>.log         a build's state and output, kept
