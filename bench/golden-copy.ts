@@ -20,6 +20,8 @@ import { createDockerTree, type DockerTreeOptions } from "../apps/sandbox/test/s
 import { loopMount } from "../apps/sandbox/test/support/loop-mount.ts";
 
 const goldenMb = Number(process.env.GOLDEN_MB ?? 2000);
+// Which parts to run: any of host, xfs, promotion (all by default).
+const parts = new Set((process.env.PARTS ?? "host,xfs,promotion").split(","));
 const runs = Number(process.env.RUNS ?? 5);
 const hostDir = process.env.BENCH_DIR ?? "/var/tmp";
 
@@ -134,22 +136,26 @@ async function benchPromotion(root: string): Promise<{ synced: number[]; fresh: 
 }
 
 const results = [];
-const hostRoot = await mkdtemp(path.join(hostDir, "bench-golden-copy-"));
-const hostType = execFileSync("stat", ["-f", "-c", "%T", hostRoot], { encoding: "utf8" }).trim();
-try {
-  results.push(
-    await compare(`host ${hostType}`, hostRoot, [
-      { name: "cp -a", copy: cpA() },
-      { name: "ours", copy: ours },
-    ]),
-  );
-} finally {
-  await rm(hostRoot, { recursive: true, force: true });
+if (parts.has("host")) {
+  const hostRoot = await mkdtemp(path.join(hostDir, "bench-golden-copy-"));
+  const hostType = execFileSync("stat", ["-f", "-c", "%T", hostRoot], { encoding: "utf8" }).trim();
+  try {
+    results.push(
+      await compare(`host ${hostType}`, hostRoot, [
+        { name: "cp -a", copy: cpA() },
+        { name: "ours", copy: ours },
+      ]),
+    );
+  } finally {
+    await rm(hostRoot, { recursive: true, force: true });
+  }
 }
 
 // Direct I/O: XFS's writes reach the disk, as they would on a real XFS volume, rather than
 // landing in the page cache of the image file.
-const xfs = await loopMount("xfs", Math.max(2048, goldenMb * 3), { directIo: true });
+const xfs = parts.has("xfs")
+  ? await loopMount("xfs", Math.max(2048, goldenMb * 3), { directIo: true })
+  : { mount: null, skip: "not asked for (PARTS)" };
 if (xfs.mount) {
   try {
     results.push(
@@ -169,8 +175,10 @@ if (xfs.mount) {
 const promotionRoot = await mkdtemp(path.join(hostDir, "bench-promotion-"));
 let promotion = { synced: [] as number[], fresh: [] as number[] };
 try {
-  console.error(`[promotion] promoting ${runs} goldens of ~${Math.min(goldenMb, 2000)} MB ...`);
-  promotion = await benchPromotion(promotionRoot);
+  if (parts.has("promotion")) {
+    console.error(`[promotion] promoting ${runs} goldens of ~${Math.min(goldenMb, 2000)} MB ...`);
+    promotion = await benchPromotion(promotionRoot);
+  }
 } finally {
   await rm(promotionRoot, { recursive: true, force: true });
 }
@@ -189,7 +197,7 @@ for (const result of results) {
   }
 }
 const summarize = (values: number[]) =>
-  `median ${median(values).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
+  values.length === 0 ? "not run" : `median ${median(values).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
 console.log(`\npromotion of a ~${Math.min(goldenMb, 2000)} MB golden (${runs} each):`);
 console.log(`- its data already on disk: ${summarize(promotion.synced)}`);
 console.log(`- right after the build wrote it: ${summarize(promotion.fresh)}`);
