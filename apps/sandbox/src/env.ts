@@ -13,6 +13,8 @@ export interface SandboxEnv {
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   /** The most all goldens on this host may use together; null for no limit. */
   goldenQuotaBytes: number | null;
+  /** Ready copies kept per golden; "auto" keeps one where the root's filesystem has reflink. */
+  spareCopies: number | "auto";
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
@@ -24,6 +26,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
     stopGraceMs: env.int("SANDBOX_STOP_GRACE_MS", 10_000, 0, 600_000),
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error", "silent"] as const),
     goldenQuotaBytes: quota(env, "SANDBOX_GOLDEN_QUOTA"),
+    spareCopies:
+      env.string("SANDBOX_SPARE_COPIES", "auto") === "auto" ? "auto" : env.int("SANDBOX_SPARE_COPIES", 0, 0, 8),
   });
 }
 

@@ -1,17 +1,23 @@
 // Starts the golden filesystem service: configuration, recovery of the root, then HTTP.
+import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
 import { parseEnv } from "./env.ts";
+import { supportsReflink } from "./fs/reflink.ts";
 import { createLogger } from "./logger.ts";
 import { createServices, prepareRoot } from "./services.ts";
 
 const env = parseEnv();
 const logger = createLogger(env.logLevel);
+await mkdir(env.root, { recursive: true });
+// Spare copies cost only metadata where copies are reflinks; elsewhere each would be a full copy.
+const spareCopies = env.spareCopies === "auto" ? ((await supportsReflink(env.root)) ? 1 : 0) : env.spareCopies;
 const services = createServices({
   root: env.root,
   logger,
   stopGraceMs: env.stopGraceMs,
   goldenQuotaBytes: env.goldenQuotaBytes,
+  spareCopies,
 });
 await prepareRoot(services);
 const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {
@@ -28,6 +34,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     stopping = true;
     logger.info({ signal }, "shutting down: stopping running builds");
     server.close();
-    void services.builds.stopAll().finally(() => process.exit(0));
+    void Promise.all([services.builds.stopAll(), services.spares.stop()]).finally(() => process.exit(0));
   });
 }

@@ -6,6 +6,7 @@
 //   <root>/goldens/<project>/generations/<build>/docker/   the Docker data of one generation
 //   <root>/goldens/<project>/generations/<build>/golden.json, copy-plan.json
 //   <root>/goldens/<project>/last-used                     its mtime: the last session copy
+//   <root>/goldens/<project>/spares/<build>.<uuid>/docker/  ready copies of the current generation
 //   <root>/builds/<build>/                                 a running build's work directory
 //   <root>/build-records/<build>.json, <build>.log         a build's state and output, kept
 //   <root>/sessions/<session>/docker/, session.json        a session's Docker directory
@@ -48,6 +49,10 @@ export class SandboxLayout {
   /** An empty file whose mtime says when a session last started from the project's golden. */
   goldenUsageMarker(projectId: string): string {
     return path.join(this.goldenDir(projectId), "last-used");
+  }
+  /** Ready copies of the current generation, for sessions to take (see golden/spares.ts). */
+  sparesDir(projectId: string): string {
+    return path.join(this.goldenDir(projectId), "spares");
   }
   generationsDir(projectId: string): string {
     return path.join(this.goldenDir(projectId), "generations");

@@ -5,6 +5,7 @@ import { EventBus } from "./events/event-bus.ts";
 import { GenerationPins, ProjectLocks } from "./golden/golden-locks.ts";
 import { GoldenQuota } from "./golden/golden-quota.ts";
 import { Goldens } from "./golden/goldens.ts";
+import { Spares } from "./golden/spares.ts";
 import { SandboxLayout } from "./layout.ts";
 import type { Logger } from "./logger.ts";
 import { Sessions } from "./sessions/sessions.ts";
@@ -14,6 +15,7 @@ export interface SandboxServices {
   bus: EventBus;
   goldens: Goldens;
   quota: GoldenQuota;
+  spares: Spares;
   builds: Builds;
   sessions: Sessions;
   logger: Logger;
@@ -24,6 +26,8 @@ export function createServices(options: {
   logger: Logger;
   stopGraceMs: number;
   goldenQuotaBytes?: number | null;
+  /** Spare copies kept per project; only worth it where copies are reflinks. */
+  spareCopies?: number;
 }): SandboxServices {
   const layout = new SandboxLayout(options.root);
   const bus = new EventBus();
@@ -31,18 +35,20 @@ export function createServices(options: {
   const pins = new GenerationPins();
   const goldens = new Goldens(layout, locks, pins);
   const quota = new GoldenQuota({ goldens, locks, bus, logger: options.logger }, options.goldenQuotaBytes ?? null);
+  const spares = new Spares({ layout, locks, goldens, logger: options.logger }, options.spareCopies ?? 0);
   const builds = new Builds({
     layout,
     locks,
     pins,
     goldens,
     quota,
+    spares,
     bus,
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
   });
-  const sessions = new Sessions(layout, goldens, bus);
-  return { layout, bus, goldens, quota, builds, sessions, logger: options.logger };
+  const sessions = new Sessions(layout, goldens, spares, bus);
+  return { layout, bus, goldens, quota, spares, builds, sessions, logger: options.logger };
 }
 
 /** Creates the root's directories and settles whatever a previous run left behind. */
@@ -53,6 +59,7 @@ export async function prepareRoot(services: SandboxServices): Promise<void> {
   }
   const settled = await services.builds.recover();
   await services.goldens.recover();
+  await services.spares.recover();
   for (const build of settled) {
     services.logger.info({ buildId: build.build_id, status: build.status }, "settled a build of the previous run");
   }

@@ -25,7 +25,7 @@ export interface TestSandbox {
 }
 
 export async function createTestSandbox(
-  options: { root?: string; stopGraceMs?: number; goldenQuotaBytes?: number } = {},
+  options: { root?: string; stopGraceMs?: number; goldenQuotaBytes?: number; spareCopies?: number } = {},
 ): Promise<TestSandbox> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
   const services = createServices({
@@ -33,6 +33,7 @@ export async function createTestSandbox(
     logger: createLogger("silent"),
     stopGraceMs: options.stopGraceMs ?? 2000,
     goldenQuotaBytes: options.goldenQuotaBytes ?? null,
+    spareCopies: options.spareCopies ?? 0,
   });
   await prepareRoot(services);
   const app = createApp(services);
@@ -66,6 +67,7 @@ export async function createTestSandbox(
     waitForBuild,
     close: async () => {
       await services.builds.stopAll();
+      await services.spares.stop();
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -13,6 +13,7 @@ import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import type { GoldenQuota } from "../golden/golden-quota.ts";
 import type { Goldens } from "../golden/goldens.ts";
 import { type PromoteDeps, promote, readCurrentGeneration, readGenerationMeta } from "../golden/promote.ts";
+import type { Spares } from "../golden/spares.ts";
 import type { Logger } from "../logger.ts";
 import { streamLog } from "./build-log.ts";
 import { checkout } from "./checkout.ts";
@@ -39,6 +40,7 @@ interface RunningBuild {
 export interface BuildsDeps extends PromoteDeps {
   goldens: Goldens;
   quota: GoldenQuota;
+  spares: Spares;
   bus: EventBus;
   logger: Logger;
   stopGraceMs: number;
@@ -210,8 +212,15 @@ export class Builds {
         if (pinned) {
           await write(say(`Starting from the current golden (${prettyBytes(pinned.meta.size_bytes)})`));
           const started = performance.now();
-          await copyTree(pinned.dockerDir, dockerDir, { signal: running.abort.signal, plan: pinned.plan ?? undefined });
-          await write(say(`Copied in ${((performance.now() - started) / 1000).toFixed(1)} s`));
+          if (await this.deps.spares.take(build.project_id, pinned.meta.build_id, dockerDir)) {
+            await write(say("Took a ready copy of it"));
+          } else {
+            await copyTree(pinned.dockerDir, dockerDir, {
+              signal: running.abort.signal,
+              plan: pinned.plan ?? undefined,
+            });
+            await write(say(`Copied in ${((performance.now() - started) / 1000).toFixed(1)} s`));
+          }
         } else {
           await write(say("No golden yet: starting from an empty Docker directory"));
           await mkdir(dockerDir);
@@ -257,6 +266,7 @@ export class Builds {
           promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size }, plan),
         );
         retirePrevious = promotion.retirePrevious;
+        this.deps.spares.refill(build.project_id);
         this.deps.bus.publish({
           type: "golden",
           reason: "promoted",

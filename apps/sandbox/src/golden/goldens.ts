@@ -124,6 +124,7 @@ export class Goldens {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
       await this.removeUnreferencedGenerations(projectId, null);
+      await removeTree(this.layout.sparesDir(projectId));
       await unlink(this.layout.goldenUsageMarker(projectId)).catch(() => undefined);
       await rmdir(this.layout.generationsDir(projectId)).catch(() => undefined);
       await rmdir(goldenDir).catch(() => undefined);
@@ -152,6 +153,7 @@ export class Goldens {
           if (entry.startsWith(".current.") && entry.endsWith(".tmp")) await removeTree(path.join(goldenDir, entry));
         }
         if (!current) {
+          await removeTree(this.layout.sparesDir(projectId));
           await unlink(this.layout.goldenUsageMarker(projectId)).catch(() => undefined);
           await rmdir(this.layout.generationsDir(projectId)).catch(() => undefined);
           await rmdir(goldenDir).catch(() => undefined);

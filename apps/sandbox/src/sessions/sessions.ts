@@ -11,6 +11,7 @@ import { copyTree } from "../fs/copy-tree.ts";
 import { isDiskFull } from "../fs/disk.ts";
 import { fsyncDir, removeTree, writeFileAtomic } from "../fs/durable.ts";
 import type { Goldens } from "../golden/goldens.ts";
+import type { Spares } from "../golden/spares.ts";
 import type { SandboxLayout } from "../layout.ts";
 
 export type Session = components["schemas"]["Session"];
@@ -24,6 +25,7 @@ export class Sessions {
   constructor(
     private readonly layout: SandboxLayout,
     private readonly goldens: Goldens,
+    private readonly spares: Spares,
     private readonly bus: EventBus,
   ) {}
 
@@ -57,17 +59,19 @@ export class Sessions {
             total_bytes: pinned.meta.size_bytes,
           });
           let lastSent = 0;
-          await copyTree(pinned.dockerDir, path.join(staging, "docker"), {
-            plan: pinned.plan ?? undefined,
-            onProgress: ({ copiedBytes, totalBytes }) => {
-              Object.assign(session, { copied_bytes: copiedBytes, total_bytes: totalBytes });
-              const now = Date.now();
-              if (now - lastSent >= progressEveryMs) {
-                lastSent = now;
-                this.publishProgress(session);
-              }
-            },
-          });
+          const tookSpare = await this.spares.take(projectId, pinned.meta.build_id, path.join(staging, "docker"));
+          if (!tookSpare)
+            await copyTree(pinned.dockerDir, path.join(staging, "docker"), {
+              plan: pinned.plan ?? undefined,
+              onProgress: ({ copiedBytes, totalBytes }) => {
+                Object.assign(session, { copied_bytes: copiedBytes, total_bytes: totalBytes });
+                const now = Date.now();
+                if (now - lastSent >= progressEveryMs) {
+                  lastSent = now;
+                  this.publishProgress(session);
+                }
+              },
+            });
           await this.goldens.markUsed(projectId);
         } else {
           await mkdir(path.join(staging, "docker"));
