@@ -113,4 +113,32 @@ describe("XFS with reflink", () => {
       await manifest(path.join(sandbox.root, "goldens", "p1", "generations", "b1", "docker")),
     );
   });
+
+  it("keeps a spare copy ready for the next session, at the cost of metadata only", async (context) => {
+    if (!mount) return context.skip(skip ?? "");
+    const withSpares = await createTestSandbox({ root: path.join(mount.dir, "root-with-spares"), spareCopies: 1 });
+    try {
+      await withSpares.startBuild({
+        build_id: "b1",
+        project_id: "p1",
+        startup_script: 'head -c 80000000 /dev/urandom > "$HELIX_DOCKER_DATA_ROOT/blob"',
+      });
+      expect((await withSpares.waitForBuild("b1")).status).toBe("succeeded");
+      await withSpares.services.spares.settled();
+      expect(await listDir(path.join(withSpares.root, "goldens", "p1", "spares"))).toHaveLength(1);
+      const freeBefore = await freeBytes(mount.dir);
+      const session = await (
+        await withSpares.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" })
+      ).json();
+      await withSpares.services.spares.settled();
+      expect(session).toMatchObject({ source: "golden", golden_build_id: "b1" });
+      // The session and the spare made after it share the golden's blocks.
+      expect(freeBefore - (await freeBytes(mount.dir))).toBeLessThan(4_000_000);
+      expect(await manifest(session.docker_dir)).toEqual(
+        await manifest(path.join(withSpares.root, "goldens", "p1", "generations", "b1", "docker")),
+      );
+    } finally {
+      await withSpares.close();
+    }
+  });
 });
