@@ -54,14 +54,16 @@ export async function loopMount(
     mount: {
       dir,
       unmount: async () => {
-        const device = execFileSync("findmnt", ["-n", "-o", "SOURCE", dir], { encoding: "utf8" }).trim();
+        const device = options.directIo
+          ? execFileSync("findmnt", ["-n", "-o", "SOURCE", dir], { encoding: "utf8" }).trim()
+          : null;
         try {
           execFileSync("umount", [dir], { stdio: "pipe" });
         } catch {
           execFileSync("umount", ["-l", dir], { stdio: "pipe" });
         }
-        // A device set up by hand is not detached by umount.
-        if (device.startsWith("/dev/loop")) execFileSync("losetup", ["-d", device], { stdio: "ignore" });
+        // A device set up by hand is not detached by umount (one from `mount -o loop` is).
+        if (device?.startsWith("/dev/loop")) execFileSync("losetup", ["-d", device], { stdio: "ignore" });
         await rm(work, { recursive: true, force: true });
       },
     },
