@@ -203,6 +203,24 @@ for (const backend of storeBackends()) {
       });
     });
 
+    it("counts every change in the project's revision", async () => {
+      const project = await newProject();
+      const revisions = [project.revision];
+      const on = await store.updateSettings(project.id, { auto_warm_docker_cache: true });
+      if (on.kind === "updated") revisions.push(on.project.revision);
+      const claim = await store.claimBuild(project.id, "enable", null);
+      revisions.push(claim?.project.revision ?? -1);
+      const settled = await store.settleBuild(
+        claim?.build.id ?? "",
+        { status: "failed", finished_at: new Date().toISOString(), error: "x", size_bytes: null },
+        noGolden,
+      );
+      revisions.push(settled?.revision ?? -1);
+      revisions.push((await store.recordMainCommit(project.id, "abc1234"))?.revision ?? -1);
+      revisions.push((await store.clearCache(project.id))?.revision ?? -1);
+      expect(revisions).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+
     it("records the newest commit of the default branch", async () => {
       const project = await newProject();
       expect((await store.recordMainCommit(project.id, "deadbeef"))?.main_commit).toBe("deadbeef");

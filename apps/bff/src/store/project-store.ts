@@ -30,6 +30,7 @@ interface ProjectRow {
   cache_last_ready_at: Date | string | null;
   cache_build_id: string | null;
   cache_error: string | null;
+  revision: string | number;
 }
 
 interface BuildRow {
@@ -62,6 +63,8 @@ CREATE TABLE IF NOT EXISTS projects (
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- Grows by one with every change, so a reader can tell a newer state from an older one.
+ALTER TABLE projects ADD COLUMN IF NOT EXISTS revision bigint NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS builds (
   id text PRIMARY KEY,
   project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
@@ -140,7 +143,7 @@ export class ProjectStore {
        UPDATE projects p
           SET startup_script = COALESCE($2, p.startup_script),
               auto_warm_docker_cache = COALESCE($3, p.auto_warm_docker_cache),
-              updated_at = now()
+              updated_at = now(), revision = p.revision + 1
          FROM old
         WHERE p.id = old.id
           AND NOT (COALESCE($3, p.auto_warm_docker_cache) AND btrim(COALESCE($2, p.startup_script)) = '')
@@ -157,7 +160,7 @@ export class ProjectStore {
   /** Records the newest commit of the default branch. */
   async recordMainCommit(id: string, commitSha: string): Promise<Project | null> {
     const rows = await this.sql.query<ProjectRow>(
-      "UPDATE projects SET main_commit = $2, updated_at = now() WHERE id = $1 RETURNING *",
+      "UPDATE projects SET main_commit = $2, updated_at = now(), revision = revision + 1 WHERE id = $1 RETURNING *",
       [id, commitSha],
     );
     return rows[0] ? toProject(rows[0]) : null;
@@ -178,7 +181,7 @@ export class ProjectStore {
       `WITH claimed AS (
          UPDATE projects
             SET cache_status = 'building', cache_build_id = $2, cache_last_build_at = $3,
-                cache_error = NULL, updated_at = now()
+                cache_error = NULL, updated_at = now(), revision = revision + 1
           WHERE id = $1
             AND cache_status IN (${sqlStatusList(transitions.start.from)})
             AND btrim(startup_script) <> ''
@@ -234,7 +237,7 @@ export class ProjectStore {
               cache_size_bytes = CASE WHEN $7 THEN $5 WHEN $8 THEN $9 ELSE p.cache_size_bytes END,
               cache_last_ready_at = CASE WHEN $7 THEN $3::timestamptz WHEN $8 THEN $10::timestamptz
                                          ELSE p.cache_last_ready_at END,
-              updated_at = now()
+              updated_at = now(), revision = p.revision + 1
          FROM settled
         WHERE p.id = settled.project_id AND p.cache_build_id = $1
           AND p.cache_status IN (${sqlStatusList(transitions.settle.from)})
@@ -260,7 +263,7 @@ export class ProjectStore {
     const rows = await this.sql.query<ProjectRow>(
       `UPDATE projects
           SET cache_status = 'none', cache_size_bytes = 0, cache_last_ready_at = NULL, cache_error = NULL,
-              updated_at = now()
+              updated_at = now(), revision = revision + 1
         WHERE id = $1 AND cache_status IN (${sqlStatusList(transitions.deleteCache.from)})
        RETURNING *`,
       [projectId],
@@ -302,6 +305,7 @@ function toProject(row: ProjectRow): Project {
     default_branch: row.default_branch,
     startup_script: row.startup_script,
     main_commit: row.main_commit,
+    revision: Number(row.revision),
     metadata: {
       auto_warm_docker_cache: row.auto_warm_docker_cache,
       docker_cache_state: {

@@ -224,6 +224,11 @@ export interface components {
             startup_script: components["schemas"]["StartupScript"];
             /** @description The newest commit on the default branch the platform reported. */
             main_commit: string | null;
+            /**
+             * @description Grows with every change of the project. Of two copies of a project, the one with the
+             *     higher revision is the newer: a client keeps that one, whichever arrived last.
+             */
+            revision: number;
             metadata: components["schemas"]["ProjectMetadata"];
         };
         ProjectMetadata: {

@@ -1,5 +1,5 @@
 import type { components } from "@prewarm/api-types/bff";
-import { queryOptions, useQuery } from "@tanstack/react-query";
+import { type QueryClient, queryOptions, useQuery } from "@tanstack/react-query";
 import { apiClient } from "../../lib/api-client.ts";
 import { toApiError } from "../../lib/problem.ts";
 
@@ -20,4 +20,14 @@ export function getProjectQueryOptions(projectId: string) {
 
 export function useProject(projectId: string) {
   return useQuery(getProjectQueryOptions(projectId));
+}
+
+/**
+ * Puts a project into the cache unless the cache already holds a newer one: a mutation's answer
+ * can arrive after the event stream has told of a later change, and must not undo it.
+ */
+export function acceptProject(queryClient: QueryClient, project: Project): void {
+  queryClient.setQueryData(getProjectQueryOptions(project.id).queryKey, (cached) =>
+    cached && cached.revision > project.revision ? cached : project,
+  );
 }

@@ -2,7 +2,7 @@ import type { components } from "@prewarm/api-types/bff";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { apiClient } from "../../lib/api-client.ts";
 import { toApiError } from "../../lib/problem.ts";
-import { getProjectQueryOptions } from "./get-project.ts";
+import { acceptProject } from "./get-project.ts";
 
 export type UpdateProjectRequest = components["schemas"]["UpdateProjectRequest"];
 export type UpdateProjectResponse = components["schemas"]["UpdateProjectResponse"];
@@ -20,6 +20,6 @@ export function useUpdateProject(projectId: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (body: UpdateProjectRequest) => updateProject(projectId, body),
-    onSuccess: (result) => queryClient.setQueryData(getProjectQueryOptions(projectId).queryKey, result.project),
+    onSuccess: (result) => acceptProject(queryClient, result.project),
   });
 }

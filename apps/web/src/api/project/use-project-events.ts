@@ -3,7 +3,7 @@
 // by itself; the first event after a (re)connect is the whole project as it is now.
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { getProjectQueryOptions, type Project } from "./get-project.ts";
+import { acceptProject, type Project } from "./get-project.ts";
 
 export type EventStreamStatus = "connecting" | "open" | "reconnecting";
 
@@ -17,7 +17,7 @@ export function useProjectEvents(projectId: string): EventStreamStatus {
     source.addEventListener("error", () => setStatus("reconnecting"));
     source.addEventListener("project", (event) => {
       const project = JSON.parse((event as MessageEvent<string>).data) as Project;
-      queryClient.setQueryData(getProjectQueryOptions(projectId).queryKey, project);
+      acceptProject(queryClient, project);
     });
     return () => source.close();
   }, [projectId, queryClient]);

@@ -35,6 +35,7 @@ export function seedProject(
     default_branch: "main",
     startup_script,
     main_commit: null,
+    revision: 1,
     metadata: {
       auto_warm_docker_cache,
       docker_cache_state: {
@@ -71,6 +72,7 @@ function problem<R>(response: { untyped: (response: Response) => R }, status: nu
 
 function startBuild(project: Project): string {
   buildCounter++;
+  project.revision++;
   const id = `bld_${buildCounter}`;
   Object.assign(project.metadata.docker_cache_state, {
     status: "building",
@@ -106,6 +108,7 @@ export const handlers = [
     const turnedOn = on && !project.metadata.auto_warm_docker_cache;
     project.startup_script = script;
     project.metadata.auto_warm_docker_cache = on;
+    project.revision++;
     const buildStarted = turnedOn && project.metadata.docker_cache_state.status !== "building";
     if (buildStarted) startBuild(project);
     return response(200).json({ project, build_started: buildStarted });
@@ -141,6 +144,7 @@ export const handlers = [
     if (state.status !== "building")
       return problem(response, 409, "no_build_running", "No build is running for this project");
     state.status = state.last_ready_at ? "ready" : "none";
+    project.revision++;
     return response(200).json(project);
   }),
   http.delete("/api/v1/projects/{project_id}/docker-cache", ({ params, response }) => {
@@ -152,6 +156,7 @@ export const handlers = [
       last_ready_at: null,
       error: null,
     });
+    project.revision++;
     return response(200).json(project);
   }),
   http.get("/api/v1/projects/{project_id}/docker-cache/builds/{build_id}/log", ({ params, response }) => {

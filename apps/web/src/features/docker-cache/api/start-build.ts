@@ -1,6 +1,6 @@
 import type { components } from "@prewarm/api-types/bff";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { getProjectQueryOptions } from "../../../api/project/get-project.ts";
+import { acceptProject, getProjectQueryOptions } from "../../../api/project/get-project.ts";
 import { apiClient } from "../../../lib/api-client.ts";
 import { toApiError } from "../../../lib/problem.ts";
 
@@ -19,7 +19,7 @@ export function useStartBuild(projectId: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (trigger: "retry" | "manual") => startBuild(projectId, trigger),
-    onSuccess: (result) => queryClient.setQueryData(getProjectQueryOptions(projectId).queryKey, result.project),
+    onSuccess: (result) => acceptProject(queryClient, result.project),
     onError: () => queryClient.invalidateQueries({ queryKey: getProjectQueryOptions(projectId).queryKey }),
   });
 }

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { getProjectQueryOptions, type Project } from "../../../api/project/get-project.ts";
+import { acceptProject, getProjectQueryOptions, type Project } from "../../../api/project/get-project.ts";
 import { apiClient } from "../../../lib/api-client.ts";
 import { toApiError } from "../../../lib/problem.ts";
 
@@ -15,7 +15,7 @@ export function useStopBuild(projectId: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: () => stopBuild(projectId),
-    onSuccess: (project) => queryClient.setQueryData(getProjectQueryOptions(projectId).queryKey, project),
+    onSuccess: (project) => acceptProject(queryClient, project),
     onError: () => queryClient.invalidateQueries({ queryKey: getProjectQueryOptions(projectId).queryKey }),
   });
 }
