@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { formatDuration } from "@prewarm/service-kit/duration";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { formatDuration } from "../src/build/builds.ts";
 import { createRepository, createTestSandbox, listDir, manifest, type TestSandbox } from "./helpers.ts";
 
 let sandbox: TestSandbox;
@@ -125,6 +125,18 @@ describe("a golden build", () => {
     });
     expect(other.status).toBe(202);
     await sandbox.request("POST", "/v1/builds/b1/stop");
+  });
+
+  it("forgets an ended build and its log on request, but not a running one", async () => {
+    await sandbox.startBuild({ build_id: "b1", project_id: "p1", startup_script: "echo hi" });
+    await sandbox.waitForBuild("b1");
+    await sandbox.startBuild({ build_id: "b2", project_id: "p2", startup_script: "sleep 30" });
+    expect((await sandbox.request("DELETE", "/v1/builds/b2")).status).toBe(409);
+    expect((await sandbox.request("DELETE", "/v1/builds/b1")).status).toBe(204);
+    expect((await sandbox.request("DELETE", "/v1/builds/b1")).status).toBe(204);
+    expect((await sandbox.request("GET", "/v1/builds/b1")).status).toBe(404);
+    expect((await sandbox.request("GET", "/v1/builds/b1/log")).status).toBe(404);
+    await sandbox.request("POST", "/v1/builds/b2/stop");
   });
 
   it("refuses a build ID that was used before", async () => {

@@ -2,8 +2,9 @@
 // Invariants: at most one build runs per project; a build's record reaches a final status
 // exactly once; whatever the outcome, the build's work directory is removed and only a build
 // whose startup script exited 0 is promoted (promote.ts keeps the golden whole).
-import { mkdir, open, readdir, readFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
 import type { components } from "@prewarm/api-types/sandbox";
+import { formatDuration } from "@prewarm/service-kit/duration";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
 import type { EventBus } from "../events/event-bus.ts";
@@ -117,6 +118,15 @@ export class Builds {
     const record = await this.readRecord(buildId);
     if (!record) throw new ProblemError(404, "build_not_found", `No build ${buildId}`);
     return record.build;
+  }
+
+  /** Forgets an ended build: its record and its log. Idempotent. */
+  async remove(buildId: string): Promise<void> {
+    if (this.running.has(buildId)) {
+      throw new ProblemError(409, "build_running", `Build ${buildId} is running; stop it first`);
+    }
+    await rm(this.deps.layout.buildRecordPath(buildId), { force: true });
+    await rm(this.deps.layout.buildLogPath(buildId), { force: true });
   }
 
   /** Ends the build's processes (TERM, then KILL after the grace period) and waits for its end. */
@@ -397,11 +407,4 @@ async function killLeftovers(buildId: string): Promise<void> {
       }
     }
   }
-}
-
-/** "30m", "2h", "45s": how a build timeout reads in a message. */
-export function formatDuration(seconds: number): string {
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
 }

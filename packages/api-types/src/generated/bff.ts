@@ -98,7 +98,8 @@ export interface paths {
         /**
          * The project's default branch has a new commit
          * @description Called by the platform after a merge to main. Starts a golden build when "Pre-warm Docker
-         *     cache" is on; only records the commit when it is off.
+         *     cache" is on (or queues it behind a running build); only records the commit when it is off
+         *     or paused after failed builds.
          */
         post: operations["reportMainChanged"];
         delete?: never;
@@ -139,10 +140,105 @@ export interface paths {
             };
             cookie?: never;
         };
+        /**
+         * The project's recent builds, newest first
+         * @description The last 20 builds are kept, with their logs.
+         */
+        get: operations["listDockerCacheBuilds"];
+        put?: never;
+        /**
+         * Build the golden now (Retry, or a manual build)
+         * @description Starts a build at once, or queues it to start when the running one ends. Retry also
+         *     resumes merge builds paused after failed builds.
+         */
+        post: operations["startDockerCacheBuild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/docker-cache/builds/{build_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                build_id: components["parameters"]["BuildId"];
+            };
+            cookie?: never;
+        };
+        /** One build of the project */
+        get: operations["getDockerCacheBuild"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/docker-cache/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
         get?: never;
         put?: never;
-        /** Build the golden now (Retry, or a manual build) */
-        post: operations["startDockerCacheBuild"];
+        /** Resume merge builds paused after failed builds */
+        post: operations["resumeDockerCacheBuilds"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a new secret for the project's Git host webhook
+         * @description The secret is shown only in this answer; the previous one stops working at once. Configure
+         *     the Git host to send `push` and `pull_request` events to `url` as JSON, signed with it.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/github/{project_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A GitHub webhook delivery
+         * @description Verified by HMAC-SHA256 of the raw body with the project's secret
+         *     (`X-Hub-Signature-256`) before anything else is read. A `push` to the default branch and
+         *     a `pull_request` closed with `merged: true` into it count as a merge to main; every other
+         *     event is accepted and ignored, with the reason. A delivery ID seen before is ignored.
+         */
+        post: operations["receiveGithubWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -162,8 +258,9 @@ export interface paths {
         put?: never;
         /**
          * Stop the running build
-         * @description Ends the build's processes and discards its output. The status returns to what the golden
-         *     really is: `ready` with its size when one exists, `none` otherwise.
+         * @description Ends the build's processes and discards its output, and drops a queued follow-up. The
+         *     build is recorded as stopped; the status returns to what the golden really is: `ready`
+         *     with its size when one exists, `none` otherwise.
          */
         post: operations["stopDockerCacheBuild"];
         delete?: never;
@@ -233,8 +330,16 @@ export interface components {
         };
         ProjectMetadata: {
             auto_warm_docker_cache: boolean;
+            /** @description How long a golden build may run before it fails as timed out. */
+            docker_cache_build_timeout_seconds: components["schemas"]["BuildTimeoutSeconds"];
+            /** @description Merge builds pause after this many failed builds in a row; 0 never pauses. */
+            docker_cache_pause_after_failures: components["schemas"]["PauseAfterFailures"];
+            /** @description Whether a webhook secret exists, so Git host deliveries can be verified. */
+            webhook_configured: boolean;
             docker_cache_state: components["schemas"]["DockerCacheState"];
         };
+        BuildTimeoutSeconds: number;
+        PauseAfterFailures: number;
         /** @enum {string} */
         DockerCacheStatus: "none" | "building" | "ready" | "failed";
         DockerCacheState: {
@@ -249,6 +354,26 @@ export interface components {
             build_session_id: components["schemas"]["Id"] | null;
             /** @description Why the last build failed. */
             error: string | null;
+            /** @description The follow-up build that starts when the running one ends. */
+            queued: components["schemas"]["QueuedBuild"] | null;
+            /** @description The commit of the default branch the golden was built from. */
+            golden_commit: string | null;
+            /** @description Merges to the default branch since the golden's commit. */
+            merges_behind: number;
+            /** @description Failed builds in a row since the last success. */
+            consecutive_failures: number;
+            /**
+             * @description Merge builds are paused after too many failed builds in a row; Retry or Resume
+             *     continue them.
+             */
+            paused: boolean;
+            /** @description When the sandbox evicted the golden to free disk space; null otherwise. */
+            evicted_at: components["schemas"]["Timestamp"] | null;
+        };
+        QueuedBuild: {
+            trigger: components["schemas"]["BuildTrigger"];
+            commit_sha: string | null;
+            queued_at: components["schemas"]["Timestamp"];
         };
         CreateProjectRequest: {
             name: string;
@@ -261,12 +386,16 @@ export interface components {
             startup_script?: components["schemas"]["StartupScript"];
             metadata?: {
                 auto_warm_docker_cache?: boolean;
+                docker_cache_build_timeout_seconds?: components["schemas"]["BuildTimeoutSeconds"];
+                docker_cache_pause_after_failures?: components["schemas"]["PauseAfterFailures"];
             };
         };
         UpdateProjectResponse: {
             project: components["schemas"]["Project"];
             /** @description True when this update turned the setting on and that started a build. */
             build_started: boolean;
+            /** @description True when it turned the setting on during a build, which queued a follow-up. */
+            build_queued: boolean;
         };
         /** @enum {string} */
         BuildTrigger: "enable" | "retry" | "manual" | "merge";
@@ -286,25 +415,46 @@ export interface components {
             status: "running" | "succeeded" | "failed" | "stopped" | "interrupted";
             started_at: components["schemas"]["Timestamp"];
             finished_at: components["schemas"]["Timestamp"] | null;
+            /** @description From start to end; null while running. */
+            duration_seconds: number | null;
             error: string | null;
+            /** @description Size of the golden this build made; null unless it succeeded. */
             size_bytes: number | null;
+        };
+        BuildList: {
+            builds: components["schemas"]["Build"][];
         };
         StartBuildResponse: {
             project: components["schemas"]["Project"];
-            build: components["schemas"]["Build"];
+            /** @description The build that started; null when it was queued. */
+            build: components["schemas"]["Build"] | null;
+            /** @description True when a build was running, so this one starts when it ends. */
+            queued: boolean;
         };
         MainChangedRequest: {
             commit_sha: string;
         };
         MainChangedResponse: {
             /**
-             * @description `build_started`: a golden build started for the commit. `recorded`: the setting is
-             *     off, so only the commit was recorded. `build_running`: a build is already running; the
-             *     commit was recorded.
+             * @description `build_started`: a golden build started for the commit. `queued`: a build is running;
+             *     one for this commit starts when it ends (replacing an earlier queued one). `recorded`:
+             *     the setting is off, so only the commit was recorded. `paused`: merge builds are paused
+             *     after failed builds; the commit was recorded.
              * @enum {string}
              */
-            action: "build_started" | "recorded" | "build_running";
+            action: "build_started" | "queued" | "recorded" | "paused";
             project: components["schemas"]["Project"];
+        };
+        WebhookSecret: {
+            secret: string;
+            /** @description Where the Git host sends deliveries (a path on this service). */
+            url: string;
+        };
+        WebhookResult: {
+            /** @enum {string} */
+            action: "build_started" | "queued" | "recorded" | "paused" | "ignored";
+            /** @description Why, in words, e.g. "push to refs/heads/feature, not to the default branch". */
+            reason: string;
         };
         /** @description RFC 9457 problem details */
         Problem: {
@@ -580,6 +730,30 @@ export interface operations {
             502: components["responses"]["SandboxUnavailable"];
         };
     };
+    listDockerCacheBuilds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The builds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuildList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+        };
+    };
     startDockerCacheBuild: {
         parameters: {
             query?: never;
@@ -595,7 +769,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The build started */
+            /** @description The build started, or was queued behind the running one */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -606,8 +780,121 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["Conflict"];
             422: components["responses"]["Unprocessable"];
+            502: components["responses"]["SandboxUnavailable"];
+        };
+    };
+    getDockerCacheBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                build_id: components["parameters"]["BuildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The build */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Build"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    resumeDockerCacheBuilds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project, no longer paused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret and where to send deliveries */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    receiveGithubWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                "X-Hub-Signature-256": string;
+                "X-GitHub-Event": string;
+                "X-GitHub-Delivery"?: string;
+            };
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description What was done about the delivery */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description The signature is missing or wrong; nothing was read or done */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             502: components["responses"]["SandboxUnavailable"];
         };
     };

@@ -56,7 +56,11 @@ export interface paths {
         get: operations["getBuild"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Forget an ended build, its record and its log
+         * @description Idempotent. Refused while the build runs.
+         */
+        delete: operations["removeBuild"];
         options?: never;
         head?: never;
         patch?: never;
@@ -488,6 +492,28 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    removeBuild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                build_id: components["parameters"]["BuildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The build's record and log are gone */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
         };
     };
     stopBuild: {

@@ -15,6 +15,10 @@ export function buildRoutes({ builds }: SandboxServices) {
     .get("/:build_id", idParams("build_id"), async (c) => {
       return c.json(await builds.get(c.req.valid("param").build_id));
     })
+    .delete("/:build_id", idParams("build_id"), async (c) => {
+      await builds.remove(c.req.valid("param").build_id);
+      return c.body(null, 204);
+    })
     .post("/:build_id/stop", idParams("build_id"), async (c) => {
       return c.json(await builds.stop(c.req.valid("param").build_id));
     })
