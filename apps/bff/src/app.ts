@@ -9,6 +9,7 @@ import { requestId } from "hono/request-id";
 import type { AppDeps } from "./deps.ts";
 import { dockerCacheRoutes } from "./routes/docker-cache/docker-cache.routes.ts";
 import { projectRoutes } from "./routes/projects/projects.routes.ts";
+import { webhookRoutes, webhookSecretRoutes } from "./routes/webhooks/webhooks.routes.ts";
 
 export function createApp(deps: AppDeps) {
   const { logger } = deps;
@@ -21,6 +22,8 @@ export function createApp(deps: AppDeps) {
   api.get("/health", (c) => c.json({ status: "ok" as const }));
   api.route("/projects", projectRoutes(deps));
   api.route("/projects", dockerCacheRoutes(deps));
+  api.route("/projects", webhookSecretRoutes(deps));
+  api.route("/webhooks", webhookRoutes(deps));
   api.notFound(notFoundHandler);
   app.route("/api/v1", api);
   app.all("/api/*", notFoundHandler);

@@ -5,7 +5,7 @@ import { createApp } from "./app.ts";
 import { seedDemoProject } from "./demo/demo-project.ts";
 import { parseEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
-import { createServices, openSqlClient } from "./services.ts";
+import { createServices, openSqlClient, startServices, stopServices } from "./services.ts";
 
 const env = parseEnv();
 const logger = createLogger(env.logLevel);
@@ -14,7 +14,7 @@ const sql = await openSqlClient(env);
 const services = createServices({ ...env, sql, logger });
 await services.store.migrate();
 if (env.seedDemo) await seedDemoProject(services.store, env.dataDir, logger);
-services.monitor.start();
+await startServices(services);
 
 const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {
   logger.info(
@@ -33,8 +33,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     server.close();
-    void services.monitor
-      .stop()
+    void stopServices(services)
       .then(() => services.store.close())
       .finally(() => process.exit(0));
   });

@@ -14,6 +14,18 @@ export interface BffServices extends AppDeps {
   monitor: BuildMonitor;
 }
 
+/** Prepares the database and starts listening and monitoring. */
+export async function startServices(services: BffServices): Promise<void> {
+  await services.store.migrate();
+  await services.events.start();
+  services.monitor.start();
+}
+
+export async function stopServices(services: BffServices): Promise<void> {
+  await services.monitor.stop();
+  await services.events.stop();
+}
+
 export async function openSqlClient(env: Pick<BffEnv, "databaseUrl" | "dataDir">): Promise<SqlClient> {
   if (env.databaseUrl) return createPostgresClient(env.databaseUrl);
   return createPgliteClient(`${env.dataDir}/pglite`);
@@ -25,17 +37,11 @@ export function createServices(
     "sandboxUrl" | "webDist" | "buildTimeoutSeconds" | "reconcileIntervalMs"
   >,
 ): BffServices {
-  const store = new ProjectStore(options.sql);
-  const events = new ProjectEvents();
+  const store = new ProjectStore(options.sql, { buildTimeoutSeconds: options.buildTimeoutSeconds });
+  const events = new ProjectEvents(store, options.sql);
   const sandbox = new SandboxClient(options.sandboxUrl);
   const { logger } = options;
-  const orchestrator = new BuildOrchestrator({
-    store,
-    sandbox,
-    events,
-    logger,
-    buildTimeoutSeconds: options.buildTimeoutSeconds,
-  });
+  const orchestrator = new BuildOrchestrator({ store, sandbox, logger });
   const monitor = new BuildMonitor({ orchestrator, sandbox, logger, reconcileIntervalMs: options.reconcileIntervalMs });
   return { store, events, sandbox, orchestrator, monitor, logger, webDist: options.webDist };
 }

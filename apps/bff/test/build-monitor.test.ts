@@ -39,14 +39,53 @@ it("leaves a build the sandbox is still running alone", async () => {
   expect((await state(id))?.status).toBe("building");
 });
 
-it("fails a build the sandbox has no record of, once its start can no longer be in flight", async () => {
+it("fails a build the sandbox lost, with the reason", async () => {
   const id = await buildingProject();
   sandbox.reset();
   await bff.services.monitor.reconcile();
-  expect((await state(id))?.status).toBe("building");
-  await sql.query("UPDATE builds SET started_at = now() - interval '5 minutes' WHERE project_id = $1", [id]);
-  await bff.services.monitor.reconcile();
   expect(await state(id)).toMatchObject({ status: "failed", error: "The sandbox has no record of this build" });
+});
+
+it("sends a claimed build the sandbox never got, once its first sending can no longer be in flight", async () => {
+  const project = await bff.services.store.createProject({ name: "Shop", startup_script: script });
+  // What a BFF killed between claiming a build and sending it leaves behind.
+  const claimed = await bff.services.store.trigger(project.id, "manual", null);
+  if (claimed.kind !== "started") throw new Error(claimed.kind);
+  await bff.services.monitor.reconcile();
+  expect(sandbox.latestBuild(project.id)).toBeNull();
+  await sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE id = $1", [claimed.build.id]);
+  await bff.services.monitor.reconcile();
+  expect(sandbox.latestBuild(project.id)).toMatchObject({ build_id: claimed.build.id, status: "running" });
+  expect((await bff.services.store.runningBuilds())[0]?.dispatched).toBe(true);
+  // Sending it again (another BFF did the same) is harmless.
+  await sql.query("UPDATE builds SET dispatched_at = NULL WHERE id = $1", [claimed.build.id]);
+  await bff.services.monitor.reconcile();
+  expect(sandbox.allBuilds().filter((b) => b.project_id === project.id)).toHaveLength(1);
+  expect((await bff.services.store.runningBuilds())[0]?.dispatched).toBe(true);
+});
+
+it("stops a build the sandbox let run past its timeout", async () => {
+  const id = await buildingProject();
+  const buildId = sandbox.latestBuild(id)?.build_id ?? "";
+  await sql.query("UPDATE builds SET started_at = now() - interval '2 hours' WHERE id = $1", [buildId]);
+  await bff.services.monitor.reconcile();
+  expect(sandbox.getBuild(buildId)?.status).toBe("stopped");
+  expect(await state(id)).toMatchObject({ status: "failed", error: "Build timed out after 30m" });
+});
+
+it("reports a build interrupted by a sandbox restart as failed, the golden still ready beside it", async () => {
+  const id = await buildingProject();
+  sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "", { sizeBytes: 500 });
+  await bff.services.monitor.reconcile();
+  await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`, { trigger: "manual" });
+  sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "", { status: "interrupted" });
+  await bff.services.monitor.reconcile();
+  expect(await state(id)).toMatchObject({
+    status: "failed",
+    error: "Build interrupted by sandbox restart",
+    size_bytes: 500,
+  });
+  expect((await state(id))?.last_ready_at).not.toBeNull();
 });
 
 it("keeps building while the sandbox cannot be reached, then settles when it is back", async () => {

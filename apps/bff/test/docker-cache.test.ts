@@ -204,12 +204,20 @@ describe("a failed build", () => {
     expect((await cacheState(id)).last_ready_at).not.toBeNull();
   });
 
-  it("a manual build while one runs is a conflict", async () => {
+  it("a manual build while one runs is queued, and starts when the running one ends", async () => {
     const id = await newProject();
     await enable(id);
+    const first = sandbox.latestBuild(id)?.build_id ?? "";
     const res = await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`);
-    expect(res.status).toBe(409);
-    expect((await res.json()).code).toBe("build_running");
+    expect(res.status).toBe(202);
+    const body = await res.json();
+    expect(body).toMatchObject({ build: null, queued: true });
+    expect(body.project.metadata.docker_cache_state.queued).toMatchObject({ trigger: "manual" });
+    sandbox.finishBuild(first, { exitCode: 1 });
+    await expect.poll(() => sandbox.latestBuild(id)?.build_id).not.toBe(first);
+    expect(sandbox.latestBuild(id)?.status).toBe("running");
+    await expect.poll(async () => (await cacheState(id)).build_session_id).toBe(sandbox.latestBuild(id)?.build_id);
+    expect(await cacheState(id)).toMatchObject({ status: "building", queued: null });
   });
 });
 
@@ -292,12 +300,22 @@ describe("main changed", () => {
     expect((await cacheState(id)).status).toBe("building");
   });
 
-  it("says a build is already running instead of starting a second", async () => {
+  it("queues a build of the new commit behind the running one, instead of starting a second", async () => {
     const id = await newProject();
     await enable(id);
     const res = await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "def5678" });
-    expect((await res.json()).action).toBe("build_running");
+    const body = await res.json();
+    expect(body.action).toBe("queued");
+    expect(body.project.metadata.docker_cache_state.queued).toMatchObject({ trigger: "merge", commit_sha: "def5678" });
     expect(sandbox.allBuilds().filter((b) => b.project_id === id)).toHaveLength(1);
+  });
+
+  it("records the same commit once, so one merge told twice builds once", async () => {
+    const id = await readyProject();
+    await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "def5678" });
+    const again = await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "def5678" });
+    expect((await again.json()).action).toBe("recorded");
+    expect(await cacheState(id)).toMatchObject({ status: "building", queued: null });
   });
 
   it("rejects something that is not a commit", async () => {

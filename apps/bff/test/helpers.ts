@@ -93,6 +93,7 @@ export async function createTestBff(
     reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
   });
   await services.store.migrate();
+  await services.events.start();
   if (options.monitor !== false) services.monitor.start();
   const app = createApp(services);
   const request = async (method: string, url: string, body?: unknown): Promise<TestResponse> =>
@@ -111,6 +112,7 @@ export async function createTestBff(
     request,
     close: async () => {
       await services.monitor.stop();
+      await services.events.stop();
       if (!options.sql) await sql.close();
     },
   };

@@ -1,8 +1,18 @@
+// The store's statements on both backends: every transition of the state machine, atomic
+// under concurrency, and the same on PGlite and on a PostgreSQL server.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ProjectStore } from "../src/store/project-store.ts";
+import type { Outcome, ProjectStore, StoredBuild } from "../src/store/project-store.ts";
+import { ProjectStore as Store } from "../src/store/project-store.ts";
 import { storeBackends } from "./helpers.ts";
 
 const noGolden = { exists: false, size_bytes: 0, built_at: null };
+const outcome = (status: Outcome["status"], extra: Partial<Outcome> = {}): Outcome => ({
+  status,
+  finished_at: new Date().toISOString(),
+  error: status === "failed" ? "Startup script exited with code 2" : null,
+  size_bytes: status === "succeeded" ? 42 : null,
+  ...extra,
+});
 
 for (const backend of storeBackends()) {
   describe.skipIf(backend.skip !== null)(`the project store on ${backend.name}`, () => {
@@ -12,7 +22,7 @@ for (const backend of storeBackends()) {
     beforeEach(async () => {
       const opened = await backend.open();
       drop = opened.drop;
-      store = new ProjectStore(opened.sql);
+      store = new Store(opened.sql, { buildTimeoutSeconds: 1800 });
       await store.migrate();
     });
     afterEach(async () => {
@@ -22,22 +32,34 @@ for (const backend of storeBackends()) {
     const newProject = (script = "docker compose build") =>
       store.createProject({ name: "Shop", repository_url: "https://git.example/shop.git", startup_script: script });
 
+    async function started(projectId: string, trigger: "enable" | "merge" | "manual" | "retry" = "enable") {
+      const result = await store.trigger(projectId, trigger, null);
+      if (result.kind !== "started") throw new Error(`expected a start, got ${result.kind}`);
+      return result.build;
+    }
+
+    const state = async (id: string) => (await store.getProject(id))?.metadata.docker_cache_state;
+
     it("creates, reads and lists projects with an empty cache state", async () => {
       const project = await newProject();
-      expect(project).toMatchObject({
-        name: "Shop",
-        default_branch: "main",
-        main_commit: null,
-        metadata: {
-          auto_warm_docker_cache: false,
-          docker_cache_state: {
-            status: "none",
-            size_bytes: 0,
-            last_build_at: null,
-            last_ready_at: null,
-            build_session_id: null,
-            error: null,
-          },
+      expect(project.metadata).toMatchObject({
+        auto_warm_docker_cache: false,
+        docker_cache_build_timeout_seconds: 1800,
+        docker_cache_pause_after_failures: 3,
+        webhook_configured: false,
+        docker_cache_state: {
+          status: "none",
+          size_bytes: 0,
+          last_build_at: null,
+          last_ready_at: null,
+          build_session_id: null,
+          error: null,
+          queued: null,
+          golden_commit: null,
+          merges_behind: 0,
+          consecutive_failures: 0,
+          paused: false,
+          evicted_at: null,
         },
       });
       expect(await store.getProject(project.id)).toEqual(project);
@@ -47,19 +69,16 @@ for (const backend of storeBackends()) {
 
     it("updates settings without touching the cache state, and keeps what an update leaves out", async () => {
       const project = await newProject();
-      const claim = await store.claimBuild(project.id, "manual", null);
-      await store.settleBuild(
-        claim?.build.id ?? "",
-        { status: "succeeded", finished_at: new Date().toISOString(), error: null, size_bytes: 42 },
-        noGolden,
-      );
-      const on = await store.updateSettings(project.id, { auto_warm_docker_cache: true });
-      expect(on.kind).toBe("updated");
+      await store.settleBuild((await started(project.id)).id, outcome("succeeded"), noGolden);
+      await store.updateSettings(project.id, { auto_warm_docker_cache: true, build_timeout_seconds: 600 });
       const scriptOnly = await store.updateSettings(project.id, { startup_script: "make images" });
       if (scriptOnly.kind !== "updated") throw new Error(scriptOnly.kind);
       expect(scriptOnly.project.startup_script).toBe("make images");
-      expect(scriptOnly.project.metadata.auto_warm_docker_cache).toBe(true);
-      expect(scriptOnly.project.metadata.docker_cache_state).toMatchObject({ status: "ready", size_bytes: 42 });
+      expect(scriptOnly.project.metadata).toMatchObject({
+        auto_warm_docker_cache: true,
+        docker_cache_build_timeout_seconds: 600,
+        docker_cache_state: { status: "ready", size_bytes: 42 },
+      });
     });
 
     it("refuses to have the setting on without a startup script", async () => {
@@ -72,135 +91,226 @@ for (const backend of storeBackends()) {
       expect((await store.updateSettings("missing", { startup_script: "x" })).kind).toBe("not_found");
     });
 
-    it("reports the setting turned on to exactly one of many concurrent updates", async () => {
+    it("reports the setting turned on to exactly one of 100 concurrent updates", async () => {
       const project = await newProject();
       const results = await Promise.all(
-        Array.from({ length: 25 }, () => store.updateSettings(project.id, { auto_warm_docker_cache: true })),
+        Array.from({ length: 100 }, () => store.updateSettings(project.id, { auto_warm_docker_cache: true })),
       );
-      const turnedOn = results.filter((r) => r.kind === "updated" && r.turnedOn);
-      expect(turnedOn).toHaveLength(1);
+      expect(results.filter((r) => r.kind === "updated" && r.turnedOn)).toHaveLength(1);
     });
 
-    it("claims a build for exactly one of many concurrent triggers", async () => {
+    it("starts exactly one of 100 concurrent triggers; the others queue one follow-up", async () => {
       const project = await newProject();
-      const claims = await Promise.all(
-        Array.from({ length: 25 }, () => store.claimBuild(project.id, "merge", "abc1234")),
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => store.trigger(project.id, i % 2 ? "merge" : "manual", null)),
       );
-      const won = claims.filter((c) => c !== null);
-      expect(won).toHaveLength(1);
-      expect(won[0]?.project.metadata.docker_cache_state).toMatchObject({
-        status: "building",
-        build_session_id: won[0]?.build.id,
-        error: null,
-      });
-      expect(won[0]?.build).toMatchObject({ trigger: "merge", commit_sha: "abc1234", status: "running" });
+      expect(results.filter((r) => r.kind === "started")).toHaveLength(1);
+      expect(results.filter((r) => r.kind === "queued")).toHaveLength(99);
       expect(await store.runningBuilds()).toHaveLength(1);
+      const current = await state(project.id);
+      expect(current?.status).toBe("building");
+      expect(current?.queued).not.toBeNull();
     });
 
-    it("does not claim a build for a project without a startup script", async () => {
-      const project = await newProject("");
-      expect(await store.claimBuild(project.id, "manual", null)).toBeNull();
-    });
-
-    it("settles a success as ready with the golden's size", async () => {
+    it("lets the latest trigger win the queue", async () => {
       const project = await newProject();
-      const claim = await store.claimBuild(project.id, "enable", null);
+      await started(project.id);
+      await store.trigger(project.id, "merge", "aaaaaaa");
+      await store.trigger(project.id, "merge", "bbbbbbb");
+      expect((await state(project.id))?.queued).toMatchObject({ trigger: "merge", commit_sha: "bbbbbbb" });
+    });
+
+    it("settles a success as ready with the golden's size and commit, then starts the queued follow-up", async () => {
+      const project = await newProject();
+      await store.updateSettings(project.id, { auto_warm_docker_cache: true });
+      await store.recordMerge(project.id, "c0ffee1");
+      const first = await started(project.id);
+      expect(first.commit_sha).toBe("c0ffee1");
+      await store.recordMerge(project.id, "c0ffee2");
+      await store.trigger(project.id, "merge", "c0ffee2");
       const finishedAt = "2026-01-02T03:04:05.000Z";
-      const settled = await store.settleBuild(
-        claim?.build.id ?? "",
-        { status: "succeeded", finished_at: finishedAt, error: null, size_bytes: 312_000_000 },
-        noGolden,
-      );
-      expect(settled?.metadata.docker_cache_state).toMatchObject({
-        status: "ready",
-        size_bytes: 312_000_000,
+      const settled = await store.settleBuild(first.id, outcome("succeeded", { finished_at: finishedAt }), noGolden);
+      expect(settled?.followUp).toMatchObject({ trigger: "merge", commit_sha: "c0ffee2", status: "running" });
+      expect(settled?.project.metadata.docker_cache_state).toMatchObject({
+        status: "building",
+        build_session_id: settled?.followUp?.id,
+        size_bytes: 42,
         last_ready_at: finishedAt,
+        golden_commit: "c0ffee1",
+        merges_behind: 1,
+        queued: null,
         error: null,
       });
-      expect(await store.getBuild(project.id, claim?.build.id ?? "")).toMatchObject({
+      expect(await store.getBuild(project.id, first.id)).toMatchObject({
         status: "succeeded",
-        size_bytes: 312_000_000,
+        size_bytes: 42,
         finished_at: finishedAt,
       });
     });
 
-    it("settles a failure as failed with its error, keeping the golden sessions still use", async () => {
+    it("starts the queued follow-up after a failure too, but not after a stop", async () => {
       const project = await newProject();
-      const first = await store.claimBuild(project.id, "enable", null);
+      const first = await started(project.id);
+      await store.trigger(project.id, "manual", null);
+      const afterFailure = await store.settleBuild(first.id, outcome("failed"), noGolden);
+      expect(afterFailure?.followUp?.trigger).toBe("manual");
+
+      await store.trigger(project.id, "manual", null);
+      const afterStop = await store.settleBuild(afterFailure?.followUp?.id ?? "", outcome("stopped"), noGolden);
+      expect(afterStop?.followUp).toBeNull();
+      expect(afterStop?.project.metadata.docker_cache_state).toMatchObject({ status: "none", queued: null });
+    });
+
+    it("drops a queued merge when the setting was turned off meanwhile", async () => {
+      const project = await newProject();
+      await store.updateSettings(project.id, { auto_warm_docker_cache: true });
+      const first = await started(project.id);
+      await store.trigger(project.id, "merge", "abc1234");
+      await store.updateSettings(project.id, { auto_warm_docker_cache: false });
+      const settled = await store.settleBuild(first.id, outcome("succeeded"), noGolden);
+      expect(settled?.followUp).toBeNull();
+      expect(settled?.project.metadata.docker_cache_state).toMatchObject({ status: "ready", queued: null });
+    });
+
+    it("keeps the golden sessions still use beside a failure", async () => {
+      const project = await newProject();
       await store.settleBuild(
-        first?.build.id ?? "",
-        { status: "succeeded", finished_at: "2026-01-01T00:00:00.000Z", error: null, size_bytes: 100 },
+        (await started(project.id)).id,
+        outcome("succeeded", { finished_at: "2026-01-01T00:00:00.000Z" }),
         noGolden,
       );
-      const second = await store.claimBuild(project.id, "retry", null);
-      const failed = await store.settleBuild(
-        second?.build.id ?? "",
-        {
-          status: "failed",
-          finished_at: new Date().toISOString(),
-          error: "Startup script exited with code 2",
-          size_bytes: null,
-        },
-        noGolden,
-      );
-      expect(failed?.metadata.docker_cache_state).toMatchObject({
+      const second = await started(project.id, "retry");
+      const failed = await store.settleBuild(second.id, outcome("failed"), noGolden);
+      expect(failed?.project.metadata.docker_cache_state).toMatchObject({
         status: "failed",
         error: "Startup script exited with code 2",
-        size_bytes: 100,
+        size_bytes: 42,
         last_ready_at: "2026-01-01T00:00:00.000Z",
-        build_session_id: second?.build.id,
+        build_session_id: second.id,
+        consecutive_failures: 1,
       });
     });
 
     it("settles a stopped build as what the golden really is", async () => {
       const project = await newProject();
-      const claim = await store.claimBuild(project.id, "enable", null);
-      const stoppedNone = await store.settleBuild(
-        claim?.build.id ?? "",
-        { status: "stopped", finished_at: new Date().toISOString(), error: null, size_bytes: null },
-        noGolden,
-      );
-      expect(stoppedNone?.metadata.docker_cache_state).toMatchObject({ status: "none", error: null, size_bytes: 0 });
-
-      const again = await store.claimBuild(project.id, "retry", null);
+      const none = await store.settleBuild((await started(project.id)).id, outcome("stopped"), noGolden);
+      expect(none?.project.metadata.docker_cache_state).toMatchObject({ status: "none", error: null, size_bytes: 0 });
       const builtAt = "2026-02-03T04:05:06.000Z";
-      const stoppedReady = await store.settleBuild(
-        again?.build.id ?? "",
-        { status: "stopped", finished_at: new Date().toISOString(), error: null, size_bytes: null },
-        { exists: true, size_bytes: 77, built_at: builtAt },
-      );
-      expect(stoppedReady?.metadata.docker_cache_state).toMatchObject({
+      const ready = await store.settleBuild((await started(project.id, "retry")).id, outcome("stopped"), {
+        exists: true,
+        size_bytes: 77,
+        built_at: builtAt,
+      });
+      expect(ready?.project.metadata.docker_cache_state).toMatchObject({
         status: "ready",
         size_bytes: 77,
         last_ready_at: builtAt,
+      });
+      expect(
+        await store.getBuild(project.id, ready?.project.metadata.docker_cache_state.build_session_id ?? ""),
+      ).toMatchObject({
+        status: "stopped",
       });
     });
 
     it("settles a build once; later or stale outcomes change nothing", async () => {
       const project = await newProject();
-      const claim = await store.claimBuild(project.id, "enable", null);
-      const id = claim?.build.id ?? "";
-      const done = { status: "succeeded" as const, finished_at: new Date().toISOString(), error: null, size_bytes: 5 };
-      expect(await store.settleBuild(id, done, noGolden)).not.toBeNull();
-      expect(await store.settleBuild(id, { ...done, status: "failed", error: "late" }, noGolden)).toBeNull();
-      expect((await store.getProject(project.id))?.metadata.docker_cache_state).toMatchObject({ status: "ready" });
+      const build = await started(project.id);
+      expect(await store.settleBuild(build.id, outcome("succeeded"), noGolden)).not.toBeNull();
+      expect(await store.settleBuild(build.id, outcome("failed", { error: "late" }), noGolden)).toBeNull();
+      expect((await state(project.id))?.status).toBe("ready");
     });
 
-    it("clears the cache unless a build is running", async () => {
+    it("pauses merge builds after three failures in a row, until a retry or a resume", async () => {
       const project = await newProject();
-      const claim = await store.claimBuild(project.id, "enable", null);
+      await store.updateSettings(project.id, { auto_warm_docker_cache: true });
+      for (let i = 0; i < 3; i++) {
+        await store.settleBuild((await started(project.id, "merge")).id, outcome("failed"), noGolden);
+      }
+      expect(await state(project.id)).toMatchObject({ paused: true, consecutive_failures: 3, status: "failed" });
+      expect((await store.trigger(project.id, "merge", "abc1234")).kind).toBe("paused");
+      // A manual build runs while paused but does not resume; a retry resumes.
+      const manual = await started(project.id, "manual");
+      await store.settleBuild(manual.id, outcome("failed"), noGolden);
+      expect((await state(project.id))?.paused).toBe(true);
+      const retry = await started(project.id, "retry");
+      expect(await state(project.id)).toMatchObject({ paused: false, consecutive_failures: 0 });
+      await store.settleBuild(retry.id, outcome("succeeded"), noGolden);
+      await store.settleBuild((await started(project.id, "merge")).id, outcome("failed"), noGolden);
+      expect(await state(project.id)).toMatchObject({ paused: false, consecutive_failures: 1 });
+      expect((await store.resume(project.id))?.metadata.docker_cache_state.consecutive_failures).toBe(0);
+    });
+
+    it("drops a queued merge when merge builds pause", async () => {
+      const project = await newProject();
+      await store.updateSettings(project.id, { auto_warm_docker_cache: true, pause_after_failures: 1 });
+      const build = await started(project.id, "merge");
+      await store.trigger(project.id, "merge", "abc1234");
+      const settled = await store.settleBuild(build.id, outcome("failed"), noGolden);
+      expect(settled?.followUp).toBeNull();
+      expect(settled?.project.metadata.docker_cache_state).toMatchObject({ paused: true, queued: null });
+    });
+
+    it("counts merges behind the golden, once per new commit", async () => {
+      const project = await newProject();
+      await store.recordMerge(project.id, "aaaaaaa");
+      await store.settleBuild((await started(project.id)).id, outcome("succeeded"), noGolden);
+      expect((await store.recordMerge(project.id, "bbbbbbb"))?.isNew).toBe(true);
+      expect((await store.recordMerge(project.id, "bbbbbbb"))?.isNew).toBe(false);
+      await store.recordMerge(project.id, "ccccccc");
+      expect(await state(project.id)).toMatchObject({ golden_commit: "aaaaaaa", merges_behind: 2 });
+      expect((await store.getProject(project.id))?.main_commit).toBe("ccccccc");
+      expect(await store.recordMerge("missing", "abc1234")).toBeNull();
+    });
+
+    it("clears the cache unless a build is running, and notes an eviction", async () => {
+      const project = await newProject();
+      const build = await started(project.id);
       expect(await store.clearCache(project.id)).toBeNull();
-      await store.settleBuild(
-        claim?.build.id ?? "",
-        { status: "succeeded", finished_at: new Date().toISOString(), error: null, size_bytes: 9 },
-        noGolden,
-      );
-      const cleared = await store.clearCache(project.id);
-      expect(cleared?.metadata.docker_cache_state).toMatchObject({
+      await store.settleBuild(build.id, outcome("succeeded"), noGolden);
+      const evicted = await store.goldenEvicted(project.id);
+      expect(evicted?.metadata.docker_cache_state).toMatchObject({
         status: "none",
         size_bytes: 0,
         last_ready_at: null,
       });
+      expect(evicted?.metadata.docker_cache_state.evicted_at).not.toBeNull();
+      // Building again clears the note.
+      await started(project.id);
+      expect((await state(project.id))?.evicted_at).toBeNull();
+    });
+
+    it("keeps the newest builds of a project and forgets the rest", async () => {
+      const project = await newProject();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const build = await started(project.id, "manual");
+        ids.push(build.id);
+        await store.settleBuild(build.id, outcome("succeeded"), noGolden);
+      }
+      const running = await started(project.id, "manual");
+      expect(await store.pruneBuilds(project.id, 3)).toEqual(expect.arrayContaining(ids.slice(0, 3)));
+      const kept = await store.listBuilds(project.id, 20);
+      expect(kept.map((b) => b.id)).toEqual([running.id, ...ids.slice(3).reverse()]);
+      expect(kept[1]?.duration_seconds).toBeGreaterThanOrEqual(0);
+    });
+
+    it("records a running build as sent to the sandbox once it is", async () => {
+      const project = await newProject();
+      const build: StoredBuild = await started(project.id);
+      expect(build).toMatchObject({ dispatched: false, timeout_seconds: 1800 });
+      await store.markDispatched(build.id);
+      expect((await store.runningBuilds())[0]).toMatchObject({ id: build.id, dispatched: true });
+    });
+
+    it("remembers webhook deliveries, so a replay is recognised", async () => {
+      const project = await newProject();
+      expect(await store.webhookTarget(project.id)).toBeNull();
+      await store.setWebhookSecret(project.id, "s3cret");
+      expect(await store.webhookTarget(project.id)).toEqual({ secret: "s3cret", defaultBranch: "main" });
+      expect((await store.getProject(project.id))?.metadata.webhook_configured).toBe(true);
+      expect(await store.recordDelivery("d-1", project.id)).toBe(true);
+      expect(await store.recordDelivery("d-1", project.id)).toBe(false);
     });
 
     it("counts every change in the project's revision", async () => {
@@ -208,23 +318,17 @@ for (const backend of storeBackends()) {
       const revisions = [project.revision];
       const on = await store.updateSettings(project.id, { auto_warm_docker_cache: true });
       if (on.kind === "updated") revisions.push(on.project.revision);
-      const claim = await store.claimBuild(project.id, "enable", null);
-      revisions.push(claim?.project.revision ?? -1);
+      const claim = await store.trigger(project.id, "enable", null);
+      if (claim.kind === "started") revisions.push(claim.project.revision);
       const settled = await store.settleBuild(
-        claim?.build.id ?? "",
-        { status: "failed", finished_at: new Date().toISOString(), error: "x", size_bytes: null },
+        claim.kind === "started" ? claim.build.id : "",
+        outcome("failed"),
         noGolden,
       );
-      revisions.push(settled?.revision ?? -1);
-      revisions.push((await store.recordMainCommit(project.id, "abc1234"))?.revision ?? -1);
+      revisions.push(settled?.project.revision ?? -1);
+      revisions.push((await store.recordMerge(project.id, "abc1234"))?.project.revision ?? -1);
       revisions.push((await store.clearCache(project.id))?.revision ?? -1);
       expect(revisions).toEqual([0, 1, 2, 3, 4, 5]);
-    });
-
-    it("records the newest commit of the default branch", async () => {
-      const project = await newProject();
-      expect((await store.recordMainCommit(project.id, "deadbeef"))?.main_commit).toBe("deadbeef");
-      expect(await store.recordMainCommit("missing", "deadbeef")).toBeNull();
     });
   });
 }

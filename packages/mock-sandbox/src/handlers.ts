@@ -49,6 +49,12 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
         return build ? response(200).json(build) : problem(404, "build_not_found", `No build ${params.build_id}`);
       }),
     ),
+    http.delete("/v1/builds/{build_id}", ({ params, response }) =>
+      guarded(sandbox, params, () => {
+        sandbox.removeBuild(params.build_id);
+        return response(204).empty();
+      }),
+    ),
     http.post("/v1/builds/{build_id}/stop", ({ params, response }) =>
       guarded(sandbox, params, () => {
         const build = sandbox.stopBuild(params.build_id);

@@ -59,11 +59,11 @@ export class MockSandbox {
   // --- the contract's operations ---
 
   startBuild(request: StartBuildRequest): Build {
-    const running = this.runningBuild(request.project_id);
-    if (running) throw new MockSandboxError(409, "build_running", `Build ${running.build_id} is already running`);
     if (this.builds.has(request.build_id)) {
       throw new MockSandboxError(409, "build_exists", `A build with ID ${request.build_id} already exists`);
     }
+    const running = this.runningBuild(request.project_id);
+    if (running) throw new MockSandboxError(409, "build_running", `Build ${running.build_id} is already running`);
     const build: Build = {
       build_id: request.build_id,
       project_id: request.project_id,
@@ -77,6 +77,15 @@ export class MockSandbox {
     this.builds.set(build.build_id, { build, request, log: "", logListeners: new Set() });
     this.publish({ type: "build", build: { ...build } });
     return { ...build };
+  }
+
+  /** Forgets an ended build; a running one cannot be forgotten. */
+  removeBuild(buildId: string): void {
+    const found = this.builds.get(buildId);
+    if (found?.build.status === "running") {
+      throw new MockSandboxError(409, "build_running", `Build ${buildId} is running; stop it first`);
+    }
+    this.builds.delete(buildId);
   }
 
   getBuild(buildId: string): Build | null {

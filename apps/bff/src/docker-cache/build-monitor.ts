@@ -27,7 +27,9 @@ export class BuildMonitor {
       onConnected: () => this.reconcile(),
       onEvent: async (event) => {
         if (event.type === "build") await orchestrator.settleFromSandbox(event.build).catch((e) => this.warn(e));
-        else if (event.type === "sync") await this.reconcile();
+        else if (event.type === "golden" && event.reason === "evicted") {
+          await orchestrator.goldenEvicted(event.golden.project_id).catch((e) => this.warn(e));
+        } else if (event.type === "sync") await this.reconcile();
       },
     });
     this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs);

@@ -1,86 +1,75 @@
-// Golden-build orchestration: what starts a build, how its outcome reaches the project's state,
-// and the cache's deletion. The state itself only moves through build-state-machine.ts's
-// transitions, applied atomically by the store; this module decides when, and tells the sandbox.
+// Golden-build orchestration: what starts a build, how it reaches the sandbox, how its outcome
+// reaches the project's state, and what follows it. The state only moves through
+// build-state-machine.ts's transitions, applied atomically by the store; this module decides
+// when, and talks to the sandbox.
+//
+// A build is claimed in the database first and sent to the sandbox second; one the sandbox has
+// accepted is marked dispatched. So after a crash between the two, the reconcile finds the
+// undispatched build and sends it (the sandbox refuses a build ID twice, which makes sending
+// safe to repeat); nothing stays `building` forever, nothing runs twice.
+import { formatDuration } from "@prewarm/service-kit/duration";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import type { Logger } from "../logger.ts";
-import type { ProjectEvents } from "../project-events.ts";
 import type { SandboxBuild, SandboxClient } from "../sandbox/sandbox-client.ts";
-import type { Build, GoldenTruth, Project, ProjectStore } from "../store/project-store.ts";
+import type {
+  GoldenTruth,
+  Outcome,
+  Project,
+  ProjectStore,
+  StoredBuild,
+  TriggerResult,
+} from "../store/project-store.ts";
 import type { BuildTrigger } from "./build-state-machine.ts";
 
-export type StartResult =
-  | { started: true; project: Project; build: Build }
-  | { started: false; reason: "already_building" | "not_startable"; project: Project }
-  | { started: false; reason: "sandbox_refused"; project: Project; problem: ProblemError };
+export type MainChangedAction = "build_started" | "queued" | "recorded" | "paused";
 
-export type MainChangedAction = "build_started" | "recorded" | "build_running";
-
-/** How long a build may be unknown to the sandbox before it counts as lost (its start may be in flight). */
-const unknownBuildGraceMs = 60_000;
+/** Builds kept per project, with their logs. */
+export const keptBuilds = 20;
 
 export interface OrchestratorDeps {
   store: ProjectStore;
   sandbox: SandboxClient;
-  events: ProjectEvents;
   logger: Logger;
-  buildTimeoutSeconds: number;
+  /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
+  dispatchGraceMs?: number;
+  /** How long past its timeout a build may run before the BFF itself stops it. */
+  timeoutGraceMs?: number;
 }
 
 export class BuildOrchestrator {
-  constructor(private readonly deps: OrchestratorDeps) {}
+  private readonly dispatchGraceMs: number;
+  private readonly timeoutGraceMs: number;
 
-  /** Starts a build unless one is running. A sandbox that refuses leaves the build failed, not stuck. */
-  async startBuild(projectId: string, trigger: BuildTrigger, commitSha: string | null = null): Promise<StartResult> {
-    const { store, sandbox, events } = this.deps;
-    const claim = await store.claimBuild(projectId, trigger, commitSha);
-    if (!claim) {
-      const project = await this.requireProject(projectId);
-      const building = project.metadata.docker_cache_state.status === "building";
-      return { started: false, reason: building ? "already_building" : "not_startable", project };
-    }
-    events.publish(claim.project);
-    try {
-      await sandbox.startBuild({
-        build_id: claim.build.id,
-        project_id: projectId,
-        repository_url: claim.project.repository_url,
-        branch: claim.project.default_branch,
-        startup_script: claim.project.startup_script,
-        timeout_seconds: this.deps.buildTimeoutSeconds,
-      });
-    } catch (error) {
-      const problem =
-        error instanceof ProblemError ? error : new ProblemError(502, "sandbox_error", "The sandbox refused the build");
-      this.deps.logger.warn({ projectId, buildId: claim.build.id, error: problem.detail }, "build could not start");
-      const project = await this.settle(claim.build.id, projectId, {
-        status: "failed",
-        finished_at: new Date().toISOString(),
-        error: `Could not start the build: ${problem.detail}`,
-        size_bytes: null,
-      });
-      return { started: false, reason: "sandbox_refused", project: project ?? claim.project, problem };
-    }
-    this.deps.logger.info({ projectId, buildId: claim.build.id, trigger }, "build started");
-    return { started: true, project: claim.project, build: claim.build };
+  constructor(private readonly deps: OrchestratorDeps) {
+    this.dispatchGraceMs = deps.dispatchGraceMs ?? 10_000;
+    this.timeoutGraceMs = deps.timeoutGraceMs ?? 60_000;
   }
 
-  /** Stops the running build; the state returns to what the golden really is. */
+  /**
+   * Starts a build, or queues it behind the running one. A started build is sent to the sandbox
+   * at once; if the sandbox cannot take it, the build fails with the reason rather than hang.
+   */
+  async trigger(projectId: string, trigger: BuildTrigger, commitSha: string | null = null): Promise<TriggerResult> {
+    const result = await this.deps.store.trigger(projectId, trigger, commitSha);
+    if (result.kind !== "started") return result;
+    this.deps.logger.info({ projectId, buildId: result.build.id, trigger }, "build started");
+    const failed = await this.dispatch(result.build);
+    return failed ? { ...result, project: failed } : result;
+  }
+
+  /** Stops the running build and drops its queued follow-up; the state returns to the golden's truth. */
   async stopBuild(projectId: string): Promise<Project> {
     const project = await this.requireProject(projectId);
     const state = project.metadata.docker_cache_state;
     if (state.status !== "building" || !state.build_session_id) {
       throw new ProblemError(409, "no_build_running", "No build is running for this project");
     }
-    const ended = await this.deps.sandbox.stopBuild(state.build_session_id);
-    const settled = ended
-      ? await this.settleFromSandbox(ended)
-      : await this.settle(state.build_session_id, projectId, {
-          status: "stopped",
-          finished_at: new Date().toISOString(),
-          error: null,
-          size_bytes: null,
-        });
-    return settled ?? (await this.requireProject(projectId));
+    await this.deps.store.dropQueue(projectId);
+    const buildId = state.build_session_id;
+    const ended = await this.deps.sandbox.stopBuild(buildId);
+    if (ended && ended.status !== "running") await this.settleFromSandbox(ended);
+    else await this.settle(buildId, projectId, stoppedNow());
+    return this.requireProject(projectId);
   }
 
   /** Deletes the golden on the sandbox, then records that there is none. */
@@ -94,20 +83,34 @@ export class BuildOrchestrator {
     if (!cleared) {
       throw new ProblemError(409, "build_running", "A build started meanwhile; stop it before deleting the cache");
     }
-    this.deps.events.publish(cleared);
     return cleared;
   }
 
-  /** A merge to main: always recorded; builds only while the setting is on. */
+  /** A merge to main: always recorded; builds (or queues) while the setting is on and not paused. */
   async mainChanged(projectId: string, commitSha: string): Promise<{ action: MainChangedAction; project: Project }> {
-    const recorded = await this.deps.store.recordMainCommit(projectId, commitSha);
+    const recorded = await this.deps.store.recordMerge(projectId, commitSha);
     if (!recorded) throw notFound(projectId);
-    this.deps.events.publish(recorded);
-    if (!recorded.metadata.auto_warm_docker_cache) return { action: "recorded", project: recorded };
-    const result = await this.startBuild(projectId, "merge", commitSha);
-    if (result.started) return { action: "build_started", project: result.project };
-    if (result.reason === "sandbox_refused") throw result.problem;
-    return { action: "build_running", project: result.project };
+    const { project, isNew } = recorded;
+    if (!isNew || !project.metadata.auto_warm_docker_cache) return { action: "recorded", project };
+    const result = await this.trigger(projectId, "merge", commitSha);
+    switch (result.kind) {
+      case "started":
+        return { action: "build_started", project: result.project };
+      case "queued":
+        return { action: "queued", project: result.project };
+      case "paused":
+        return { action: "paused", project: result.project };
+      case "script_required":
+        return { action: "recorded", project: result.project };
+      case "not_found":
+        throw notFound(projectId);
+    }
+  }
+
+  async resume(projectId: string): Promise<Project> {
+    const project = await this.deps.store.resume(projectId);
+    if (!project) throw notFound(projectId);
+    return project;
   }
 
   /** Applies a build's outcome as the sandbox reports it; running builds are left alone. */
@@ -121,38 +124,107 @@ export class BuildOrchestrator {
     });
   }
 
+  /** The sandbox evicted a golden: believe the sandbox about what is left. */
+  async goldenEvicted(projectId: string): Promise<void> {
+    const golden = await this.deps.sandbox.getGolden(projectId);
+    if (!golden.exists) await this.deps.store.goldenEvicted(projectId);
+  }
+
   /**
-   * Compares every build the store believes is running with the sandbox's truth and settles the
-   * ones that ended. The safety net under the event stream.
+   * Compares every build the store believes is running with the sandbox's truth: sends the ones
+   * the sandbox never got, settles the ones that ended, stops the ones past their timeout. The
+   * safety net under the event stream, and how a restarted BFF picks up where it was.
    */
   async reconcile(): Promise<void> {
     for (const build of await this.deps.store.runningBuilds()) {
+      const age = Date.now() - Date.parse(build.started_at);
+      if (!build.dispatched) {
+        if (age > this.dispatchGraceMs) await this.dispatch(build);
+        continue;
+      }
       const truth = await this.deps.sandbox.getBuild(build.id);
-      if (truth) {
-        await this.settleFromSandbox(truth);
-      } else if (Date.now() - Date.parse(build.started_at) > unknownBuildGraceMs) {
+      if (!truth) {
         await this.settle(build.id, build.project_id, {
           status: "interrupted",
           finished_at: new Date().toISOString(),
           error: "The sandbox has no record of this build",
           size_bytes: null,
         });
+      } else if (truth.status !== "running") {
+        await this.settleFromSandbox(truth);
+      } else if (age > build.timeout_seconds * 1000 + this.timeoutGraceMs) {
+        // The sandbox enforces the timeout itself; this is for a sandbox that failed to.
+        this.deps.logger.warn({ buildId: build.id }, "build ran past its timeout; stopping it");
+        await this.deps.sandbox.stopBuild(build.id);
+        await this.settle(build.id, build.project_id, {
+          status: "failed",
+          finished_at: new Date().toISOString(),
+          error: `Build timed out after ${formatDuration(build.timeout_seconds)}`,
+          size_bytes: null,
+        });
       }
     }
   }
 
-  private async settle(
-    buildId: string,
-    projectId: string,
-    outcome: Parameters<ProjectStore["settleBuild"]>[1],
-  ): Promise<Project | null> {
-    const golden = outcome.status === "stopped" ? await this.goldenTruth(projectId) : noGolden;
-    const project = await this.deps.store.settleBuild(buildId, outcome, golden);
-    if (project) {
-      this.deps.events.publish(project);
-      this.deps.logger.info({ projectId, buildId, status: outcome.status }, "build settled");
+  /**
+   * Sends a claimed build to the sandbox. Returns the project if the sandbox refused it and the
+   * build was settled as failed, or null when it was accepted (or had been already).
+   */
+  private async dispatch(build: StoredBuild): Promise<Project | null> {
+    const { store, sandbox, logger } = this.deps;
+    const project = await store.getProject(build.project_id);
+    if (!project) return null;
+    try {
+      await sandbox.startBuild({
+        build_id: build.id,
+        project_id: build.project_id,
+        repository_url: project.repository_url,
+        branch: project.default_branch,
+        startup_script: project.startup_script,
+        timeout_seconds: build.timeout_seconds,
+      });
+    } catch (error) {
+      const problem = error instanceof ProblemError ? error : null;
+      if (problem?.code === "build_exists") {
+        // Sent before, by this process before a crash or by another one: it is there.
+        await store.markDispatched(build.id);
+        return null;
+      }
+      const reason = problem?.detail ?? "the sandbox refused it";
+      logger.warn({ buildId: build.id, error: reason }, "build could not start");
+      return this.settle(build.id, build.project_id, {
+        status: "failed",
+        finished_at: new Date().toISOString(),
+        error: `Could not start the build: ${reason}`,
+        size_bytes: null,
+      });
     }
-    return project;
+    await store.markDispatched(build.id);
+    return null;
+  }
+
+  private async settle(buildId: string, projectId: string, outcome: Outcome): Promise<Project | null> {
+    const golden = outcome.status === "stopped" ? await this.goldenTruth(projectId) : noGolden;
+    const settled = await this.deps.store.settleBuild(buildId, outcome, golden);
+    if (!settled) return null;
+    this.deps.logger.info({ projectId, buildId, status: outcome.status }, "build settled");
+    void this.forgetOldBuilds(projectId);
+    if (settled.followUp) {
+      this.deps.logger.info({ projectId, buildId: settled.followUp.id }, "queued build started");
+      return (await this.dispatch(settled.followUp)) ?? settled.project;
+    }
+    return settled.project;
+  }
+
+  /** Keeps the last builds of the project and their logs; forgets older ones on both sides. */
+  private async forgetOldBuilds(projectId: string): Promise<void> {
+    try {
+      for (const id of await this.deps.store.pruneBuilds(projectId, keptBuilds)) {
+        await this.deps.sandbox.deleteBuild(id).catch(() => undefined);
+      }
+    } catch (error) {
+      this.deps.logger.warn({ projectId, error: String(error) }, "could not forget old builds");
+    }
   }
 
   /** What the golden really is, from the sandbox; the store's belief when it cannot be asked. */
@@ -174,6 +246,10 @@ export class BuildOrchestrator {
 }
 
 const noGolden: GoldenTruth = { exists: false, size_bytes: 0, built_at: null };
+
+function stoppedNow(): Outcome {
+  return { status: "stopped", finished_at: new Date().toISOString(), error: null, size_bytes: null };
+}
 
 export function notFound(projectId: string): ProblemError {
   return new ProblemError(404, "project_not_found", `No project ${projectId}`);

@@ -46,6 +46,14 @@ export class SandboxClient {
     throw refused("stop the build", response.status, error);
   }
 
+  /** Forgets an ended build's record and log on the sandbox. */
+  async deleteBuild(buildId: string): Promise<void> {
+    const { error, response } = await this.call(() =>
+      this.client.DELETE("/v1/builds/{build_id}", { params: { path: { build_id: buildId } } }),
+    );
+    if (!response.ok) throw refused("forget the build", response.status, error);
+  }
+
   async getGolden(projectId: string): Promise<SandboxGolden> {
     const { data, error, response } = await this.call(() =>
       this.client.GET("/v1/goldens/{project_id}", { params: { path: { project_id: projectId } } }),

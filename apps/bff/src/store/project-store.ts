@@ -180,15 +180,23 @@ export class ProjectStore {
     return (await this.getProject(id)) ? { kind: "script_required" } : { kind: "not_found" };
   }
 
-  /** A merge to the default branch: the newest commit, and one more merge the golden lacks. */
-  async recordMerge(id: string, commitSha: string): Promise<Project | null> {
-    const rows = await this.sql.query<ProjectRow>(
-      `UPDATE projects p SET main_commit = $2, main_merges = p.main_merges + 1,
-              updated_at = now(), revision = p.revision + 1
-        WHERE p.id = $1 RETURNING p.*, ${notify}`,
+  /**
+   * A merge to the default branch: the newest commit, and one more merge the golden lacks.
+   * `isNew` is false when the commit was already the newest (a Git host tells of one merge in
+   * several deliveries, a caller may retry): nothing changes then.
+   */
+  async recordMerge(id: string, commitSha: string): Promise<{ project: Project; isNew: boolean } | null> {
+    const rows = await this.sql.query<ProjectRow & { is_new: boolean }>(
+      `WITH old AS (SELECT id, main_commit IS DISTINCT FROM $2 AS is_new FROM projects WHERE id = $1 FOR UPDATE)
+       UPDATE projects p SET main_commit = $2,
+              main_merges = p.main_merges + CASE WHEN old.is_new THEN 1 ELSE 0 END,
+              updated_at = now(), revision = p.revision + CASE WHEN old.is_new THEN 1 ELSE 0 END
+         FROM old WHERE p.id = old.id
+       RETURNING p.*, old.is_new, ${notify}`,
       [id, commitSha],
     );
-    return rows[0] ? this.toProject(rows[0]) : null;
+    const row = rows[0];
+    return row ? { project: this.toProject(row), isNew: row.is_new } : null;
   }
 
   async setWebhookSecret(id: string, secret: string): Promise<Project | null> {
@@ -461,9 +469,8 @@ export class ProjectStore {
   /** Forgets all but the newest `keep` builds of the project; returns the IDs forgotten. */
   async pruneBuilds(projectId: string, keep: number): Promise<string[]> {
     const rows = await this.sql.query<{ id: string }>(
-      `DELETE FROM builds WHERE id IN (
-         SELECT id FROM builds WHERE project_id = $1 AND status <> 'running'
-          ORDER BY started_at DESC, id DESC OFFSET $2
+      `DELETE FROM builds WHERE status <> 'running' AND id IN (
+         SELECT id FROM builds WHERE project_id = $1 ORDER BY started_at DESC, id DESC OFFSET $2
        ) RETURNING id`,
       [projectId, keep],
     );

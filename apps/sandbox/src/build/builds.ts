@@ -63,12 +63,14 @@ export class Builds {
 
   async start(request: StartBuildRequest): Promise<Build> {
     const { layout } = this.deps;
+    // The same build sent twice is told apart from another build of the project: the BFF sends
+    // again after a crash, and must learn that the sandbox has it.
+    if (this.running.has(request.build_id) || (await this.readRecord(request.build_id))) {
+      throw new ProblemError(409, "build_exists", `A build with ID ${request.build_id} already exists`);
+    }
     const existing = this.runningByProject.get(request.project_id);
     if (existing) {
       throw new ProblemError(409, "build_running", `Build ${existing} is already running for this project`);
-    }
-    if (await this.readRecord(request.build_id)) {
-      throw new ProblemError(409, "build_exists", `A build with ID ${request.build_id} already exists`);
     }
     // Claim the project before the first await below, so two starts cannot both pass the check.
     this.runningByProject.set(request.project_id, request.build_id);

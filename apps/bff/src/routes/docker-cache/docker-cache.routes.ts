@@ -3,6 +3,7 @@ import { loadContract } from "@prewarm/api-types/contract";
 import { idParams, ProblemError, readOptionalJsonBody } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
+import { keptBuilds, notFound } from "../../docker-cache/build-orchestrator.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
@@ -12,25 +13,41 @@ export function dockerCacheRoutes({ store, orchestrator, sandbox }: AppDeps) {
     .delete("/:project_id/docker-cache", idParams("project_id"), async (c) => {
       return c.json(await orchestrator.deleteCache(c.req.valid("param").project_id));
     })
+    .get("/:project_id/docker-cache/builds", idParams("project_id"), async (c) => {
+      const { project_id } = c.req.valid("param");
+      if (!(await store.getProject(project_id))) throw notFound(project_id);
+      return c.json({ builds: await store.listBuilds(project_id, keptBuilds) } satisfies Schemas["BuildList"]);
+    })
     .post("/:project_id/docker-cache/builds", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
       const body = await readOptionalJsonBody<Schemas["StartBuildRequest"]>(c, contract, "startDockerCacheBuild");
-      const result = await orchestrator.startBuild(project_id, body.trigger ?? "manual");
-      if (result.started) {
-        return c.json({ project: result.project, build: result.build } satisfies Schemas["StartBuildResponse"], 202);
+      const result = await orchestrator.trigger(project_id, body.trigger ?? "manual");
+      switch (result.kind) {
+        case "started":
+          return c.json({ project: result.project, build: result.build, queued: false }, 202);
+        case "queued":
+          return c.json({ project: result.project, build: null, queued: true }, 202);
+        case "not_found":
+          throw notFound(project_id);
+        default:
+          throw new ProblemError(
+            422,
+            "startup_script_required",
+            "Add a startup script first — the Docker cache is built by running it.",
+          );
       }
-      if (result.reason === "sandbox_refused") throw result.problem;
-      if (result.reason === "already_building") {
-        throw new ProblemError(409, "build_running", "A build is already running for this project");
-      }
-      throw new ProblemError(
-        422,
-        "startup_script_required",
-        "Add a startup script first — the Docker cache is built by running it.",
-      );
+    })
+    .get("/:project_id/docker-cache/builds/:build_id", idParams("project_id", "build_id"), async (c) => {
+      const { project_id, build_id } = c.req.valid("param");
+      const build = await store.getBuild(project_id, build_id);
+      if (!build) throw new ProblemError(404, "build_not_found", `No build ${build_id} for project ${project_id}`);
+      return c.json(build);
     })
     .post("/:project_id/docker-cache/stop", idParams("project_id"), async (c) => {
       return c.json(await orchestrator.stopBuild(c.req.valid("param").project_id));
+    })
+    .post("/:project_id/docker-cache/resume", idParams("project_id"), async (c) => {
+      return c.json(await orchestrator.resume(c.req.valid("param").project_id));
     })
     .get("/:project_id/docker-cache/builds/:build_id/log", idParams("project_id", "build_id"), async (c) => {
       const { project_id, build_id } = c.req.valid("param");

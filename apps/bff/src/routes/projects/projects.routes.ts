@@ -32,6 +32,8 @@ export function projectRoutes({ store, orchestrator, events }: AppDeps) {
         const result = await store.updateSettings(project_id, {
           startup_script: body.startup_script,
           auto_warm_docker_cache: body.metadata?.auto_warm_docker_cache,
+          build_timeout_seconds: body.metadata?.docker_cache_build_timeout_seconds,
+          pause_after_failures: body.metadata?.docker_cache_pause_after_failures,
         });
         if (result.kind === "not_found") throw notFound(project_id);
         if (result.kind === "script_required") {
@@ -41,15 +43,20 @@ export function projectRoutes({ store, orchestrator, events }: AppDeps) {
             "Add a startup script first — the Docker cache is built by running it.",
           );
         }
-        events.publish(result.project);
         let project: Project = result.project;
-        let buildStarted = false;
+        let started = false;
+        let queued = false;
         if (result.turnedOn) {
-          const started = await orchestrator.startBuild(project_id, "enable");
-          project = started.project;
-          buildStarted = started.started;
+          const triggered = await orchestrator.trigger(project_id, "enable");
+          if (triggered.kind !== "not_found") project = triggered.project;
+          started = triggered.kind === "started" && triggered.project.metadata.docker_cache_state.status === "building";
+          queued = triggered.kind === "queued";
         }
-        return c.json({ project, build_started: buildStarted } satisfies Schemas["UpdateProjectResponse"]);
+        return c.json({
+          project,
+          build_started: started,
+          build_queued: queued,
+        } satisfies Schemas["UpdateProjectResponse"]);
       },
     )
     .post(

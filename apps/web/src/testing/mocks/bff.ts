@@ -23,6 +23,7 @@ export function resetBff(): void {
 export function seedProject(
   overrides: { id?: string; startup_script?: string; auto_warm_docker_cache?: boolean } & Partial<CacheState> = {},
 ): Project {
+  const { id: _id, startup_script: _script, auto_warm_docker_cache: _on, ...state } = overrides;
   const {
     id = "shop",
     startup_script = "#!/bin/bash\ndocker compose build\n",
@@ -38,13 +39,23 @@ export function seedProject(
     revision: 1,
     metadata: {
       auto_warm_docker_cache,
+      docker_cache_build_timeout_seconds: 1800,
+      docker_cache_pause_after_failures: 3,
+      webhook_configured: false,
       docker_cache_state: {
-        status: overrides.status ?? "none",
-        size_bytes: overrides.size_bytes ?? 0,
-        last_build_at: overrides.last_build_at ?? null,
-        last_ready_at: overrides.last_ready_at ?? null,
-        build_session_id: overrides.build_session_id ?? null,
-        error: overrides.error ?? null,
+        status: "none",
+        size_bytes: 0,
+        last_build_at: null,
+        last_ready_at: null,
+        build_session_id: null,
+        error: null,
+        queued: null,
+        golden_commit: null,
+        merges_behind: 0,
+        consecutive_failures: 0,
+        paused: false,
+        evicted_at: null,
+        ...state,
       },
     },
   };
@@ -111,16 +122,18 @@ export const handlers = [
     project.revision++;
     const buildStarted = turnedOn && project.metadata.docker_cache_state.status !== "building";
     if (buildStarted) startBuild(project);
-    return response(200).json({ project, build_started: buildStarted });
+    return response(200).json({ project, build_started: buildStarted, build_queued: false });
   }),
   http.post("/api/v1/projects/{project_id}/docker-cache/builds", async ({ params, request, response }) => {
     const project = projects.get(params.project_id);
     if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
-    if (project.metadata.docker_cache_state.status === "building") {
-      return problem(response, 409, "build_running", "A build is already running for this project");
-    }
     const text = await request.text();
     const trigger = text ? (JSON.parse(text).trigger ?? "manual") : "manual";
+    if (project.metadata.docker_cache_state.status === "building") {
+      project.metadata.docker_cache_state.queued = { trigger, commit_sha: null, queued_at: new Date().toISOString() };
+      project.revision++;
+      return response(202).json({ project, build: null, queued: true });
+    }
     const id = startBuild(project);
     return response(202).json({
       project,
@@ -132,9 +145,11 @@ export const handlers = [
         status: "running",
         started_at: new Date().toISOString(),
         finished_at: null,
+        duration_seconds: null,
         error: null,
         size_bytes: null,
       },
+      queued: false,
     });
   }),
   http.post("/api/v1/projects/{project_id}/docker-cache/stop", ({ params, response }) => {
