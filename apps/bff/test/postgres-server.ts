@@ -3,9 +3,9 @@
 // either, the server tests are skipped with a message, unless REQUIRE_POSTGRES=1 (as in CI).
 import { execFileSync, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "@prewarm/test-kit/processes";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -68,16 +68,4 @@ export default async function setup(project: TestProject) {
       rmSync(dir, { recursive: true, force: true });
     }
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
-      );
-    });
-  });
 }

@@ -3,11 +3,11 @@
 // root. After every restart the promises must hold: each golden is one complete generation of a
 // build that succeeded, each session directory is one complete generation (or empty), nothing
 // is left running or lying around. CRASH_ITERATIONS and CRASH_SEED reproduce a run.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
 import { afterAll, expect, it } from "vitest";
 
 const iterations = Number(process.env.CRASH_ITERATIONS ?? 50);
@@ -27,66 +27,27 @@ const goodScript = [
 ].join("\n");
 const badScript = `${goodScript}\nexit 7`;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(s: number) {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let root: string;
 let base: string;
 let service: ChildProcess | null = null;
 
 afterAll(async () => {
-  service?.kill("SIGKILL");
+  await kill9(service);
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address() as { port: number };
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
-async function startService(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "../src/index.ts")], {
-    env: {
-      ...process.env,
+function startSandbox(port: number): Promise<ChildProcess> {
+  return startService(
+    entries.sandbox,
+    {
       SANDBOX_ROOT: root,
       SANDBOX_PORT: String(port),
-      LOG_LEVEL: "error",
       SANDBOX_STOP_GRACE_MS: "200",
       // Spares are copied in the background at any moment: let the kills hit those too.
       SANDBOX_SPARE_COPIES: "1",
     },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  for (let waited = 0; ; waited += 25) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode} while starting`);
-    const up = await fetch(`http://127.0.0.1:${port}/v1/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) return child;
-    if (waited > 20_000) throw new Error("service did not start");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGKILL");
-  await exited;
+    `http://127.0.0.1:${port}/v1/health`,
+  );
 }
 
 const list = (dir: string) => readdir(dir).catch(() => [] as string[]);
@@ -109,7 +70,7 @@ async function generationOf(dockerDir: string): Promise<string> {
 it(
   `keeps goldens and sessions whole through ${iterations} kill -9s at random moments (seed ${seed})`,
   async () => {
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const pick = <T>(items: T[]) => items[Math.floor(random() * items.length)] as T;
     root = await mkdtemp(path.join(tmpdir(), "crash-harness-"));
     const port = await freePort();
@@ -128,7 +89,7 @@ it(
 
     for (let iteration = 0; iteration < iterations; iteration++) {
       const context = `iteration ${iteration}, seed ${seed}`;
-      service = await startService(port);
+      service = await startSandbox(port);
       await checkInvariants(context, succeeding);
 
       // A burst of work, cut short by SIGKILL at a random moment.
@@ -163,7 +124,7 @@ it(
       await kill9(service);
       await Promise.all(actions);
     }
-    service = await startService(port);
+    service = await startSandbox(port);
     await checkInvariants(`after the last restart, seed ${seed}`, succeeding);
     await kill9(service);
 

@@ -1,0 +1,70 @@
+// The services as real processes, for tests that must kill them: started from source with
+// `node --import tsx` (so the process we kill is the service itself, not a wrapper), waited for
+// until they answer, killed with SIGKILL.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import path from "node:path";
+
+const repoRoot = path.resolve(import.meta.dirname, "../../..");
+
+export const entries = {
+  sandbox: path.join(repoRoot, "apps/sandbox/src/index.ts"),
+  bff: path.join(repoRoot, "apps/bff/src/index.ts"),
+} as const;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Starts a service and resolves once `healthUrl` answers 200. */
+export async function startService(
+  entry: string,
+  env: Record<string, string>,
+  healthUrl: string,
+  options: { timeoutMs?: number; stdio?: "ignore" | "inherit" } = {},
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: "error", ...env },
+    stdio: ["ignore", "ignore", options.stdio ?? "inherit"],
+  });
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode} while starting`);
+    const up = await fetch(healthUrl).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (up) return child;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`${entry} did not answer ${healthUrl}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export async function kill9(child: ChildProcess | null | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** mulberry32: a small seeded PRNG, so a failing random run can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
