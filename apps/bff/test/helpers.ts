@@ -50,27 +50,38 @@ export function storeBackends(): StoreBackend[] {
       name: "PostgreSQL server",
       skip: adminUrl ? null : inject("postgresSkipReason"),
       open: async () => {
-        const name = `t_${randomUUID().replaceAll("-", "")}`;
-        const admin = new pg.Client({ connectionString: adminUrl ?? "" });
-        await admin.connect();
-        await admin.query(`CREATE DATABASE ${name}`);
-        await admin.end();
-        const url = new URL(adminUrl ?? "");
-        url.pathname = `/${name}`;
-        const sql = createPostgresClient(url.toString());
+        const database = await freshDatabase(adminUrl ?? "");
+        const sql = createPostgresClient(database.url);
         return {
           sql,
           drop: async () => {
             await sql.close();
-            const again = new pg.Client({ connectionString: adminUrl ?? "" });
-            await again.connect();
-            await again.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-            await again.end();
+            await database.drop();
           },
         };
       },
     },
   ];
+}
+
+/** A new, empty database on the test PostgreSQL server. */
+export async function freshDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `t_${randomUUID().replaceAll("-", "")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const again = new pg.Client({ connectionString: adminUrl });
+      await again.connect();
+      await again.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await again.end();
+    },
+  };
 }
 
 export interface TestBff {
