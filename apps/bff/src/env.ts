@@ -14,6 +14,8 @@ export interface BffEnv {
   webDist: string | null;
   buildTimeoutSeconds: number;
   reconcileIntervalMs: number;
+  /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
+  dispatchGraceMs: number;
   seedDemo: boolean;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
@@ -33,6 +35,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     webDist: source.WEB_DIST === "" ? null : path.resolve(env.string("WEB_DIST", "apps/web/dist")),
     buildTimeoutSeconds: env.int("BUILD_TIMEOUT_SECONDS", 1800, 1, 86_400),
     reconcileIntervalMs: env.int("RECONCILE_INTERVAL_MS", 5000, 50, 600_000),
+    dispatchGraceMs: env.int("DISPATCH_GRACE_MS", 10_000, 0, 600_000),
     seedDemo: env.bool("SEED_DEMO", false),
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error", "silent"] as const),
   });

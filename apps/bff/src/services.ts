@@ -35,13 +35,14 @@ export function createServices(
   options: { sql: SqlClient; logger: Logger } & Pick<
     BffEnv,
     "sandboxUrl" | "webDist" | "buildTimeoutSeconds" | "reconcileIntervalMs"
-  >,
+  > &
+    Partial<Pick<BffEnv, "dispatchGraceMs">>,
 ): BffServices {
   const store = new ProjectStore(options.sql, { buildTimeoutSeconds: options.buildTimeoutSeconds });
   const events = new ProjectEvents(store, options.sql);
   const sandbox = new SandboxClient(options.sandboxUrl);
   const { logger } = options;
-  const orchestrator = new BuildOrchestrator({ store, sandbox, logger });
+  const orchestrator = new BuildOrchestrator({ store, sandbox, logger, dispatchGraceMs: options.dispatchGraceMs });
   const monitor = new BuildMonitor({ orchestrator, sandbox, logger, reconcileIntervalMs: options.reconcileIntervalMs });
   return { store, events, sandbox, orchestrator, monitor, logger, webDist: options.webDist };
 }

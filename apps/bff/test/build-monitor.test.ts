@@ -64,6 +64,20 @@ it("sends a claimed build the sandbox never got, once its first sending can no l
   expect((await bff.services.store.runningBuilds())[0]?.dispatched).toBe(true);
 });
 
+it("waits for the sandbox to finish the project's previous build instead of failing the next one", async () => {
+  const project = await bff.services.store.createProject({ name: "Shop", startup_script: script });
+  // A build of the project the sandbox still runs, e.g. one the BFF already saw end.
+  sandbox.startBuild({ build_id: "bld_previous", project_id: project.id, startup_script: script });
+  const res = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
+  const { build } = await res.json();
+  expect(await state(project.id)).toMatchObject({ status: "building", build_session_id: build.id });
+  sandbox.finishBuild("bld_previous");
+  await sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE id = $1", [build.id]);
+  await bff.services.monitor.reconcile();
+  expect(sandbox.getBuild(build.id)?.status).toBe("running");
+  expect(await state(project.id)).toMatchObject({ status: "building", error: null });
+});
+
 it("stops a build the sandbox let run past its timeout", async () => {
   const id = await buildingProject();
   const buildId = sandbox.latestBuild(id)?.build_id ?? "";

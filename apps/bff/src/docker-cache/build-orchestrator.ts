@@ -190,6 +190,12 @@ export class BuildOrchestrator {
         await store.markDispatched(build.id);
         return null;
       }
+      if (problem?.code === "build_running") {
+        // The sandbox is still finishing the project's previous build (it ends soon: every build
+        // has a timeout). Not a failure: the reconcile sends this one again until it is taken.
+        logger.info({ buildId: build.id }, "the sandbox is still busy with the project's previous build");
+        return null;
+      }
       const reason = problem?.detail ?? "the sandbox refused it";
       logger.warn({ buildId: build.id, error: reason }, "build could not start");
       return this.settle(build.id, build.project_id, {

@@ -307,13 +307,15 @@ export class Builds {
       await log.close().catch(() => undefined);
       await removeTree(layout.buildDir(buildId));
     }
+    // The project is free the moment its build is seen to have ended: whoever reads the final
+    // status (the event, or a GET while the record is written) may start the next build at once.
+    this.runningByProject.delete(build.project_id);
     Object.assign(build, outcome, { finished_at: new Date().toISOString() });
     running.record.pid = null;
     await this.writeRecord(running.record).catch((error) =>
       logger.error({ buildId, error: String(error) }, "could not record build outcome"),
     );
     this.running.delete(buildId);
-    this.runningByProject.delete(build.project_id);
     this.deps.bus.publish({ type: "build", build });
     logger.info({ buildId, projectId: build.project_id, status: build.status }, "build ended");
     // The success is told first; removing the previous generation can take a while.
