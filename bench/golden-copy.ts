@@ -13,7 +13,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { type CopyPlan, copyTree, planCopy } from "../apps/sandbox/src/fs/copy-tree.ts";
-import { GenerationPins, ProjectLocks } from "../apps/sandbox/src/golden/golden-locks.ts";
+import { GenerationPins, KeyedLocks } from "../apps/sandbox/src/golden/golden-locks.ts";
 import { promote } from "../apps/sandbox/src/golden/promote.ts";
 import { SandboxLayout } from "../apps/sandbox/src/layout.ts";
 import { createDockerTree, type DockerTreeOptions } from "../apps/sandbox/test/support/docker-tree.ts";
@@ -127,7 +127,7 @@ const withSpare: Contender = {
  */
 async function benchPromotion(root: string): Promise<{ synced: number[]; fresh: number[] }> {
   const layout = new SandboxLayout(path.join(root, "sandbox"));
-  const deps = { layout, locks: new ProjectLocks(), pins: new GenerationPins() };
+  const deps = { layout, locks: new KeyedLocks(), pins: new GenerationPins() };
   const result = { synced: [] as number[], fresh: [] as number[] };
   for (let run = 0; run < runs * 2; run++) {
     const buildId = `b${run}`;

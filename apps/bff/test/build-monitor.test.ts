@@ -78,6 +78,56 @@ it("waits for the sandbox to finish the project's previous build instead of fail
   expect(await state(project.id)).toMatchObject({ status: "building", error: null });
 });
 
+it("sends a build again once an unreachable sandbox is back", async () => {
+  const project = await bff.services.store.createProject({ name: "Shop", startup_script: script });
+  sandbox.online = false;
+  const res = await bff.request("PATCH", `/api/v1/projects/${project.id}`, {
+    metadata: { auto_warm_docker_cache: true },
+  });
+  expect((await res.json()).project.metadata.docker_cache_state.status).toBe("building");
+  await sql.query("UPDATE builds SET started_at = now() - interval '30 seconds' WHERE project_id = $1", [project.id]);
+  await bff.services.monitor.reconcile();
+  expect((await state(project.id))?.status).toBe("building");
+  sandbox.online = true;
+  await bff.services.monitor.reconcile();
+  expect(sandbox.latestBuild(project.id)?.status).toBe("running");
+});
+
+it("fails a build the sandbox could not be reached for, and makes sure it never starts later", async () => {
+  const project = await bff.services.store.createProject({ name: "Shop", startup_script: script });
+  sandbox.online = false;
+  await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
+  await sql.query("UPDATE builds SET started_at = now() - interval '10 minutes' WHERE project_id = $1", [project.id]);
+  await bff.services.monitor.reconcile();
+  expect(await state(project.id)).toMatchObject({ status: "failed" });
+  expect((await state(project.id))?.error).toMatch(
+    /^Could not start the build: the sandbox could not be reached for 10 min/,
+  );
+});
+
+it("stops a build whose start is still on its way: it never runs", async () => {
+  const project = await bff.services.store.createProject({ name: "Shop", startup_script: script });
+  // Claimed, not yet sent (a BFF killed in between, or a send still in flight).
+  const claimed = await bff.services.store.trigger(project.id, "manual", null);
+  if (claimed.kind !== "started") throw new Error(claimed.kind);
+  const res = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/stop`);
+  expect((await res.json()).metadata.docker_cache_state.status).toBe("none");
+  // The start arrives after the stop: the sandbox refuses it, and nothing runs.
+  await sql.query("UPDATE builds SET started_at = now() - interval '1 minute', status = 'running' WHERE id = $1", [
+    claimed.build.id,
+  ]);
+  await sql.query("UPDATE projects SET cache_status = 'building', cache_build_id = $2 WHERE id = $1", [
+    project.id,
+    claimed.build.id,
+  ]);
+  await bff.services.monitor.reconcile();
+  expect(sandbox.getBuild(claimed.build.id)?.status).toBe("stopped");
+  // The next look at the sandbox settles the build as what it is there.
+  await bff.services.monitor.reconcile();
+  expect(await state(project.id)).toMatchObject({ status: "none" });
+  expect(sandbox.allBuilds().filter((b) => b.project_id === project.id && b.status === "running")).toEqual([]);
+});
+
 it("stops a build the sandbox let run past its timeout", async () => {
   const id = await buildingProject();
   const buildId = sandbox.latestBuild(id)?.build_id ?? "";

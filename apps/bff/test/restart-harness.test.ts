@@ -16,6 +16,12 @@ const iterations = Number(process.env.RESTART_ITERATIONS ?? 20);
 const seed = Number(process.env.RESTART_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const adminUrl = inject("postgresAdminUrl");
 
+// Both stores: a PostgreSQL server, and PGlite, the embedded default, killed mid-write too.
+const stores = [
+  { name: "PGlite", pglite: true, skip: false },
+  { name: "a PostgreSQL server", pglite: false, skip: !adminUrl },
+];
+
 // A build takes a moment, writes a layer named after itself, and fails one time in four.
 const script = [
   "sleep 0.$((RANDOM % 6))",
@@ -41,178 +47,181 @@ interface ApiBuild {
   error: string | null;
 }
 
-describe.skipIf(!adminUrl)(`the BFF through ${iterations} kill -9s (seed ${seed})`, () => {
-  let root: string;
-  let database: { url: string; drop: () => Promise<void> };
-  let sandbox: ChildProcess | null = null;
-  let bff: ChildProcess | null = null;
-  let sandboxUrl: string;
-  let bffUrl: string;
-  let bffPort: number;
+for (const { name, pglite, skip } of stores)
+  describe.skipIf(skip)(`the BFF on ${name} through ${iterations} kill -9s (seed ${seed})`, () => {
+    let root: string;
+    let database: { url: string; drop: () => Promise<void> };
+    let sandbox: ChildProcess | null = null;
+    let bff: ChildProcess | null = null;
+    let sandboxUrl: string;
+    let bffUrl: string;
+    let bffPort: number;
 
-  beforeAll(async () => {
-    root = await mkdtemp(path.join(tmpdir(), "restart-harness-"));
-    database = await freshDatabase(adminUrl ?? "");
-    const port = await freePort();
-    sandboxUrl = `http://127.0.0.1:${port}`;
-    sandbox = await startService(
-      entries.sandbox,
-      { SANDBOX_ROOT: root, SANDBOX_PORT: String(port), SANDBOX_STOP_GRACE_MS: "200" },
-      `${sandboxUrl}/v1/health`,
-    );
-    bffPort = await freePort();
-    bffUrl = `http://127.0.0.1:${bffPort}`;
-  }, 60_000);
+    beforeAll(async () => {
+      root = await mkdtemp(path.join(tmpdir(), "restart-harness-"));
+      database = pglite ? { url: "", drop: async () => {} } : await freshDatabase(adminUrl ?? "");
+      const port = await freePort();
+      sandboxUrl = `http://127.0.0.1:${port}`;
+      sandbox = await startService(
+        entries.sandbox,
+        { SANDBOX_ROOT: root, SANDBOX_PORT: String(port), SANDBOX_STOP_GRACE_MS: "200" },
+        `${sandboxUrl}/v1/health`,
+      );
+      bffPort = await freePort();
+      bffUrl = `http://127.0.0.1:${bffPort}`;
+    }, 60_000);
 
-  afterAll(async () => {
-    await kill9(bff);
-    await kill9(sandbox);
-    await database?.drop();
-    if (root) await rm(root, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await kill9(bff);
+      await kill9(sandbox);
+      await database?.drop();
+      if (root) await rm(root, { recursive: true, force: true });
+    });
 
-  const startBff = async () => {
-    bff = await startService(
-      entries.bff,
-      {
-        PORT: String(bffPort),
-        DATABASE_URL: database.url,
-        SANDBOX_URL: sandboxUrl,
-        WEB_DIST: "",
-        RECONCILE_INTERVAL_MS: "250",
-        DISPATCH_GRACE_MS: "500",
-      },
-      `${bffUrl}/api/v1/health`,
-    );
-  };
-  const api = async <T>(method: string, url: string, body?: unknown): Promise<T | null> => {
-    const res = await fetch(`${bffUrl}${url}`, {
-      method,
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
-    }).catch(() => null);
-    return res?.ok ? ((await res.json()) as T) : null;
-  };
-  const sandboxBuild = async (id: string) => {
-    const res = await fetch(`${sandboxUrl}/v1/builds/${id}`);
-    return res.ok ? ((await res.json()) as { status: string; error: string | null }) : null;
-  };
+    const startBff = async () => {
+      bff = await startService(
+        entries.bff,
+        {
+          PORT: String(bffPort),
+          ...(pglite ? { DATA_DIR: path.join(root, "bff-data") } : { DATABASE_URL: database.url }),
+          SANDBOX_URL: sandboxUrl,
+          WEB_DIST: "",
+          RECONCILE_INTERVAL_MS: "250",
+          DISPATCH_GRACE_MS: "500",
+        },
+        `${bffUrl}/api/v1/health`,
+      );
+    };
+    const api = async <T>(method: string, url: string, body?: unknown): Promise<T | null> => {
+      const res = await fetch(`${bffUrl}${url}`, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      }).catch(() => null);
+      return res?.ok ? ((await res.json()) as T) : null;
+    };
+    const sandboxBuild = async (id: string) => {
+      const res = await fetch(`${sandboxUrl}/v1/builds/${id}`);
+      return res.ok ? ((await res.json()) as { status: string; error: string | null }) : null;
+    };
 
-  it(
-    "leaves no build stuck and the state equal to the sandbox's truth after every restart",
-    async () => {
-      const random = seededRandom(seed);
-      await startBff();
-      const projects: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const project = await api<{ id: string }>("POST", "/api/v1/projects", {
-          name: `p${i}`,
-          startup_script: script,
-        });
-        projects.push(project?.id ?? "");
-        await api("PATCH", `/api/v1/projects/${project?.id}`, { metadata: { auto_warm_docker_cache: true } });
-      }
-      let commit = 0x3000000;
-      let kills = 0;
-
-      for (let iteration = 0; iteration < iterations; iteration++) {
-        const context = `iteration ${iteration}, seed ${seed}`;
-        // Triggers of every kind, cut short by SIGKILL at a random moment.
-        const pending: Promise<unknown>[] = [];
-        const window = 50 + random() * 1500;
-        const started = Date.now();
-        while (Date.now() - started < window) {
-          const project = projects[Math.floor(random() * projects.length)] ?? "";
-          const roll = random();
-          if (roll < 0.45) {
-            pending.push(
-              api("POST", `/api/v1/projects/${project}/main-changed`, { commit_sha: (commit++).toString(16) }),
-            );
-          } else if (roll < 0.65) {
-            pending.push(api("POST", `/api/v1/projects/${project}/docker-cache/builds`, { trigger: "retry" }));
-          } else if (roll < 0.75) {
-            pending.push(api("POST", `/api/v1/projects/${project}/docker-cache/stop`));
-          } else if (roll < 0.85) {
-            const on = random() < 0.7;
-            pending.push(api("PATCH", `/api/v1/projects/${project}`, { metadata: { auto_warm_docker_cache: on } }));
-          }
-          await new Promise((resolve) => setTimeout(resolve, random() * 80));
-        }
-        await kill9(bff);
-        kills++;
-        await Promise.all(pending);
-        // Sometimes builds end while nobody is watching.
-        if (random() < 0.5) await new Promise((resolve) => setTimeout(resolve, random() * 1200));
+    it(
+      "leaves no build stuck and the state equal to the sandbox's truth after every restart",
+      async () => {
+        const random = seededRandom(seed);
         await startBff();
-        await settles(context);
-      }
-      expect(kills).toBe(iterations);
+        const projects: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const project = await api<{ id: string }>("POST", "/api/v1/projects", {
+            name: `p${i}`,
+            startup_script: script,
+          });
+          projects.push(project?.id ?? "");
+          await api("PATCH", `/api/v1/projects/${project?.id}`, { metadata: { auto_warm_docker_cache: true } });
+        }
+        let commit = 0x3000000;
+        let kills = 0;
 
-      /** Waits until nothing runs anywhere, then compares every build and project with the sandbox. */
-      async function settles(context: string) {
-        const deadline = Date.now() + 30_000;
-        let snapshot: { projects: ApiProject[]; builds: Map<string, ApiBuild[]> } | null = null;
-        while (Date.now() < deadline) {
-          const list = (await api<{ projects: ApiProject[] }>("GET", "/api/v1/projects"))?.projects ?? [];
-          const builds = new Map<string, ApiBuild[]>();
-          for (const project of list) {
-            builds.set(
-              project.id,
-              (await api<{ builds: ApiBuild[] }>("GET", `/api/v1/projects/${project.id}/docker-cache/builds`))
-                ?.builds ?? [],
-            );
+        for (let iteration = 0; iteration < iterations; iteration++) {
+          const context = `iteration ${iteration}, seed ${seed}`;
+          // Triggers of every kind, cut short by SIGKILL at a random moment.
+          const pending: Promise<unknown>[] = [];
+          const window = 50 + random() * 1500;
+          const started = Date.now();
+          while (Date.now() - started < window) {
+            const project = projects[Math.floor(random() * projects.length)] ?? "";
+            const roll = random();
+            if (roll < 0.45) {
+              pending.push(
+                api("POST", `/api/v1/projects/${project}/main-changed`, { commit_sha: (commit++).toString(16) }),
+              );
+            } else if (roll < 0.65) {
+              pending.push(api("POST", `/api/v1/projects/${project}/docker-cache/builds`, { trigger: "retry" }));
+            } else if (roll < 0.75) {
+              pending.push(api("POST", `/api/v1/projects/${project}/docker-cache/stop`));
+            } else if (roll < 0.85) {
+              const on = random() < 0.7;
+              pending.push(api("PATCH", `/api/v1/projects/${project}`, { metadata: { auto_warm_docker_cache: on } }));
+            }
+            await new Promise((resolve) => setTimeout(resolve, random() * 80));
           }
-          const quiet = list.every(
-            (p) => p.metadata.docker_cache_state.status !== "building" && p.metadata.docker_cache_state.queued === null,
-          );
-          if (quiet) {
-            snapshot = { projects: list, builds };
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 200));
+          await kill9(bff);
+          kills++;
+          await Promise.all(pending);
+          // Sometimes builds end while nobody is watching.
+          if (random() < 0.5) await new Promise((resolve) => setTimeout(resolve, random() * 1200));
+          await startBff();
+          await settles(context);
         }
-        expect(snapshot, `builds still running 30 s after restart (${context})`).not.toBeNull();
-        if (!snapshot) return;
-        for (const project of snapshot.projects) {
-          const builds = snapshot.builds.get(project.id) ?? [];
-          // Every build the BFF kept ended as the sandbox says it did.
-          for (const build of builds) {
-            const truth = await sandboxBuild(build.id);
-            expect(build.status, `build ${build.id} (${context})`).not.toBe("running");
-            expect(truth?.status, `sandbox's record of ${build.id}, ${build.status}: ${build.error} (${context})`).toBe(
-              build.status,
+        expect(kills).toBe(iterations);
+
+        /** Waits until nothing runs anywhere, then compares every build and project with the sandbox. */
+        async function settles(context: string) {
+          const deadline = Date.now() + 30_000;
+          let snapshot: { projects: ApiProject[]; builds: Map<string, ApiBuild[]> } | null = null;
+          while (Date.now() < deadline) {
+            const list = (await api<{ projects: ApiProject[] }>("GET", "/api/v1/projects"))?.projects ?? [];
+            const builds = new Map<string, ApiBuild[]>();
+            for (const project of list) {
+              builds.set(
+                project.id,
+                (await api<{ builds: ApiBuild[] }>("GET", `/api/v1/projects/${project.id}/docker-cache/builds`))
+                  ?.builds ?? [],
+              );
+            }
+            const quiet = list.every(
+              (p) =>
+                p.metadata.docker_cache_state.status !== "building" && p.metadata.docker_cache_state.queued === null,
             );
+            if (quiet) {
+              snapshot = { projects: list, builds };
+              break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 200));
           }
-          // The project's golden is the sandbox's golden.
-          const golden = (await (await fetch(`${sandboxUrl}/v1/goldens/${project.id}`)).json()) as {
-            exists: boolean;
-            size_bytes: number;
-            build_id: string | null;
-          };
-          const state = project.metadata.docker_cache_state;
-          const last = builds.find((b) => b.finished_at !== null);
-          if (golden.exists) {
-            expect(state.size_bytes, `${project.id}'s golden size (${context})`).toBe(golden.size_bytes);
-            const newestSuccess = builds.find((b) => b.status === "succeeded");
-            if (newestSuccess)
-              expect(newestSuccess.id, `${project.id}'s golden build (${context})`).toBe(golden.build_id);
-          } else {
-            expect(state.size_bytes, `${project.id} has no golden (${context})`).toBe(0);
-          }
-          if (last) {
-            const expected =
-              last.status === "succeeded"
-                ? "ready"
-                : last.status === "stopped"
-                  ? golden.exists
-                    ? "ready"
-                    : "none"
-                  : "failed";
-            expect(state.status, `${project.id}'s status after ${last.status} (${context})`).toBe(expected);
-            expect(state.build_session_id, `${project.id}'s last build (${context})`).toBe(last.id);
+          expect(snapshot, `builds still running 30 s after restart (${context})`).not.toBeNull();
+          if (!snapshot) return;
+          for (const project of snapshot.projects) {
+            const builds = snapshot.builds.get(project.id) ?? [];
+            // Every build the BFF kept ended as the sandbox says it did.
+            for (const build of builds) {
+              const truth = await sandboxBuild(build.id);
+              expect(build.status, `build ${build.id} (${context})`).not.toBe("running");
+              expect(
+                truth?.status,
+                `sandbox's record of ${build.id}, ${build.status}: ${build.error} (${context})`,
+              ).toBe(build.status);
+            }
+            // The project's golden is the sandbox's golden.
+            const golden = (await (await fetch(`${sandboxUrl}/v1/goldens/${project.id}`)).json()) as {
+              exists: boolean;
+              size_bytes: number;
+              build_id: string | null;
+            };
+            const state = project.metadata.docker_cache_state;
+            const last = builds.find((b) => b.finished_at !== null);
+            if (golden.exists) {
+              expect(state.size_bytes, `${project.id}'s golden size (${context})`).toBe(golden.size_bytes);
+              const newestSuccess = builds.find((b) => b.status === "succeeded");
+              if (newestSuccess)
+                expect(newestSuccess.id, `${project.id}'s golden build (${context})`).toBe(golden.build_id);
+            } else {
+              expect(state.size_bytes, `${project.id} has no golden (${context})`).toBe(0);
+            }
+            if (last) {
+              const expected =
+                last.status === "succeeded"
+                  ? "ready"
+                  : last.status === "stopped"
+                    ? golden.exists
+                      ? "ready"
+                      : "none"
+                    : "failed";
+              expect(state.status, `${project.id}'s status after ${last.status} (${context})`).toBe(expected);
+              expect(state.build_session_id, `${project.id}'s last build (${context})`).toBe(last.id);
+            }
           }
         }
-      }
-    },
-    15 * 60_000,
-  );
-});
+      },
+      15 * 60_000,
+    );
+  });

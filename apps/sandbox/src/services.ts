@@ -2,7 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { Builds } from "./build/builds.ts";
 import { EventBus } from "./events/event-bus.ts";
-import { GenerationPins, ProjectLocks } from "./golden/golden-locks.ts";
+import { GenerationPins, KeyedLocks } from "./golden/golden-locks.ts";
 import { GoldenQuota } from "./golden/golden-quota.ts";
 import { Goldens } from "./golden/goldens.ts";
 import { Spares } from "./golden/spares.ts";
@@ -31,7 +31,7 @@ export function createServices(options: {
 }): SandboxServices {
   const layout = new SandboxLayout(options.root);
   const bus = new EventBus();
-  const locks = new ProjectLocks();
+  const locks = new KeyedLocks();
   const pins = new GenerationPins();
   const goldens = new Goldens(layout, locks, pins);
   const quota = new GoldenQuota({ goldens, locks, bus, logger: options.logger }, options.goldenQuotaBytes ?? null);

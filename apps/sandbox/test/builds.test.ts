@@ -188,6 +188,25 @@ describe("stopping a build", () => {
     await expect.poll(() => isAlive(escaped)).toBe(false);
   });
 
+  it("refuses to start a build that was stopped before it arrived", async () => {
+    const stop = await sandbox.request("POST", "/v1/builds/b1/stop", { project_id: "p1" });
+    expect(stop.status).toBe(200);
+    expect(await stop.json()).toMatchObject({
+      status: "stopped",
+      project_id: "p1",
+      error: "Stopped before it started",
+    });
+    const start = await sandbox.request("POST", "/v1/builds", {
+      build_id: "b1",
+      project_id: "p1",
+      startup_script: "true",
+    });
+    expect(start.status).toBe(409);
+    expect((await start.json()).code).toBe("build_exists");
+    // Without a project, a build never seen is simply not found.
+    expect((await sandbox.request("POST", "/v1/builds/b2/stop")).status).toBe(404);
+  });
+
   it("answers the final state when the build has already ended", async () => {
     await sandbox.startBuild({ build_id: "b1", project_id: "p1", startup_script: "exit 1" });
     await sandbox.waitForBuild("b1");

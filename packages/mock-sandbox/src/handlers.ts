@@ -55,12 +55,14 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
         return response(204).empty();
       }),
     ),
-    http.post("/v1/builds/{build_id}/stop", ({ params, response }) =>
-      guarded(sandbox, params, () => {
-        const build = sandbox.stopBuild(params.build_id);
+    http.post("/v1/builds/{build_id}/stop", async ({ params, request, response }) => {
+      const text = await request.text();
+      const projectId = text ? (JSON.parse(text) as { project_id?: string }).project_id : undefined;
+      return guarded(sandbox, params, () => {
+        const build = sandbox.stopBuild(params.build_id, projectId);
         return build ? response(200).json(build) : problem(404, "build_not_found", `No build ${params.build_id}`);
-      }),
-    ),
+      });
+    }),
     http.get("/v1/builds/{build_id}/log", ({ params, query }) =>
       guarded(sandbox, params, () => {
         const stream = sandbox.logStream(params.build_id, query.get("follow") === "true");

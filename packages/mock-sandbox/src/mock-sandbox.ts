@@ -15,7 +15,8 @@ export interface SequencedEvent {
 
 interface MockBuild {
   build: Build;
-  request: StartBuildRequest;
+  /** What the BFF asked for; null for a build stopped before it was ever started. */
+  request: StartBuildRequest | null;
   log: string;
   logListeners: Set<() => void>;
 }
@@ -93,8 +94,25 @@ export class MockSandbox {
     return found ? { ...found.build } : null;
   }
 
-  stopBuild(buildId: string): Build | null {
+  /** Stops a build; one never seen is recorded as stopped when its project is named. */
+  stopBuild(buildId: string, projectId?: string): Build | null {
     const found = this.builds.get(buildId);
+    if (!found && projectId) {
+      const now = new Date().toISOString();
+      const build: Build = {
+        build_id: buildId,
+        project_id: projectId,
+        status: "stopped",
+        started_at: now,
+        finished_at: now,
+        exit_code: null,
+        error: "Stopped before it started",
+        size_bytes: null,
+      };
+      this.builds.set(buildId, { build, request: null, log: "", logListeners: new Set() });
+      this.publish({ type: "build", build: { ...build } });
+      return { ...build };
+    }
     if (!found) return null;
     if (found.build.status === "running") this.settle(found, { status: "stopped", exit_code: null, error: null });
     return { ...found.build };

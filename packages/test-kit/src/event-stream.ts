@@ -9,7 +9,10 @@ export class EventStreamClient {
 
   static async connect(url: string, headers: Record<string, string> = {}): Promise<EventStreamClient> {
     const client = new EventStreamClient();
-    const response = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal: client.abort.signal });
+    const response = await fetch(url, {
+      headers: { accept: "text/event-stream", ...headers },
+      signal: client.abort.signal,
+    });
     if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}`);
     client.ended = client.read(response.body);
     return client;

@@ -34,20 +34,25 @@ export interface OrchestratorDeps {
   dispatchGraceMs?: number;
   /** How long past its timeout a build may run before the BFF itself stops it. */
   timeoutGraceMs?: number;
+  /** How long a build may wait for an unreachable sandbox before it fails. */
+  dispatchGiveUpMs?: number;
 }
 
 export class BuildOrchestrator {
   private readonly dispatchGraceMs: number;
   private readonly timeoutGraceMs: number;
+  private readonly dispatchGiveUpMs: number;
 
   constructor(private readonly deps: OrchestratorDeps) {
     this.dispatchGraceMs = deps.dispatchGraceMs ?? 10_000;
     this.timeoutGraceMs = deps.timeoutGraceMs ?? 60_000;
+    this.dispatchGiveUpMs = deps.dispatchGiveUpMs ?? 5 * 60_000;
   }
 
   /**
    * Starts a build, or queues it behind the running one. A started build is sent to the sandbox
-   * at once; if the sandbox cannot take it, the build fails with the reason rather than hang.
+   * at once; a sandbox that refuses it fails it with the reason, one that cannot be reached gets
+   * it again on every reconcile for a while (it may be restarting) before the build fails.
    */
   async trigger(projectId: string, trigger: BuildTrigger, commitSha: string | null = null): Promise<TriggerResult> {
     const result = await this.deps.store.trigger(projectId, trigger, commitSha);
@@ -66,7 +71,8 @@ export class BuildOrchestrator {
     }
     await this.deps.store.dropQueue(projectId);
     const buildId = state.build_session_id;
-    const ended = await this.deps.sandbox.stopBuild(buildId);
+    // Naming the project makes the stop final even if the build's start is still on its way.
+    const ended = await this.deps.sandbox.stopBuild(buildId, projectId);
     if (ended && ended.status !== "running") await this.settleFromSandbox(ended);
     else await this.settle(buildId, projectId, stoppedNow());
     return this.requireProject(projectId);
@@ -196,7 +202,18 @@ export class BuildOrchestrator {
         logger.info({ buildId: build.id }, "the sandbox is still busy with the project's previous build");
         return null;
       }
-      const reason = problem?.detail ?? "the sandbox refused it";
+      const unreachable = problem === null || problem.status >= 500;
+      const waited = Date.now() - Date.parse(build.started_at);
+      if (unreachable && waited < this.dispatchGiveUpMs) {
+        // The sandbox may be restarting: the reconcile sends the build again when it is back.
+        logger.warn({ buildId: build.id, error: problem?.detail }, "the sandbox cannot take the build yet");
+        return null;
+      }
+      // Giving up: make sure the build can never start later, in case a request did get through.
+      await sandbox.stopBuild(build.id, build.project_id).catch(() => undefined);
+      const reason = unreachable
+        ? `the sandbox could not be reached for ${Math.round(waited / 60_000)} min (${problem?.detail ?? "no answer"})`
+        : problem.detail;
       logger.warn({ buildId: build.id, error: reason }, "build could not start");
       return this.settle(build.id, build.project_id, {
         status: "failed",

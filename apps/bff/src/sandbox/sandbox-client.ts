@@ -37,9 +37,16 @@ export class SandboxClient {
     throw refused("read the build", response.status, error);
   }
 
-  async stopBuild(buildId: string): Promise<SandboxBuild | null> {
+  /**
+   * Stops a build. Naming its project makes the stop final even for a build the sandbox has
+   * not received yet: it will refuse to start it later.
+   */
+  async stopBuild(buildId: string, projectId?: string): Promise<SandboxBuild | null> {
     const { data, error, response } = await this.call(() =>
-      this.client.POST("/v1/builds/{build_id}/stop", { params: { path: { build_id: buildId } } }),
+      this.client.POST("/v1/builds/{build_id}/stop", {
+        params: { path: { build_id: buildId } },
+        body: projectId ? { project_id: projectId } : {},
+      }),
     );
     if (data) return data;
     if (response.status === 404) return null;

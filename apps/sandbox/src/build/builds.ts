@@ -11,6 +11,7 @@ import type { EventBus } from "../events/event-bus.ts";
 import { copyTree, planCopy } from "../fs/copy-tree.ts";
 import { diskFreeBytes, isDiskFull } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
+import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { GoldenQuota } from "../golden/golden-quota.ts";
 import type { Goldens } from "../golden/goldens.ts";
 import { type PromoteDeps, promote, readCurrentGeneration, readGenerationMeta } from "../golden/promote.ts";
@@ -36,6 +37,7 @@ interface RunningBuild {
   abort: AbortController;
   terminate: () => void;
   done: Promise<Build>;
+  settle: (build: Build) => void;
 }
 
 export interface BuildsDeps extends PromoteDeps {
@@ -58,10 +60,20 @@ const warn = (text: string) => `\x1b[1;31m==> ${text}\x1b[0m\r\n`;
 export class Builds {
   private readonly running = new Map<string, RunningBuild>();
   private readonly runningByProject = new Map<string, string>();
+  private readonly buildLocks = new KeyedLocks();
 
   constructor(private readonly deps: BuildsDeps) {}
 
   async start(request: StartBuildRequest): Promise<Build> {
+    const record = await this.buildLocks.withLock(request.build_id, () => this.register(request));
+    this.deps.bus.publish({ type: "build", build: record.build });
+    const running = this.running.get(request.build_id) as RunningBuild;
+    void this.run(running, request).then(running.settle);
+    return record.build;
+  }
+
+  /** Checks and records a new build; under its build ID's lock, so a stop cannot slip in. */
+  private async register(request: StartBuildRequest): Promise<BuildRecord> {
     const { layout } = this.deps;
     // The same build sent twice is told apart from another build of the project: the BFF sends
     // again after a crash, and must learn that the sandbox has it.
@@ -97,6 +109,7 @@ export class Builds {
       done: new Promise<Build>((resolve) => {
         settle = resolve;
       }),
+      settle: (build) => settle(build),
     };
     this.running.set(request.build_id, running);
     try {
@@ -109,9 +122,7 @@ export class Builds {
       await removeTree(layout.buildDir(request.build_id));
       throw error;
     }
-    this.deps.bus.publish({ type: "build", build: record.build });
-    void this.run(running, request).then(settle);
-    return record.build;
+    return record;
   }
 
   async get(buildId: string): Promise<Build> {
@@ -131,10 +142,39 @@ export class Builds {
     await rm(this.deps.layout.buildLogPath(buildId), { force: true });
   }
 
-  /** Ends the build's processes (TERM, then KILL after the grace period) and waits for its end. */
-  async stop(buildId: string): Promise<Build> {
+  /**
+   * Ends the build's processes (TERM, then KILL after the grace period) and waits for its end.
+   * A build this service has never seen is recorded as stopped when the caller names its
+   * project, so that if the request to start it arrives later, it is refused: whoever stops a
+   * build it sent (or may have sent) can rely on it never running.
+   */
+  async stop(buildId: string, projectId?: string): Promise<Build> {
     const running = this.running.get(buildId);
-    if (!running) return this.get(buildId);
+    if (running) return this.stopRunning(running);
+    return this.buildLocks.withLock(buildId, async () => {
+      const started = this.running.get(buildId);
+      if (started) return this.stopRunning(started);
+      const record = await this.readRecord(buildId);
+      if (record) return record.build;
+      if (!projectId) throw new ProblemError(404, "build_not_found", `No build ${buildId}`);
+      const now = new Date().toISOString();
+      const build: Build = {
+        build_id: buildId,
+        project_id: projectId,
+        status: "stopped",
+        started_at: now,
+        finished_at: now,
+        exit_code: null,
+        error: "Stopped before it started",
+        size_bytes: null,
+      };
+      await this.writeRecord({ build, pid: null });
+      this.deps.bus.publish({ type: "build", build });
+      return build;
+    });
+  }
+
+  private stopRunning(running: RunningBuild): Promise<Build> {
     running.stopReason ??= "stop";
     running.terminate();
     return running.done;

@@ -1,16 +1,19 @@
 // The locking of the golden filesystem service. Invariants:
 // 1. Per project, changes to the golden pointer (promote, delete) and the choice of which
-//    generation a copy reads happen one at a time, in arrival order (ProjectLocks).
+//    generation a copy reads happen one at a time, in arrival order (KeyedLocks, keyed by
+//    project ID). Per build ID, starting a build and stopping one the service does not know yet
+//    happen one at a time (KeyedLocks keyed by build ID, in build/builds.ts), so a stop can never
+//    slip between a start's checks and its registration.
 // 2. A generation being read (pinned) by a session copy or a build's starting copy is never
 //    removed; removal of a pinned generation is deferred until its last reader unpins it
 //    (GenerationPins). So a copy always reads one complete generation from start to end.
 // Both live in process memory on purpose: after a restart there are no readers, and recovery
 // removes every generation the pointer does not name.
 
-export class ProjectLocks {
+export class KeyedLocks {
   private readonly tails = new Map<string, Promise<void>>();
 
-  /** Runs `work` once every earlier holder of this project's lock has finished. */
+  /** Runs `work` once every earlier holder of this key's lock has finished. */
   async withLock<T>(projectId: string, work: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(projectId) ?? Promise.resolve();
     let release!: () => void;

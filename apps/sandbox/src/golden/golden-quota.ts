@@ -5,7 +5,7 @@
 import prettyBytes from "pretty-bytes";
 import type { EventBus } from "../events/event-bus.ts";
 import type { Logger } from "../logger.ts";
-import type { ProjectLocks } from "./golden-locks.ts";
+import type { KeyedLocks } from "./golden-locks.ts";
 import type { Goldens } from "./goldens.ts";
 
 // Not a valid project ID (they start with a letter or digit), so it cannot collide with one.
@@ -17,7 +17,7 @@ export class GoldenQuotaError extends Error {
 
 export class GoldenQuota {
   constructor(
-    private readonly deps: { goldens: Goldens; locks: ProjectLocks; bus: EventBus; logger: Logger },
+    private readonly deps: { goldens: Goldens; locks: KeyedLocks; bus: EventBus; logger: Logger },
     readonly quotaBytes: number | null,
   ) {}
 

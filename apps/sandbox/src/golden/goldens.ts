@@ -6,7 +6,7 @@ import type { components } from "@prewarm/api-types/sandbox";
 import type { CopyPlan } from "../fs/copy-tree.ts";
 import { fsyncDir, removeTree } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
-import type { GenerationPins, ProjectLocks } from "./golden-locks.ts";
+import type { GenerationPins, KeyedLocks } from "./golden-locks.ts";
 import { type GenerationMeta, readCopyPlan, readCurrentGeneration, readGenerationMeta } from "./promote.ts";
 
 export type GoldenInfo = components["schemas"]["GoldenInfo"];
@@ -22,7 +22,7 @@ export interface PinnedGolden {
 export class Goldens {
   constructor(
     private readonly layout: SandboxLayout,
-    private readonly locks: ProjectLocks,
+    private readonly locks: KeyedLocks,
     private readonly pins: GenerationPins,
   ) {}
 

@@ -10,7 +10,7 @@ import path from "node:path";
 import type { CopyPlan } from "../fs/copy-tree.ts";
 import { fsyncDir, removeTree, replaceSymlinkAtomic, writeFileAtomic } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
-import type { GenerationPins, ProjectLocks } from "./golden-locks.ts";
+import type { GenerationPins, KeyedLocks } from "./golden-locks.ts";
 
 export interface GenerationMeta {
   build_id: string;
@@ -20,7 +20,7 @@ export interface GenerationMeta {
 
 export interface PromoteDeps {
   layout: SandboxLayout;
-  locks: ProjectLocks;
+  locks: KeyedLocks;
   pins: GenerationPins;
 }
 

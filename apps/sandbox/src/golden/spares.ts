@@ -12,7 +12,7 @@ import { copyTree } from "../fs/copy-tree.ts";
 import { removeTree } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { Logger } from "../logger.ts";
-import type { ProjectLocks } from "./golden-locks.ts";
+import type { KeyedLocks } from "./golden-locks.ts";
 import type { Goldens } from "./goldens.ts";
 import { readCurrentGeneration } from "./promote.ts";
 
@@ -21,7 +21,7 @@ export class Spares {
   private stopped = false;
 
   constructor(
-    private readonly deps: { layout: SandboxLayout; locks: ProjectLocks; goldens: Goldens; logger: Logger },
+    private readonly deps: { layout: SandboxLayout; locks: KeyedLocks; goldens: Goldens; logger: Logger },
     /** Spares kept per project; 0 turns them off. */
     readonly perProject: number,
   ) {}

@@ -81,6 +81,9 @@ export interface paths {
          * Stop a running build
          * @description Sends SIGTERM to the build's process group, then SIGKILL after a grace period, and answers
          *     once the build has ended. Stopping a build that has already ended answers its final state.
+         *     Stopping a build the service has never seen, naming its project, records it as stopped,
+         *     so that a request to start it arriving later is refused: the caller can rely on it never
+         *     running.
          */
         post: operations["stopBuild"];
         delete?: never;
@@ -248,6 +251,10 @@ export interface components {
             startup_script: string;
             /** @default 1800 */
             timeout_seconds?: number;
+        };
+        StopBuildRequest: {
+            /** @description The build's project, for a build the service may not have seen yet. */
+            project_id?: components["schemas"]["Id"];
         };
         /** @enum {string} */
         BuildStatus: "running" | "succeeded" | "failed" | "stopped" | "interrupted";
@@ -525,7 +532,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StopBuildRequest"];
+            };
+        };
         responses: {
             /** @description The build, ended */
             200: {

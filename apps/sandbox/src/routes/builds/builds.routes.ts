@@ -1,10 +1,12 @@
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, jsonBody, ProblemError } from "@prewarm/service-kit/problem";
+import type { components } from "@prewarm/api-types/sandbox";
+import { idParams, jsonBody, ProblemError, readOptionalJsonBody } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
 import type { StartBuildRequest } from "../../build/builds.ts";
 import type { SandboxServices } from "../../services.ts";
 
 const contract = loadContract("sandbox");
+type StopBuildRequest = components["schemas"]["StopBuildRequest"];
 
 export function buildRoutes({ builds }: SandboxServices) {
   return new Hono()
@@ -20,7 +22,8 @@ export function buildRoutes({ builds }: SandboxServices) {
       return c.body(null, 204);
     })
     .post("/:build_id/stop", idParams("build_id"), async (c) => {
-      return c.json(await builds.stop(c.req.valid("param").build_id));
+      const body = await readOptionalJsonBody<StopBuildRequest>(c, contract, "stopBuild");
+      return c.json(await builds.stop(c.req.valid("param").build_id, body.project_id));
     })
     .get("/:build_id/log", idParams("build_id"), async (c) => {
       const { build_id } = c.req.valid("param");
