@@ -225,3 +225,72 @@ for (const { name, pglite, skip } of stores)
       15 * 60_000,
     );
   });
+
+describe("a sandbox restart under a running build", () => {
+  it("fails the interrupted build with the reason, and the previous golden stays ready", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), "sandbox-restart-"));
+    const sandboxPort = await freePort();
+    const bffPort = await freePort();
+    const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
+    const bffUrl = `http://127.0.0.1:${bffPort}`;
+    const startSandbox = () =>
+      startService(
+        entries.sandbox,
+        { SANDBOX_ROOT: path.join(root, "sandbox"), SANDBOX_PORT: String(sandboxPort) },
+        `${sandboxUrl}/v1/health`,
+      );
+    let sandbox: ChildProcess | null = await startSandbox();
+    const bff = await startService(
+      entries.bff,
+      {
+        PORT: String(bffPort),
+        DATA_DIR: path.join(root, "bff"),
+        SANDBOX_URL: sandboxUrl,
+        WEB_DIST: "",
+        RECONCILE_INTERVAL_MS: "250",
+      },
+      `${bffUrl}/api/v1/health`,
+    );
+    const call = async (method: string, url: string, body?: unknown) =>
+      (await fetch(`${bffUrl}${url}`, {
+        method,
+        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+      }).then((res) => res.json())) as ApiProject & { project: ApiProject };
+    try {
+      // A quick first build makes a golden; the second waits for a file that never comes.
+      const created = await call("POST", "/api/v1/projects", {
+        name: "restart",
+        startup_script:
+          'echo one > "$HELIX_DOCKER_DATA_ROOT/f"; if [ -e "$HELIX_DOCKER_DATA_ROOT/f.done" ]; then sleep 300; fi; touch "$HELIX_DOCKER_DATA_ROOT/f.done"',
+      });
+      await call("PATCH", `/api/v1/projects/${created.id}`, { metadata: { auto_warm_docker_cache: true } });
+      await expect
+        .poll(async () => (await call("GET", `/api/v1/projects/${created.id}`)).metadata.docker_cache_state.status, {
+          timeout: 15_000,
+        })
+        .toBe("ready");
+      const ready = (await call("GET", `/api/v1/projects/${created.id}`)).metadata.docker_cache_state;
+
+      await call("POST", `/api/v1/projects/${created.id}/docker-cache/builds`, { trigger: "manual" });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await kill9(sandbox);
+      sandbox = await startSandbox();
+
+      await expect
+        .poll(async () => (await call("GET", `/api/v1/projects/${created.id}`)).metadata.docker_cache_state.status, {
+          timeout: 15_000,
+        })
+        .toBe("failed");
+      const after = (await call("GET", `/api/v1/projects/${created.id}`)).metadata
+        .docker_cache_state as ApiProject["metadata"]["docker_cache_state"] & { error: string; last_ready_at: string };
+      expect(after.error).toBe("Build interrupted by sandbox restart");
+      expect(after.size_bytes).toBe(ready.size_bytes);
+      const golden = await (await fetch(`${sandboxUrl}/v1/goldens/${created.id}`)).json();
+      expect(golden).toMatchObject({ exists: true, size_bytes: ready.size_bytes });
+    } finally {
+      await kill9(bff);
+      await kill9(sandbox);
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
