@@ -3,19 +3,30 @@ import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/probl
 import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { limitBody, MAX_BODY_BYTES, requireJsonBody } from "./http/request-body.ts";
+import { requireToken } from "./http/require-token.ts";
 import { buildRoutes } from "./routes/builds/builds.routes.ts";
 import { eventRoutes } from "./routes/events/events.routes.ts";
 import { goldenRoutes } from "./routes/goldens/goldens.routes.ts";
 import { sessionRoutes } from "./routes/sessions/sessions.routes.ts";
 import type { SandboxServices } from "./services.ts";
 
-export function createApp(services: SandboxServices) {
+export interface AppOptions {
+  /** The bearer token every request but the health check must carry; null or absent asks for none. */
+  token?: string | null;
+}
+
+export function createApp(services: SandboxServices, options: AppOptions = {}) {
   const { logger } = services;
   const app = new Hono();
   app.use(requestId());
   app.use(requestLog(logger));
   app.notFound(notFoundHandler);
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
+  // In this order: who asks, then how much, then what; only then a handler.
+  app.use(requireToken(options.token ?? null, ["/v1/health"]));
+  app.use(limitBody(MAX_BODY_BYTES));
+  app.use(requireJsonBody());
   app.get("/v1/health", (c) => c.json({ status: "ok" as const }));
   app.route("/v1/builds", buildRoutes(services));
   app.route("/v1/goldens", goldenRoutes(services));

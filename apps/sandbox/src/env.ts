@@ -1,5 +1,6 @@
 // The service's configuration, read from the environment once and checked as a whole, so a
 // misconfigured host fails at start with every bad variable listed.
+import { BlockList, isIPv4, isIPv6 } from "node:net";
 import path from "node:path";
 import { EnvReader } from "@prewarm/service-kit/env";
 
@@ -15,20 +16,57 @@ export interface SandboxEnv {
   goldenQuotaBytes: number | null;
   /** Ready copies kept per golden; "auto" keeps one where the root's filesystem has reflink. */
   spareCopies: number | "auto";
+  /** The bearer token every request but the health check must carry; null asks for none. */
+  token: string | null;
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
   const env = new EnvReader(source);
+  const host = env.string("SANDBOX_HOST", "127.0.0.1");
   return env.done("sandbox", {
     root: path.resolve(env.string("SANDBOX_ROOT", "data/sandbox")),
-    host: env.string("SANDBOX_HOST", "127.0.0.1"),
+    host,
     port: env.int("SANDBOX_PORT", 7071, 0, 65535),
     stopGraceMs: env.int("SANDBOX_STOP_GRACE_MS", 10_000, 0, 600_000),
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error", "silent"] as const),
     goldenQuotaBytes: quota(env, "SANDBOX_GOLDEN_QUOTA"),
     spareCopies:
       env.string("SANDBOX_SPARE_COPIES", "auto") === "auto" ? "auto" : env.int("SANDBOX_SPARE_COPIES", 0, 0, 8),
+    token: token(env, host),
   });
+}
+
+/** SANDBOX_TOKEN: optional on a loopback address, required anywhere else. Never echoed. */
+function token(env: EnvReader, host: string): string | null {
+  const raw = env.optional("SANDBOX_TOKEN");
+  if (raw === null) {
+    if (isLoopback(host)) return null;
+    return env.problem(
+      `SANDBOX_TOKEN must be set when SANDBOX_HOST is not a loopback address (SANDBOX_HOST is "${host}"): ` +
+        "anyone who can reach the port could otherwise run builds and delete goldens",
+      null,
+    );
+  }
+  if (!/^[\x21-\x7e]{32,}$/.test(raw)) {
+    return env.problem(
+      `SANDBOX_TOKEN must be at least 32 characters, printable ASCII without spaces (it has ${raw.length} characters)`,
+      null,
+    );
+  }
+  return raw;
+}
+
+const loopback = new BlockList();
+loopback.addSubnet("127.0.0.0", 8, "ipv4");
+loopback.addAddress("::1", "ipv6");
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: only this host can connect. */
+export function isLoopback(host: string): boolean {
+  const address = host.replace(/^\[(.*)\]$/, "$1");
+  if (address.toLowerCase() === "localhost") return true;
+  if (isIPv4(address)) return loopback.check(address, "ipv4");
+  if (isIPv6(address)) return loopback.check(address, "ipv6");
+  return false;
 }
 
 const units: Record<string, number> = {

@@ -20,12 +20,15 @@ const services = createServices({
   spareCopies,
 });
 await prepareRoot(services);
-const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {
-  logger.info(
-    { root: env.root, address: `http://${info.address}:${info.port}` },
-    "golden filesystem service listening",
-  );
-});
+const server = serve(
+  { fetch: createApp(services, { token: env.token }).fetch, hostname: env.host, port: env.port },
+  (info) => {
+    logger.info(
+      { root: env.root, address: `http://${info.address}:${info.port}`, requiresToken: env.token !== null },
+      "golden filesystem service listening",
+    );
+  },
+);
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

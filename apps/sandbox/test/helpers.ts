@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { components } from "@prewarm/api-types/sandbox";
 import { createApp } from "../src/app.ts";
-import { createLogger } from "../src/logger.ts";
+import { createLogger, type Logger } from "../src/logger.ts";
 import { createServices, prepareRoot, type SandboxServices } from "../src/services.ts";
 
 export type Build = components["schemas"]["Build"];
@@ -25,30 +25,37 @@ export interface TestSandbox {
 }
 
 export async function createTestSandbox(
-  options: { root?: string; stopGraceMs?: number; goldenQuotaBytes?: number; spareCopies?: number } = {},
+  options: {
+    root?: string;
+    stopGraceMs?: number;
+    goldenQuotaBytes?: number;
+    spareCopies?: number;
+    /** The service's bearer token; `request` then sends it. */
+    token?: string;
+    logger?: Logger;
+  } = {},
 ): Promise<TestSandbox> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
   const services = createServices({
     root,
-    logger: createLogger("silent"),
+    logger: options.logger ?? createLogger("silent"),
     stopGraceMs: options.stopGraceMs ?? 2000,
     goldenQuotaBytes: options.goldenQuotaBytes ?? null,
     spareCopies: options.spareCopies ?? 0,
   });
   await prepareRoot(services);
-  const app = createApp(services);
-  const request = (method: string, url: string, body?: unknown): Promise<TestResponse> =>
-    Promise.resolve(
+  const app = createApp(services, { token: options.token ?? null });
+  const request = (method: string, url: string, body?: unknown): Promise<TestResponse> => {
+    const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    return Promise.resolve(
       app.request(url, {
         method,
-        ...(body === undefined
-          ? {}
-          : {
-              body: typeof body === "string" ? body : JSON.stringify(body),
-              headers: { "content-type": "application/json" },
-            }),
+        headers,
+        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
       }),
     );
+  };
   const startBuild = async (body: Record<string, unknown>) => {
     const res = await request("POST", "/v1/builds", body);
     if (res.status !== 202) throw new Error(`start build answered ${res.status}: ${await res.text()}`);

@@ -8,7 +8,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness of the service */
+        /**
+         * Liveness of the service
+         * @description Never needs the token.
+         */
         get: operations["getHealth"];
         put?: never;
         post?: never;
@@ -383,6 +386,35 @@ export interface components {
         };
     };
     responses: {
+        /** @description The token is missing or wrong; nothing was done */
+        Unauthenticated: {
+            headers: {
+                /** @description `Bearer` */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is over 1 MiB; it was not read, nothing was done */
+        ContentTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request body is not `application/json`; nothing was done */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The request is malformed; nothing was changed */
         BadRequest: {
             headers: {
@@ -474,7 +506,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getBuild: {
@@ -498,6 +533,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -520,6 +556,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             409: components["responses"]["Conflict"];
         };
     };
@@ -548,7 +585,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
     getBuildLog: {
@@ -575,6 +615,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -596,6 +637,7 @@ export interface operations {
                     "application/json": components["schemas"]["GoldenList"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
         };
     };
     getGolden: {
@@ -619,6 +661,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
         };
     };
     deleteGolden: {
@@ -640,6 +683,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
         };
     };
     prepareSession: {
@@ -665,7 +709,10 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             507: components["responses"]["InsufficientStorage"];
         };
     };
@@ -690,6 +737,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
         };
     };
@@ -712,6 +760,7 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
             409: components["responses"]["Conflict"];
         };
     };
@@ -735,6 +784,7 @@ export interface operations {
                     "text/event-stream": components["schemas"]["SandboxEvent"];
                 };
             };
+            401: components["responses"]["Unauthenticated"];
         };
     };
 }
