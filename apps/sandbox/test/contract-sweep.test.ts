@@ -16,7 +16,11 @@ const doc = {
     "/things": {
       post: {
         operationId: "createThing",
-        parameters: [{ name: "X-Request-Tag", in: "header", required: true, schema: { type: "string" } }],
+        parameters: [
+          { name: "X-Request-Tag", in: "header", required: true, schema: { type: "string" } },
+          { name: "X-Hub-Signature-256", in: "header", required: true, schema: { type: "string" } },
+          { name: "X-Optional", in: "header", required: false, schema: { type: "string" } },
+        ],
         requestBody: {
           required: true,
           content: { "application/json": { schema: { $ref: "#/components/schemas/NewThing" } } },
@@ -81,7 +85,11 @@ describe("hostileRequests", () => {
     const [valid] = sampleRequests(doc, { pathValues, include: (id) => id === "createThing" });
     const sample = JSON.parse(valid!.body!);
     expect(sample).toEqual({ id: "a1", name: "a1", commit: "abcdef1", size: 1, kind: "small", parent: "a1" });
-    expect(valid!.headers).toMatchObject({ "content-type": "application/json", "X-Request-Tag": "a1" });
+    expect(valid!.headers).toEqual({
+      "content-type": "application/json",
+      "X-Request-Tag": "a1",
+      "X-Hub-Signature-256": `sha256=${"0".repeat(64)}`,
+    });
 
     expect(bodyOf("malformed JSON").body).toBe('{"a":');
     for (const text of ["[]", "42", '"x"', "null"]) expect(bodyOf(`the body is ${text}`).body).toBe(text);
