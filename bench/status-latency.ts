@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { seedUser } from "../apps/bff/test/seed-user.ts";
 import { EventStreamClient } from "../packages/test-kit/src/event-stream.ts";
 import { entries, freePort, kill9, startService } from "../packages/test-kit/src/processes.ts";
 
@@ -23,6 +24,8 @@ const sandbox = await startService(
   { SANDBOX_ROOT: path.join(root, "sandbox"), SANDBOX_PORT: String(sandboxPort) },
   `${sandboxUrl}/v1/health`,
 );
+const owner = await seedUser({ dataDir: path.join(root, "bff") });
+const auth = { authorization: `Bearer ${owner.token}` };
 const bff = await startService(
   entries.bff,
   { PORT: String(bffPort), DATA_DIR: path.join(root, "bff"), SANDBOX_URL: sandboxUrl, WEB_DIST: "" },
@@ -33,16 +36,16 @@ const latencies: number[] = [];
 try {
   const created = await fetch(`${bffUrl}/api/v1/projects`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { ...auth, "content-type": "application/json" },
     // The last thing the script does is say when it exits, in nanoseconds since the epoch.
     body: JSON.stringify({ name: "latency", startup_script: 'echo "exit-at $(date +%s%N)"' }),
   });
   const { id } = (await created.json()) as { id: string };
-  const events = await EventStreamClient.connect(`${bffUrl}/api/v1/projects/${id}/events`);
+  const events = await EventStreamClient.connect(`${bffUrl}/api/v1/projects/${id}/events`, auth);
   for (let i = 0; i < builds; i++) {
     const started = await fetch(`${bffUrl}/api/v1/projects/${id}/docker-cache/builds`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ trigger: "manual" }),
     });
     const { build } = (await started.json()) as { build: { id: string } };
@@ -53,7 +56,9 @@ try {
     const arrivedAt = performance.timeOrigin + performance.now();
     const status = JSON.parse(event.data).metadata.docker_cache_state.status;
     if (status !== "ready") throw new Error(`build ${build.id} ended ${status}`);
-    const log = await (await fetch(`${bffUrl}/api/v1/projects/${id}/docker-cache/builds/${build.id}/log`)).text();
+    const log = await (
+      await fetch(`${bffUrl}/api/v1/projects/${id}/docker-cache/builds/${build.id}/log`, { headers: auth })
+    ).text();
     const exitNs = /exit-at (\d+)/.exec(log)?.[1];
     if (!exitNs) throw new Error(`no exit stamp in the log of ${build.id}`);
     latencies.push(arrivedAt - Number(BigInt(exitNs) / 1000n) / 1000);

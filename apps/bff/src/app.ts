@@ -1,4 +1,6 @@
-// The BFF's HTTP app: the API under /api/v1 and, when built, the web app itself.
+// The BFF's HTTP app: the API under /api/v1 and, when built, the web app itself. Every request
+// passes, in this order: security headers, body limits, authentication (401), the same-origin
+// check of cookie changes (403), and for /projects/{id}/... the project access check (404/403).
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
@@ -6,8 +8,14 @@ import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/probl
 import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
+import { authenticate } from "./auth/authenticate.ts";
+import { projectAccess } from "./auth/project-access.ts";
+import { sameOriginChanges } from "./auth/same-origin.ts";
 import type { AppDeps } from "./deps.ts";
+import { bodyLimits, securityHeaders } from "./http/limits-and-headers.ts";
+import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { dockerCacheRoutes } from "./routes/docker-cache/docker-cache.routes.ts";
+import { memberRoutes } from "./routes/members/members.routes.ts";
 import { projectRoutes } from "./routes/projects/projects.routes.ts";
 import { webhookRoutes, webhookSecretRoutes } from "./routes/webhooks/webhooks.routes.ts";
 
@@ -16,13 +24,21 @@ export function createApp(deps: AppDeps) {
   const app = new Hono();
   app.use(requestId());
   app.use(requestLog(logger));
+  app.use(securityHeaders());
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
 
   const api = new Hono();
+  api.use(bodyLimits());
+  api.use(authenticate(deps.auth));
+  api.use(sameOriginChanges(deps.allowedOrigins));
+  api.use("/projects/:project_id", projectAccess(deps.auth));
+  api.use("/projects/:project_id/*", projectAccess(deps.auth));
   api.get("/health", (c) => c.json({ status: "ok" as const }));
+  api.route("/", authRoutes(deps));
   api.route("/projects", projectRoutes(deps));
   api.route("/projects", dockerCacheRoutes(deps));
   api.route("/projects", webhookSecretRoutes(deps));
+  api.route("/projects", memberRoutes(deps));
   api.route("/webhooks", webhookRoutes(deps));
   api.notFound(notFoundHandler);
   app.route("/api/v1", api);

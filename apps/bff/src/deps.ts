@@ -1,3 +1,5 @@
+import type { AuthStore } from "./auth/auth-store.ts";
+import type { LoginThrottle } from "./auth/login-throttle.ts";
 import type { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import type { Logger } from "./logger.ts";
 import type { ProjectEvents } from "./project-events.ts";
@@ -7,9 +9,15 @@ import type { ProjectStore } from "./store/project-store.ts";
 /** What the HTTP app is built from; tests pass the same parts over a test store and a mock sandbox. */
 export interface AppDeps {
   store: ProjectStore;
+  auth: AuthStore;
+  loginThrottle: LoginThrottle;
   orchestrator: BuildOrchestrator;
   events: ProjectEvents;
   sandbox: SandboxClient;
   logger: Logger;
   webDist: string | null;
+  /** Origins besides the request's own host the app is served from (PUBLIC_URL, a dev server). */
+  allowedOrigins: readonly string[];
+  /** Mark the session cookie Secure even when the request reached the BFF over plain HTTP (TLS ends in front of it). */
+  secureCookies: boolean;
 }

@@ -17,6 +17,14 @@ export interface BffEnv {
   /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
   dispatchGraceMs: number;
   seedDemo: boolean;
+  /** Where people reach the app, e.g. https://prewarm.example.com; login links point there. */
+  publicUrl: string;
+  /** More origins the app's pages may be served from (a dev server), comma-separated. */
+  allowedOrigins: string[];
+  /** The sandbox's SANDBOX_TOKEN, when it requires one. */
+  sandboxToken: string | null;
+  /** The name of the owner account made on first start. */
+  ownerName: string;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
 
@@ -26,9 +34,23 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     databaseUrl = env.problem("DATABASE_URL must be a postgres:// or postgresql:// URL", null);
   }
+  const host = env.string("HOST", "127.0.0.1");
+  const port = env.int("PORT", 7070, 0, 65535);
+  const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const allowedOrigins = (env.optional("ALLOWED_ORIGINS") ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of allowedOrigins) {
+    if (!URL.canParse(origin)) env.problem(`ALLOWED_ORIGINS must list URLs, got "${origin}"`, null);
+  }
+  const ownerName = env.string("OWNER_NAME", "owner");
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(ownerName)) {
+    env.problem("OWNER_NAME must be 1-64 letters, digits, '.', '_' or '-'", null);
+  }
   return env.done("BFF", {
-    host: env.string("HOST", "127.0.0.1"),
-    port: env.int("PORT", 7070, 0, 65535),
+    host,
+    port,
     databaseUrl,
     dataDir: path.resolve(env.string("DATA_DIR", "data")),
     sandboxUrl: env.url("SANDBOX_URL", "http://127.0.0.1:7071"),
@@ -37,6 +59,10 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     reconcileIntervalMs: env.int("RECONCILE_INTERVAL_MS", 5000, 50, 600_000),
     dispatchGraceMs: env.int("DISPATCH_GRACE_MS", 10_000, 0, 600_000),
     seedDemo: env.bool("SEED_DEMO", false),
+    publicUrl: env.url("PUBLIC_URL", `http://${shownHost}:${port}`).replace(/\/$/, ""),
+    allowedOrigins,
+    sandboxToken: env.optional("SANDBOX_TOKEN"),
+    ownerName,
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error", "silent"] as const),
   });
 }

@@ -2,18 +2,23 @@
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.ts";
+import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
 import { seedDemoProject } from "./demo/demo-project.ts";
 import { parseEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
 import { createServices, openSqlClient, startServices, stopServices } from "./services.ts";
+import { claimDataDir } from "./store/data-dir-lock.ts";
 
 const env = parseEnv();
 const logger = createLogger(env.logLevel);
 await mkdir(env.dataDir, { recursive: true });
+// PGlite's directory is this process's alone; a PostgreSQL server is shared by design.
+const releaseDataDir = env.databaseUrl ? () => {} : claimDataDir(env.dataDir);
 const sql = await openSqlClient(env);
 const services = createServices({ ...env, sql, logger });
 await services.store.migrate();
-if (env.seedDemo) await seedDemoProject(services.store, env.dataDir, logger);
+const bootstrap = await bootstrapOwner(services.auth, env.ownerName, env.publicUrl);
+if (env.seedDemo) await seedDemoProject(services.store, services.auth, env.dataDir, logger);
 await startServices(services);
 
 const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {
@@ -25,6 +30,12 @@ const server = serve({ fetch: createApp(services).fetch, hostname: env.host, por
     },
     "BFF listening",
   );
+  if (bootstrap.loginLink) {
+    // Printed to the terminal once, for the person who started it; the link works once.
+    process.stdout.write(
+      `\n  Made the owner account "${bootstrap.ownerName}". Log in once with this link (valid 24 hours):\n  ${bootstrap.loginLink}\n  Later: npm run admin -- login-link ${bootstrap.ownerName}\n\n`,
+    );
+  }
 });
 
 let stopping = false;
@@ -35,6 +46,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     server.close();
     void stopServices(services)
       .then(() => services.store.close())
+      .then(releaseDataDir)
       .finally(() => process.exit(0));
   });
 }

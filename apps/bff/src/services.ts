@@ -1,5 +1,7 @@
 // The BFF's parts, wired once from its configuration.
 
+import { AuthStore } from "./auth/auth-store.ts";
+import { LoginThrottle } from "./auth/login-throttle.ts";
 import type { AppDeps } from "./deps.ts";
 import { BuildMonitor } from "./docker-cache/build-monitor.ts";
 import { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
@@ -36,13 +38,25 @@ export function createServices(
     BffEnv,
     "sandboxUrl" | "webDist" | "buildTimeoutSeconds" | "reconcileIntervalMs"
   > &
-    Partial<Pick<BffEnv, "dispatchGraceMs">>,
+    Partial<Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl">>,
 ): BffServices {
   const store = new ProjectStore(options.sql, { buildTimeoutSeconds: options.buildTimeoutSeconds });
   const events = new ProjectEvents(store, options.sql);
-  const sandbox = new SandboxClient(options.sandboxUrl);
+  const sandbox = new SandboxClient(options.sandboxUrl, options.sandboxToken ?? null);
   const { logger } = options;
   const orchestrator = new BuildOrchestrator({ store, sandbox, logger, dispatchGraceMs: options.dispatchGraceMs });
   const monitor = new BuildMonitor({ orchestrator, sandbox, logger, reconcileIntervalMs: options.reconcileIntervalMs });
-  return { store, events, sandbox, orchestrator, monitor, logger, webDist: options.webDist };
+  return {
+    store,
+    auth: new AuthStore(options.sql),
+    loginThrottle: new LoginThrottle(),
+    events,
+    sandbox,
+    orchestrator,
+    monitor,
+    logger,
+    webDist: options.webDist,
+    allowedOrigins: [...(options.publicUrl ? [options.publicUrl] : []), ...(options.allowedOrigins ?? [])],
+    secureCookies: options.publicUrl?.startsWith("https:") ?? false,
+  };
 }

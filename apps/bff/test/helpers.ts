@@ -9,7 +9,12 @@ import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { createApp } from "../src/app.ts";
 import { createLogger } from "../src/logger.ts";
 import { type BffServices, createServices } from "../src/services.ts";
+import type { NewProject, Project } from "../src/store/project-store.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "../src/store/sql-client.ts";
+
+import type { TestUser } from "./seed-user.ts";
+
+export { seedUser, type TestUser } from "./seed-user.ts";
 
 export const sandboxUrl = "http://sandbox.test";
 
@@ -87,7 +92,20 @@ export async function freshDatabase(adminUrl: string): Promise<{ url: string; dr
 export interface TestBff {
   services: BffServices;
   app: ReturnType<typeof createApp>;
+  /** The owner of every project `createProject` makes; `request` acts as them. */
+  owner: TestUser;
   request: (method: string, url: string, body?: unknown) => Promise<TestResponse>;
+  /** A request as `user` (by API token), or anonymous with null; `headers` are sent as given. */
+  requestAs: (
+    user: TestUser | null,
+    method: string,
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<TestResponse>;
+  addUser: (name: string, password?: string) => Promise<TestUser>;
+  /** A project owned by `owner`, made directly in the store. */
+  createProject: (input: NewProject) => Promise<Project>;
   close: () => Promise<void>;
 }
 
@@ -107,20 +125,29 @@ export async function createTestBff(
   await services.events.start();
   if (options.monitor !== false) services.monitor.start();
   const app = createApp(services);
-  const request = async (method: string, url: string, body?: unknown): Promise<TestResponse> =>
+  const addUser = async (name: string, password?: string): Promise<TestUser> => {
+    const user = await services.auth.createUser(name, password ?? null);
+    return { ...user, token: await services.auth.createApiToken(user.id, "test") };
+  };
+  const owner = await addUser("owner");
+  const requestAs: TestBff["requestAs"] = async (user, method, url, body, headers = {}) =>
     app.request(url, {
       method,
-      ...(body === undefined
-        ? {}
-        : {
-            body: typeof body === "string" ? body : JSON.stringify(body),
-            headers: { "content-type": "application/json" },
-          }),
+      headers: {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(user ? { authorization: `Bearer ${user.token}` } : {}),
+        ...headers,
+      },
+      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
     });
   return {
     services,
     app,
-    request,
+    owner,
+    request: (method, url, body) => requestAs(owner, method, url, body),
+    requestAs,
+    addUser,
+    createProject: (input) => services.store.createProject({ ...input, owner_id: owner.id }),
     close: async () => {
       await services.monitor.stop();
       await services.events.stop();

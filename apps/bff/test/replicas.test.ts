@@ -7,7 +7,7 @@ import { createMockSandboxServer } from "@prewarm/mock-sandbox/serve";
 import { EventStreamClient } from "@prewarm/test-kit/event-stream";
 import { entries, freePort, kill9, startService } from "@prewarm/test-kit/processes";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freshDatabase, script } from "./helpers.ts";
+import { freshDatabase, script, seedUser, type TestUser } from "./helpers.ts";
 
 const adminUrl = inject("postgresAdminUrl");
 
@@ -15,9 +15,11 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
   let database: { url: string; drop: () => Promise<void> };
   let mock: ReturnType<typeof createMockSandboxServer>;
   const bffs: { url: string; process: ChildProcess }[] = [];
+  let owner: TestUser;
 
   beforeAll(async () => {
     database = await freshDatabase(adminUrl ?? "");
+    owner = await seedUser({ databaseUrl: database.url });
     mock = createMockSandboxServer({ port: await freePort() });
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
@@ -46,7 +48,7 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
   const at = (i: number, path: string, init: RequestInit = {}) =>
     fetch(`${bffs[i % 2]?.url}${path}`, {
       ...init,
-      headers: { "content-type": "application/json", ...(init.headers ?? {}) },
+      headers: { "content-type": "application/json", authorization: `Bearer ${owner.token}`, ...(init.headers ?? {}) },
     });
   const builds = (projectId: string) => mock.sandbox.allBuilds().filter((b) => b.project_id === projectId);
 
@@ -58,7 +60,11 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
     const { id } = (await created.json()) as { id: string };
     // A browser on each process, before anything happens.
     const watchers = await Promise.all(
-      bffs.map((bff) => EventStreamClient.connect(`${bff.url}/api/v1/projects/${id}/events`)),
+      bffs.map((bff) =>
+        EventStreamClient.connect(`${bff.url}/api/v1/projects/${id}/events`, {
+          authorization: `Bearer ${owner.token}`,
+        }),
+      ),
     );
 
     const enables = Array.from({ length: 100 }, (_, i) =>

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freshDatabase } from "./helpers.ts";
+import { freshDatabase, seedUser, type TestUser } from "./helpers.ts";
 
 const iterations = Number(process.env.RESTART_ITERATIONS ?? 20);
 const seed = Number(process.env.RESTART_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -55,6 +55,7 @@ for (const { name, pglite, skip } of stores)
     let bff: ChildProcess | null = null;
     let sandboxUrl: string;
     let bffUrl: string;
+    let owner: TestUser;
     let bffPort: number;
 
     beforeAll(async () => {
@@ -69,6 +70,7 @@ for (const { name, pglite, skip } of stores)
       );
       bffPort = await freePort();
       bffUrl = `http://127.0.0.1:${bffPort}`;
+      owner = await seedUser(pglite ? { dataDir: path.join(root, "bff-data") } : { databaseUrl: database.url });
     }, 60_000);
 
     afterAll(async () => {
@@ -95,7 +97,11 @@ for (const { name, pglite, skip } of stores)
     const api = async <T>(method: string, url: string, body?: unknown): Promise<T | null> => {
       const res = await fetch(`${bffUrl}${url}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+        headers: {
+          authorization: `Bearer ${owner.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }).catch(() => null);
       return res?.ok ? ((await res.json()) as T) : null;
     };
@@ -115,8 +121,13 @@ for (const { name, pglite, skip } of stores)
             name: `p${i}`,
             startup_script: script,
           });
+          // The harness means nothing unless its requests are carried out.
+          expect(project?.id).toBeTruthy();
           projects.push(project?.id ?? "");
-          await api("PATCH", `/api/v1/projects/${project?.id}`, { metadata: { auto_warm_docker_cache: true } });
+          const enabled = await api("PATCH", `/api/v1/projects/${project?.id}`, {
+            metadata: { auto_warm_docker_cache: true },
+          });
+          expect(enabled).not.toBeNull();
         }
         let commit = 0x3000000;
         let kills = 0;
@@ -240,6 +251,7 @@ describe("a sandbox restart under a running build", () => {
         `${sandboxUrl}/v1/health`,
       );
     let sandbox: ChildProcess | null = await startSandbox();
+    const owner = await seedUser({ dataDir: path.join(root, "bff") });
     const bff = await startService(
       entries.bff,
       {
@@ -254,7 +266,11 @@ describe("a sandbox restart under a running build", () => {
     const call = async (method: string, url: string, body?: unknown) =>
       (await fetch(`${bffUrl}${url}`, {
         method,
-        ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+        headers: {
+          authorization: `Bearer ${owner.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }).then((res) => res.json())) as ApiProject & { project: ApiProject };
     try {
       // A quick first build makes a golden; the second waits for a file that never comes.

@@ -20,6 +20,8 @@ export interface ContractOperation {
   method: string;
   path: string;
   hasBody: boolean;
+  /** Answered without authentication (`security: []` in the contract). */
+  isPublic: boolean;
 }
 
 const httpMethods = ["get", "put", "post", "delete", "patch", "head", "options"] as const;
@@ -54,11 +56,12 @@ export class Contract {
     for (const [path, item] of Object.entries(this.document.paths)) {
       for (const method of httpMethods) {
         const op = item[method] as
-          | { operationId: string; requestBody?: { content?: Record<string, unknown> } }
+          | { operationId: string; requestBody?: { content?: Record<string, unknown> }; security?: unknown[] }
           | undefined;
         if (!op) continue;
         const hasBody = Boolean(op.requestBody?.content?.["application/json"]);
-        this.ops.push({ operationId: op.operationId, method: method.toUpperCase(), path, hasBody });
+        const isPublic = Array.isArray(op.security) && op.security.length === 0;
+        this.ops.push({ operationId: op.operationId, method: method.toUpperCase(), path, hasBody, isPublic });
         if (hasBody) {
           const pointer = `/paths/${escapePointer(path)}/${method}/requestBody/content/application~1json/schema`;
           this.bodyValidators.set(op.operationId, this.ajv.compile({ $ref: `${name}#${pointer}` }));

@@ -26,6 +26,7 @@ const titles: Record<number, string> = {
   413: "Content Too Large",
   415: "Unsupported Media Type",
   422: "Unprocessable Content",
+  429: "Too Many Requests",
   500: "Internal Server Error",
   502: "Bad Gateway",
   503: "Service Unavailable",
@@ -43,6 +44,14 @@ export class ProblemError extends Error {
     this.name = "ProblemError";
   }
 
+  /** Headers the answer carries besides the problem, e.g. `WWW-Authenticate` or `Retry-After`. */
+  readonly headers: Record<string, string> = {};
+
+  withHeader(name: string, value: string): this {
+    this.headers[name] = value;
+    return this;
+  }
+
   toProblem(instance?: string): Problem {
     return {
       type: `urn:prewarm:problem:${this.code}`,
@@ -56,10 +65,10 @@ export class ProblemError extends Error {
   }
 }
 
-export function problemResponse(problem: Problem): Response {
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(problem), {
     status: problem.status,
-    headers: { "content-type": "application/problem+json" },
+    headers: { ...headers, "content-type": "application/problem+json" },
   });
 }
 
@@ -71,7 +80,7 @@ export interface ProblemLogger {
 export function problemErrorHandler(logger: ProblemLogger): ErrorHandler {
   return (err, c) => {
     const instance = c.req.path;
-    if (err instanceof ProblemError) return problemResponse(err.toProblem(instance));
+    if (err instanceof ProblemError) return problemResponse(err.toProblem(instance), err.headers);
     if (err instanceof HTTPException) {
       // Hono raises these for bodies it cannot parse; keep the status, give it a stable code.
       const code = err.status === 400 ? "malformed_request" : `http_${err.status}`;

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { AuthStore } from "../auth/auth-store.ts";
 import type { Logger } from "../logger.ts";
 import type { ProjectStore } from "../store/project-store.ts";
 
@@ -45,12 +46,25 @@ export async function createDemoRepository(dir: string): Promise<void> {
   git("commit", "-q", "-m", "Demo services");
 }
 
-export async function seedDemoProject(store: ProjectStore, dataDir: string, logger: Logger): Promise<void> {
+/** Creates the demo project, owned by the first user, unless it exists. */
+export async function seedDemoProject(
+  store: ProjectStore,
+  auth: AuthStore,
+  dataDir: string,
+  logger: Logger,
+): Promise<void> {
   if (await store.getProject(demoProjectId)) return;
+  const [owner] = await auth.listUsers();
   const repository = path.join(dataDir, "demo-repo");
   await createDemoRepository(repository);
   await store.createProject(
-    { name: "Demo project", repository_url: repository, default_branch: "main", startup_script: demoStartupScript() },
+    {
+      name: "Demo project",
+      repository_url: repository,
+      default_branch: "main",
+      startup_script: demoStartupScript(),
+      owner_id: owner?.id ?? null,
+    },
     demoProjectId,
   );
   logger.info({ projectId: demoProjectId, repository }, "created the demo project");

@@ -16,9 +16,20 @@ type Problem = components["schemas"]["Problem"];
 export class SandboxClient {
   private readonly client;
 
-  constructor(readonly baseUrl: string) {
+  private readonly authorization: Record<string, string>;
+
+  /** `token`: the sandbox's SANDBOX_TOKEN, sent as a bearer token on every call. */
+  constructor(
+    readonly baseUrl: string,
+    token: string | null = null,
+  ) {
+    this.authorization = token ? { authorization: `Bearer ${token}` } : {};
     // openapi-fetch keeps the fetch it is given; look it up per call so test doubles see requests.
-    this.client = createClient<paths>({ baseUrl, fetch: (request) => globalThis.fetch(request) });
+    this.client = createClient<paths>({
+      baseUrl,
+      headers: this.authorization,
+      fetch: (request) => globalThis.fetch(request),
+    });
   }
 
   async startBuild(body: StartSandboxBuild): Promise<SandboxBuild> {
@@ -79,7 +90,7 @@ export class SandboxClient {
   /** The build's log as a byte stream; following it keeps the stream open until the build ends. */
   async buildLog(buildId: string, follow: boolean, signal?: AbortSignal): Promise<Response | null> {
     const url = `${this.baseUrl}/v1/builds/${encodeURIComponent(buildId)}/log?follow=${follow}`;
-    const response = await this.fetchRaw(url, { signal });
+    const response = await this.fetchRaw(url, { headers: this.authorization, signal });
     if (response.status === 404) return null;
     if (!response.ok) throw refused("read the build log", response.status, await response.json().catch(() => null));
     return response;
@@ -87,7 +98,7 @@ export class SandboxClient {
 
   /** The sandbox's event stream, resuming after `lastEventId` when given. */
   async events(lastEventId: string | null, signal: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = { accept: "text/event-stream" };
+    const headers: Record<string, string> = { ...this.authorization, accept: "text/event-stream" };
     if (lastEventId) headers["last-event-id"] = lastEventId;
     const response = await this.fetchRaw(`${this.baseUrl}/v1/events`, { headers, signal });
     if (!response.ok || !response.body) throw refused("follow events", response.status, null);

@@ -76,6 +76,8 @@ export interface StoredBuild extends Build {
 
 export interface NewProject {
   name: string;
+  /** The user who may change it; every project created through the API has one. */
+  owner_id?: string | null;
   repository_url?: string | null;
   default_branch?: string;
   startup_script?: string;
@@ -131,15 +133,31 @@ export class ProjectStore {
 
   async createProject(input: NewProject, id = `prj_${randomUUID().replaceAll("-", "")}`): Promise<Project> {
     const rows = await this.sql.query<ProjectRow>(
-      `INSERT INTO projects (id, name, repository_url, default_branch, startup_script)
-       VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-      [id, input.name, input.repository_url ?? null, input.default_branch ?? "main", input.startup_script ?? ""],
+      `INSERT INTO projects (id, name, repository_url, default_branch, startup_script, owner_id)
+       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+      [
+        id,
+        input.name,
+        input.repository_url ?? null,
+        input.default_branch ?? "main",
+        input.startup_script ?? "",
+        input.owner_id ?? null,
+      ],
     );
     return this.toProject(first(rows));
   }
 
-  async listProjects(): Promise<Project[]> {
-    const rows = await this.sql.query<ProjectRow>("SELECT * FROM projects ORDER BY created_at, id");
+  /** Every project, or with `visibleTo` those that user owns or is a member of. */
+  async listProjects(visibleTo?: string): Promise<Project[]> {
+    const rows = await this.sql.query<ProjectRow>(
+      visibleTo === undefined
+        ? "SELECT * FROM projects ORDER BY created_at, id"
+        : `SELECT p.* FROM projects p
+            WHERE p.owner_id = $1
+               OR EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $1)
+            ORDER BY p.created_at, p.id`,
+      visibleTo === undefined ? [] : [visibleTo],
+    );
     return rows.map((row) => this.toProject(row));
   }
 

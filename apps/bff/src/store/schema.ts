@@ -65,4 +65,38 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
   received_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- People, and how they prove who they are. Only hashes of secrets are kept.
+CREATE TABLE IF NOT EXISTS users (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  password_hash text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS sessions (
+  token_hash text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  expires_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_tokens (
+  token_hash text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  label text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS login_links (
+  token_hash text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  expires_at timestamptz NOT NULL
+);
+-- Who may see and change a project: its owner changes it, its members see it.
+ALTER TABLE projects ADD COLUMN IF NOT EXISTS owner_id text REFERENCES users (id);
+CREATE TABLE IF NOT EXISTS project_members (
+  project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+  user_id text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  added_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (project_id, user_id)
+);
 `;

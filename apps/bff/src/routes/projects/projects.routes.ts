@@ -12,9 +12,9 @@ type Schemas = components["schemas"];
 
 export function projectRoutes({ store, orchestrator, events }: AppDeps) {
   return new Hono()
-    .get("/", async (c) => c.json({ projects: await store.listProjects() }))
+    .get("/", async (c) => c.json({ projects: await store.listProjects(c.get("user").id) }))
     .post("/", jsonBody<Schemas["CreateProjectRequest"]>(contract, "createProject"), async (c) => {
-      return c.json(await store.createProject(c.req.valid("json")), 201);
+      return c.json(await store.createProject({ ...c.req.valid("json"), owner_id: c.get("user").id }), 201);
     })
     .get("/:project_id", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");

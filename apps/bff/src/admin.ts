@@ -1,0 +1,153 @@
+// The operator's command line: users, passwords, login links, API tokens and members, on the
+// same database the BFF uses (DATA_DIR or DATABASE_URL, as for the BFF).
+//
+//   npm run admin -- add-user <name> [--password-stdin]
+//   npm run admin -- set-password <name>            (the password is read from standard input)
+//   npm run admin -- login-link <name>
+//   npm run admin -- add-token <name> [--label <label>]
+//   npm run admin -- revoke-tokens <name>
+//   npm run admin -- add-member <project id> <user name>
+//   npm run admin -- remove-member <project id> <user name>
+//   npm run admin -- users
+import { mkdir } from "node:fs/promises";
+import { text } from "node:stream/consumers";
+import { AuthStore, UserExistsError } from "./auth/auth-store.ts";
+import { loginUrl } from "./auth/bootstrap-owner.ts";
+import { parseEnv } from "./env.ts";
+import { openSqlClient } from "./services.ts";
+import { dataDirHolder } from "./store/data-dir-lock.ts";
+import { ProjectStore } from "./store/project-store.ts";
+
+const usage = `Usage: npm run admin -- <command>
+  add-user <name> [--password-stdin]   make a user (prints a one-time login link without a password)
+  set-password <name>                  set a password, read from standard input
+  login-link <name>                    print a one-time login link (valid 24 hours)
+  add-token <name> [--label <label>]   make an API token; it is printed this once only
+  revoke-tokens <name>                 revoke every API token of the user
+  add-member <project id> <user name>  let a user see a project
+  remove-member <project id> <user name>
+  users                                list users`;
+
+class UsageError extends Error {}
+
+const minPasswordLength = 8;
+
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY)
+    throw new UsageError('Pipe the password in, e.g. `read -s pw && echo "$pw" | npm run admin -- ...`');
+  const password = (await text(process.stdin)).replace(/\r?\n$/, "");
+  if (password.length < minPasswordLength)
+    throw new UsageError(`A password needs at least ${minPasswordLength} characters.`);
+  return password;
+}
+
+async function main(args: string[]): Promise<void> {
+  const [command, ...rest] = args;
+  const flag = (name: string) => {
+    const at = rest.indexOf(name);
+    if (at < 0) return null;
+    const [value] = rest.splice(at, 2).slice(1);
+    return value ?? "";
+  };
+  const passwordFromStdin = rest.includes("--password-stdin");
+  if (passwordFromStdin) rest.splice(rest.indexOf("--password-stdin"), 1);
+  const label = flag("--label");
+  if (!command || command === "help" || command === "--help") {
+    console.log(usage);
+    return;
+  }
+
+  const env = parseEnv();
+  if (!env.databaseUrl) {
+    const holder = dataDirHolder(env.dataDir);
+    if (holder !== null) {
+      throw new UsageError(
+        `The BFF (pid ${holder}) has the data directory ${env.dataDir} open; stop it first (its embedded database is one process's alone), or use a PostgreSQL server through DATABASE_URL.`,
+      );
+    }
+    await mkdir(env.dataDir, { recursive: true });
+  }
+  const sql = await openSqlClient(env);
+  try {
+    await new ProjectStore(sql).migrate();
+    const auth = new AuthStore(sql);
+    const user = async (name: string | undefined) => {
+      if (!name) throw new UsageError(usage);
+      const found = await auth.userByName(name);
+      if (!found) throw new UsageError(`No user named ${name}.`);
+      return found;
+    };
+    switch (command) {
+      case "add-user": {
+        const name = rest[0];
+        if (!name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+          throw new UsageError(
+            "A user name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+          );
+        }
+        const made = await auth.createUser(name, passwordFromStdin ? await readPassword() : null);
+        console.log(`Made user ${made.name}.`);
+        if (!passwordFromStdin)
+          console.log(`Log in once with: ${loginUrl(env.publicUrl, await auth.createLoginLink(made.id))}`);
+        break;
+      }
+      case "set-password": {
+        const found = await user(rest[0]);
+        await auth.setPassword(found.id, await readPassword());
+        console.log(`Set the password of ${found.name}.`);
+        break;
+      }
+      case "login-link": {
+        const found = await user(rest[0]);
+        console.log(loginUrl(env.publicUrl, await auth.createLoginLink(found.id)));
+        break;
+      }
+      case "add-token": {
+        const found = await user(rest[0]);
+        const token = await auth.createApiToken(found.id, label || "command line");
+        console.log(`API token for ${found.name} (shown this once; send it as "Authorization: Bearer <token>"):`);
+        console.log(token);
+        break;
+      }
+      case "revoke-tokens": {
+        const found = await user(rest[0]);
+        console.log(`Revoked ${await auth.revokeApiTokens(found.id)} API token(s) of ${found.name}.`);
+        break;
+      }
+      case "add-member":
+      case "remove-member": {
+        const [projectId, userName] = rest;
+        if (!projectId || !userName) throw new UsageError(usage);
+        if (command === "add-member") {
+          const outcome = await auth.addMember(projectId, userName);
+          if (outcome === "no_such_user")
+            throw new UsageError(`No user named ${userName}, or no project ${projectId}.`);
+          if (outcome === "is_owner") throw new UsageError(`${userName} owns ${projectId}.`);
+          console.log(`${userName} can now see ${projectId}.`);
+        } else {
+          if (!(await auth.removeMember(projectId, userName)))
+            throw new UsageError(`${userName} is not a member of ${projectId}.`);
+          console.log(`${userName} can no longer see ${projectId}.`);
+        }
+        break;
+      }
+      case "users":
+        for (const found of await auth.listUsers()) console.log(found.name);
+        break;
+      default:
+        throw new UsageError(`Unknown command ${command}.\n${usage}`);
+    }
+  } finally {
+    await sql.close();
+  }
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (err) {
+  if (err instanceof UsageError || err instanceof UserExistsError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,37 @@
+// Who may do what to a project, in one place:
+//   owner    sees it and changes it (settings, builds, stops, deletes, members, webhook secret);
+//   member   sees it (status, builds, logs, members) but changes nothing: 403 owner_only;
+//   stranger gets 404, the same answer as for a project that does not exist, so a project's
+//            existence is never leaked.
+// Every route under /projects/{project_id} passes here before its handler runs.
+import { isValidId } from "@prewarm/api-types/contract";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import type { MiddlewareHandler } from "hono";
+import { notFound } from "../docker-cache/build-orchestrator.ts";
+import type { AuthStore } from "./auth-store.ts";
+
+const readMethods = new Set(["GET", "HEAD"]);
+
+export function projectAccess(auth: AuthStore): MiddlewareHandler {
+  return async (c, next) => {
+    const projectId = c.req.param("project_id");
+    if (!isValidId(projectId)) {
+      throw new ProblemError(
+        400,
+        "invalid_id",
+        "project_id must be 1-64 letters, digits, '_' or '-', starting with a letter or digit",
+        [{ path: "project_id", message: "is not a valid ID" }],
+      );
+    }
+    const role = await auth.roleIn(projectId, c.get("user").id);
+    if (role === null) throw notFound(projectId);
+    if (role !== "owner" && !readMethods.has(c.req.method)) {
+      throw new ProblemError(
+        403,
+        "owner_only",
+        "Only the project's owner can change it; as a member you can see its status and logs.",
+      );
+    }
+    return next();
+  };
+}

@@ -1,0 +1,70 @@
+// Logging in and out, and who the caller is. Login answers wrong names and wrong passwords alike,
+// in the same time, and is throttled per user name and per address.
+
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { components } from "@prewarm/api-types/bff";
+import { loadContract } from "@prewarm/api-types/contract";
+import { jsonBody, ProblemError } from "@prewarm/service-kit/problem";
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { sessionLifetimeDays, type User } from "../../auth/auth-store.ts";
+import { sessionCookie, unauthenticated } from "../../auth/authenticate.ts";
+import type { AppDeps } from "../../deps.ts";
+
+const contract = loadContract("bff");
+type Schemas = components["schemas"];
+
+export function authRoutes({ auth, loginThrottle, secureCookies }: AppDeps) {
+  const startSession = async (c: Context, user: User) => {
+    setCookie(c, sessionCookie, await auth.createSession(user.id), {
+      httpOnly: true,
+      sameSite: "Lax",
+      secure: secureCookies || new URL(c.req.url).protocol === "https:",
+      path: "/",
+      maxAge: sessionLifetimeDays * 24 * 3600,
+    });
+    return c.json({ user } satisfies Schemas["Session"]);
+  };
+
+  return new Hono()
+    .post("/auth/login", jsonBody<Schemas["LoginRequest"]>(contract, "logIn"), async (c) => {
+      const body = c.req.valid("json");
+      if ("login_token" in body) {
+        const user = await auth.spendLoginLink(body.login_token);
+        if (!user) throw unauthenticated("This login link was used already or has expired; ask for a new one.");
+        return startSession(c, user);
+      }
+      const address = clientAddress(c);
+      const wait = loginThrottle.retryAfter(body.username, address);
+      if (wait > 0) {
+        throw new ProblemError(
+          429,
+          "too_many_attempts",
+          `Too many failed logins; try again in ${wait} seconds.`,
+        ).withHeader("Retry-After", String(wait));
+      }
+      const user = await auth.checkPassword(body.username, body.password);
+      if (!user) {
+        loginThrottle.failed(body.username, address);
+        throw unauthenticated("Wrong user name or password.");
+      }
+      loginThrottle.succeeded(body.username);
+      return startSession(c, user);
+    })
+    .post("/auth/logout", async (c) => {
+      const token = getCookie(c, sessionCookie);
+      if (token) await auth.endSession(token);
+      deleteCookie(c, sessionCookie, { path: "/" });
+      return c.body(null, 204);
+    })
+    .get("/me", (c) => c.json({ user: c.get("user") } satisfies Schemas["Session"]));
+}
+
+function clientAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    // Requests made in-process (tests) have no socket.
+    return "in-process";
+  }
+}
