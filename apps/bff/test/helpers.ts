@@ -7,7 +7,7 @@ import { setupServer } from "msw/node";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { createApp } from "../src/app.ts";
-import { createLogger } from "../src/logger.ts";
+import { createLogger, type Logger } from "../src/logger.ts";
 import { type BffServices, createServices } from "../src/services.ts";
 import type { NewProject, Project } from "../src/store/project-store.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "../src/store/sql-client.ts";
@@ -92,6 +92,7 @@ export async function freshDatabase(adminUrl: string): Promise<{ url: string; dr
 export interface TestBff {
   services: BffServices;
   app: ReturnType<typeof createApp>;
+  sql: SqlClient;
   /** The owner of every project `createProject` makes; `request` acts as them. */
   owner: TestUser;
   request: (method: string, url: string, body?: unknown) => Promise<TestResponse>;
@@ -110,12 +111,12 @@ export interface TestBff {
 }
 
 export async function createTestBff(
-  options: { sql?: SqlClient; monitor?: boolean; reconcileIntervalMs?: number } = {},
+  options: { sql?: SqlClient; monitor?: boolean; reconcileIntervalMs?: number; logger?: Logger } = {},
 ): Promise<TestBff> {
   const sql = options.sql ?? (await createPgliteClient(null));
   const services = createServices({
     sql,
-    logger: createLogger("silent"),
+    logger: options.logger ?? createLogger("silent"),
     sandboxUrl,
     webDist: null,
     buildTimeoutSeconds: 1800,
@@ -143,6 +144,7 @@ export async function createTestBff(
   return {
     services,
     app,
+    sql,
     owner,
     request: (method, url, body) => requestAs(owner, method, url, body),
     requestAs,
