@@ -1,9 +1,9 @@
 // The HTTP face of the golden filesystem service.
 import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
+import { limitBody, MAX_BODY_BYTES, requireJsonBody } from "@prewarm/service-kit/request-body";
 import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { limitBody, MAX_BODY_BYTES, requireJsonBody } from "./http/request-body.ts";
 import { requireToken } from "./http/require-token.ts";
 import { buildRoutes } from "./routes/builds/builds.routes.ts";
 import { eventRoutes } from "./routes/events/events.routes.ts";

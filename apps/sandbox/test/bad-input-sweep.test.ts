@@ -10,11 +10,11 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import { loadContract } from "@prewarm/api-types/contract";
+import { MAX_BODY_BYTES } from "@prewarm/service-kit/request-body";
 import { type ContractRequest, hostileRequests, sampleRequests } from "@prewarm/test-kit/contract-sweep";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEnv } from "../src/env.ts";
-import { MAX_BODY_BYTES } from "../src/http/request-body.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
 

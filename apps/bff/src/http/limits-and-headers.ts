@@ -1,33 +1,21 @@
 // What every answer of the BFF carries, and how much of a request it reads.
-import { ProblemError, problemResponse } from "@prewarm/service-kit/problem";
+import { limitBody, MAX_BODY_BYTES, requireJsonBody } from "@prewarm/service-kit/request-body";
 import type { MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 
-/** A startup script is at most 64 KiB of text; even fully escaped it fits in 1 MiB of JSON. */
-export const maxApiBodyBytes = 1024 * 1024;
 /** GitHub caps deliveries at 25 MB; a push of a merge is far smaller. */
 export const maxWebhookBodyBytes = 10 * 1024 * 1024;
 
-function limit(maxSize: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize,
-    onError: (c) =>
-      problemResponse(
-        new ProblemError(
-          413,
-          "body_too_large",
-          `The request body is larger than the ${Math.round(maxSize / 1024)} KiB this endpoint accepts.`,
-        ).toProblem(c.req.path),
-      ),
-  });
-}
-
-/** Refuses bodies over the limit with 413 before anything reads them. */
+/**
+ * Refuses bodies over the limit with 413 before anything reads them (1 MiB: a startup script is
+ * at most 64 KiB of text; even fully escaped it fits), and bodies not declared JSON with 415.
+ */
 export function bodyLimits(): MiddlewareHandler {
-  const api = limit(maxApiBodyBytes);
-  const webhooks = limit(maxWebhookBodyBytes);
-  return (c, next) => (c.req.path.startsWith("/api/v1/webhooks/") ? webhooks(c, next) : api(c, next));
+  const api = limitBody(MAX_BODY_BYTES);
+  const webhooks = limitBody(maxWebhookBodyBytes);
+  const json = requireJsonBody();
+  return (c, next) =>
+    (c.req.path.startsWith("/api/v1/webhooks/") ? webhooks : api)(c, () => json(c, next).then(() => undefined));
 }
 
 /**

@@ -1,11 +1,12 @@
 // What a request body must be before any handler reads it: at most `maxBytes` (by Content-Length,
 // or counted as it streams in without one), and declared JSON. Anything else is a problem answer
 // and nothing is done.
-import { ProblemError } from "@prewarm/service-kit/problem";
+
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { ProblemError } from "./problem.ts";
 
-/** Every request body the service takes is small JSON; the startup script is at most 64 KiB. */
+/** Every request body the services take is small JSON; a startup script is at most 64 KiB. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function limitBody(maxBytes: number): MiddlewareHandler {

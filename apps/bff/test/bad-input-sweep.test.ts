@@ -1,0 +1,104 @@
+// Hostile input bounces off the BFF: every bad request openapi/bff.yaml implies (hostile path
+// values, every way to break each body, bodies over the limit or not JSON), made by the owner,
+// is a 4xx problem that gives nothing away; and every operation made without credentials is a
+// 401. Afterwards the database and the sandbox are as they were, row for row.
+import { loadContract } from "@prewarm/api-types/contract";
+import { MAX_BODY_BYTES } from "@prewarm/service-kit/request-body";
+import { type ContractRequest, hostileRequests, sampleRequests } from "@prewarm/test-kit/contract-sweep";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
+
+const sandbox = useMockSandbox();
+const contract = loadContract("bff");
+const tables = [
+  "projects",
+  "builds",
+  "users",
+  "sessions",
+  "api_tokens",
+  "login_links",
+  "project_members",
+  "webhook_deliveries",
+];
+let bff: TestBff;
+let pathValues: Record<string, string>;
+
+beforeAll(async () => {
+  bff = await createTestBff({ monitor: false });
+  await bff.addUser("member", "member password");
+  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  await bff.services.auth.addMember(project.id, "member");
+  await bff.services.store.setWebhookSecret(project.id, "sweep-secret");
+  const started = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, {});
+  const buildId = (await started.json()).build.id as string;
+  await bff.services.orchestrator.settleFromSandbox(sandbox.finishBuild(buildId, { sizeBytes: 4096 }));
+  pathValues = { project_id: project.id, build_id: buildId, user_name: "member" };
+});
+afterAll(async () => {
+  await bff.close();
+});
+
+async function snapshot(): Promise<unknown> {
+  const rows: Record<string, unknown> = {};
+  for (const table of tables) {
+    // Using a token notes when it was last used; that is bookkeeping, not a change.
+    const columns = table === "api_tokens" ? "token_hash, user_id, label, created_at" : "*";
+    rows[table] = await bff.sql.query(`SELECT ${columns} FROM ${table} ORDER BY 1`);
+  }
+  return { rows, sandboxBuilds: sandbox.allBuilds(), golden: sandbox.getGolden(pathValues.project_id ?? "") };
+}
+
+/** What is wrong with an answer that should be a 4xx problem giving nothing away; null if nothing. */
+async function problemFault(res: Response, expectedStatus?: number): Promise<string | null> {
+  const text = await res.text();
+  if (res.status < 400 || res.status > 499 || (expectedStatus && res.status !== expectedStatus)) {
+    return `answered ${res.status}: ${text.slice(0, 200)}`;
+  }
+  if (res.headers.get("content-type") !== "application/problem+json")
+    return `content-type ${res.headers.get("content-type")}`;
+  const problem = JSON.parse(text);
+  for (const field of ["type", "title", "code", "detail"]) {
+    if (typeof problem[field] !== "string" || problem[field] === "") return `no ${field} in ${text.slice(0, 200)}`;
+  }
+  if (problem.status !== res.status) return `status ${problem.status} in a ${res.status} answer`;
+  if (text.includes(process.cwd()) || /\n\s+at |\.ts:\d+/.test(text)) return `gives away ${text.slice(0, 300)}`;
+  return null;
+}
+
+async function sweep(requests: ContractRequest[], authorization: string | null, expectedStatus?: number) {
+  const before = await snapshot();
+  const faults: string[] = [];
+  const statuses: Record<number, number> = {};
+  for (const request of requests) {
+    const headers = { ...request.headers, ...(authorization ? { authorization } : {}) };
+    const res = await bff.app.request(request.path, { method: request.method, headers, body: request.body });
+    statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+    const fault = await problemFault(res, expectedStatus);
+    const why = "why" in request ? String(request.why) : request.operationId;
+    if (fault) faults.push(`${request.method} ${request.path.slice(0, 90)} (${why}): ${fault}`);
+  }
+  expect(faults).toEqual([]);
+  expect(await snapshot()).toEqual(before);
+  return statuses;
+}
+
+describe("the BFF's bad-input sweep", () => {
+  it("answers every hostile request of the contract, made by the owner, with a 4xx problem and changes nothing", async () => {
+    const requests = hostileRequests(contract.document, { pathValues, maxBodyBytes: MAX_BODY_BYTES });
+    expect(requests.length).toBeGreaterThan(150);
+    const statuses = await sweep(requests, `Bearer ${bff.owner.token}`);
+    // Each kind of refusal is there: bad input, a bad signature, not found, too large, not JSON.
+    for (const status of ["400", "401", "404", "413", "415"]) expect(Object.keys(statuses)).toContain(status);
+  });
+
+  it("answers every operation that needs credentials, made without them, with 401 and changes nothing", async () => {
+    const requests = sampleRequests(contract.document, {
+      pathValues,
+      include: (id) => !contract.operations().find((op) => op.operationId === id)?.isPublic,
+    });
+    expect(requests.length).toBe(contract.operations().filter((op) => !op.isPublic).length);
+    for (const authorization of [null, "Bearer pwc_forged", "Basic b3duZXI6eA=="]) {
+      expect(await sweep(requests, authorization, 401)).toEqual({ 401: requests.length });
+    }
+  });
+});
