@@ -10,9 +10,25 @@ export const apiClient = createClient<paths>({
   fetch: (request) => globalThis.fetch(request),
 });
 
+const unauthenticatedListeners = new Set<() => void>();
+
+/** Calls `listener` whenever the BFF says the session is gone (401); returns how to stop. */
+export function onUnauthenticated(listener: () => void): () => void {
+  unauthenticatedListeners.add(listener);
+  return () => unauthenticatedListeners.delete(listener);
+}
+
+const loginPath = "/api/v1/auth/login";
+
 const toastFailedChanges: Middleware = {
   async onResponse({ request, response }) {
-    if (response.ok || request.method === "GET") return undefined;
+    // A session that ended (logged out elsewhere, expired) sends the person to the login page;
+    // the login form shows its own errors.
+    if (response.status === 401 && !request.url.endsWith(loginPath)) {
+      for (const listener of unauthenticatedListeners) listener();
+      return undefined;
+    }
+    if (response.ok || request.method === "GET" || request.url.endsWith(loginPath)) return undefined;
     const body = await response
       .clone()
       .json()

@@ -166,8 +166,8 @@ describe("the start page", () => {
     expect(location.history?.at(-1)).toBe("/projects/first/settings");
   });
 
-  it("says so when a project does not exist", async () => {
+  it("says so when a project does not exist or is not the user's to see", async () => {
     renderApp("/projects/nope/settings");
-    expect(await screen.findByText(/Could not load this project: No project nope/)).toBeVisible();
+    expect(await screen.findByText("This project does not exist, or you do not have access to it.")).toBeVisible();
   });
 });

@@ -9,16 +9,30 @@ import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { useState } from "react";
+import { useSession } from "../../api/auth/session.ts";
 import { useProject } from "../../api/project/get-project.ts";
+import { useProjectMembers } from "../../api/project/list-members.ts";
 import { useProjectEvents } from "../../api/project/use-project-events.ts";
 import { BuildViewer } from "../../features/build-viewer/components/build-viewer.tsx";
 import { DockerCacheSetting } from "../../features/docker-cache/components/docker-cache-setting.tsx";
 import { StartupScriptEditor } from "../../features/startup-script/components/startup-script-editor.tsx";
+import { ApiError } from "../../lib/problem.ts";
+
+/** Why the current user may not change the project, or null when they may (they own it). */
+function useReadOnlyReason(projectId: string): string | null {
+  const session = useSession();
+  const members = useProjectMembers(projectId);
+  const owner = members.data?.find((member) => member.role === "owner")?.user;
+  if (owner && owner.id === session.data?.id) return null;
+  if (!members.data) return "Checking whether you may change this project…";
+  return `Only the project's owner${owner ? `, ${owner.name},` : ""} can change it. You can see its status and build logs.`;
+}
 
 export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
   const project = useProject(projectId);
   useProjectEvents(projectId);
   const [viewedBuild, setViewedBuild] = useState<string | null>(null);
+  const readOnly = useReadOnlyReason(projectId);
 
   if (project.isPending) {
     return (
@@ -28,9 +42,14 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
     );
   }
   if (project.isError) {
+    const missing = project.error instanceof ApiError && project.error.problem.status === 404;
     return (
       <Container sx={{ py: 4 }}>
-        <Alert severity="error">Could not load this project: {project.error.message}</Alert>
+        <Alert severity={missing ? "warning" : "error"}>
+          {missing
+            ? "This project does not exist, or you do not have access to it."
+            : `Could not load this project: ${project.error.message}`}
+        </Alert>
       </Container>
     );
   }
@@ -46,6 +65,11 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
           {data.name}
         </Typography>
         <Typography variant="h1">Project settings</Typography>
+        {readOnly && project.data && (
+          <Alert id="read-only-reason" severity="info" sx={{ mt: 2 }}>
+            {readOnly}
+          </Alert>
+        )}
       </Box>
       <Stack direction={{ xs: "column", md: "row" }} spacing={3} sx={{ alignItems: "flex-start" }}>
         <Box sx={{ flex: 1, minWidth: 0, width: "100%" }}>
@@ -57,9 +81,9 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
               This script runs when an agent starts working on this project. Use it to install dependencies, start dev
               servers, etc.
             </Typography>
-            <StartupScriptEditor project={data} />
+            <StartupScriptEditor project={data} readOnly={readOnly !== null} />
             <Divider sx={{ my: 3, borderStyle: "dashed" }} />
-            <DockerCacheSetting project={data} onView={setViewedBuild} />
+            <DockerCacheSetting project={data} onView={setViewedBuild} readOnly={readOnly !== null} />
           </Paper>
         </Box>
         {viewedBuild && (

@@ -5,6 +5,20 @@ import { HttpResponse } from "msw";
 import { createOpenApiHttp } from "openapi-msw";
 
 type Project = components["schemas"]["Project"];
+type User = components["schemas"]["User"];
+
+export const owner: User = { id: "usr_owner", name: "alice" };
+export const member: User = { id: "usr_member", name: "bob" };
+const passwords = new Map([
+  ["alice", "alice password"],
+  ["bob", "bob password"],
+]);
+/** Who the browser is logged in as; null when logged out. Every project is alice's, and bob is a member. */
+let currentUser: User | null = owner;
+
+export function logInAs(user: User | null): void {
+  currentUser = user;
+}
 type CacheState = components["schemas"]["DockerCacheState"];
 
 export const origin = "http://localhost:3000";
@@ -15,6 +29,7 @@ const logs = new Map<string, string>();
 let buildCounter = 0;
 
 export function resetBff(): void {
+  currentUser = owner;
   projects.clear();
   logs.clear();
   buildCounter = 0;
@@ -95,6 +110,46 @@ function startBuild(project: Project): string {
 }
 
 export const handlers = [
+  http.get("/api/v1/me", ({ response }) =>
+    currentUser
+      ? response(200).json({ user: currentUser })
+      : problem(response, 401, "unauthenticated", "Log in, or send an API token."),
+  ),
+  http.post("/api/v1/auth/login", async ({ request, response }) => {
+    const body = await request.json();
+    const user =
+      "login_token" in body
+        ? body.login_token === "link-token-for-bob"
+          ? member
+          : null
+        : [owner, member].find((u) => u.name === body.username && passwords.get(u.name) === body.password);
+    if (!user) {
+      return problem(
+        response,
+        401,
+        "unauthenticated",
+        "login_token" in body
+          ? "This login link was used already or has expired; ask for a new one."
+          : "Wrong user name or password.",
+      );
+    }
+    currentUser = user;
+    return response(200).json({ user });
+  }),
+  http.post("/api/v1/auth/logout", ({ response }) => {
+    currentUser = null;
+    return response(204).empty();
+  }),
+  http.get("/api/v1/projects/{project_id}/members", ({ params, response }) =>
+    projects.has(params.project_id)
+      ? response(200).json({
+          members: [
+            { user: owner, role: "owner" },
+            { user: member, role: "member" },
+          ],
+        })
+      : problem(response, 404, "project_not_found", `No project ${params.project_id}`),
+  ),
   http.get("/api/v1/projects", ({ response }) => response(200).json({ projects: [...projects.values()] })),
   http.get("/api/v1/projects/{project_id}", ({ params, response }) => {
     const project = projects.get(params.project_id);

@@ -25,9 +25,11 @@ export interface CacheStatusProps {
   state: DockerCacheState;
   /** Opens the build viewer on a build: the running one, or a finished one's log. */
   onView: (buildId: string) => void;
+  /** Show the status only: the user may not stop, retry or delete. */
+  readOnly?: boolean;
 }
 
-export function CacheStatus({ projectId, state, onView }: CacheStatusProps) {
+export function CacheStatus({ projectId, state, onView, readOnly = false }: CacheStatusProps) {
   const now = useNow();
   const startBuild = useStartBuild(projectId);
   const stopBuild = useStopBuild(projectId);
@@ -93,15 +95,17 @@ export function CacheStatus({ projectId, state, onView }: CacheStatusProps) {
               <Button size="small" variant="outlined" onClick={() => onView(buildId)}>
                 View
               </Button>
-              <Button
-                size="small"
-                variant="outlined"
-                color="warning"
-                disabled={busy}
-                onClick={() => stopBuild.mutate()}
-              >
-                {stopBuild.isPending ? "Stopping…" : "Stop"}
-              </Button>
+              {!readOnly && (
+                <Button
+                  size="small"
+                  variant="outlined"
+                  color="warning"
+                  disabled={busy}
+                  onClick={() => stopBuild.mutate()}
+                >
+                  {stopBuild.isPending ? "Stopping…" : "Stop"}
+                </Button>
+              )}
             </>
           )}
           {state.status === "failed" && (
@@ -111,12 +115,14 @@ export function CacheStatus({ projectId, state, onView }: CacheStatusProps) {
                   View session
                 </Button>
               )}
-              <Button size="small" variant="contained" disabled={busy} onClick={() => startBuild.mutate("retry")}>
-                Retry
-              </Button>
+              {!readOnly && (
+                <Button size="small" variant="contained" disabled={busy} onClick={() => startBuild.mutate("retry")}>
+                  Retry
+                </Button>
+              )}
             </>
           )}
-          {(state.status === "ready" || (state.status === "failed" && hasGolden)) && (
+          {!readOnly && (state.status === "ready" || (state.status === "failed" && hasGolden)) && (
             <Button
               size="small"
               variant="outlined"

@@ -16,7 +16,16 @@ export const description =
 export const noScriptHelp = "Add a startup script first — the Docker cache is built by running it.";
 export const buildStartedToast = "Docker cache build started. This runs your startup script and takes a few minutes.";
 
-export function DockerCacheSetting({ project, onView }: { project: Project; onView: (buildId: string) => void }) {
+export function DockerCacheSetting({
+  project,
+  onView,
+  readOnly = false,
+}: {
+  project: Project;
+  onView: (buildId: string) => void;
+  /** The user may see the setting and status but change nothing (the reason is shown on the page). */
+  readOnly?: boolean;
+}) {
   const update = useUpdateProject(project.id);
   const enabled = project.metadata.auto_warm_docker_cache;
   const state = project.metadata.docker_cache_state;
@@ -58,19 +67,25 @@ export function DockerCacheSetting({ project, onView }: { project: Project; onVi
           control={
             <Switch
               checked={enabled}
-              disabled={!hasScript || update.isPending}
+              disabled={readOnly || !hasScript || update.isPending}
               onChange={(_, checked) => toggle(checked)}
               slotProps={{
                 input: {
                   "aria-labelledby": "prewarm-label",
-                  "aria-describedby": hasScript ? "prewarm-description" : "prewarm-helper prewarm-description",
+                  "aria-describedby": [
+                    readOnly ? "read-only-reason" : null,
+                    hasScript ? null : "prewarm-helper",
+                    "prewarm-description",
+                  ]
+                    .filter(Boolean)
+                    .join(" "),
                 },
               }}
             />
           }
         />
       </Stack>
-      {showStatus && <CacheStatus projectId={project.id} state={state} onView={onView} />}
+      {showStatus && <CacheStatus projectId={project.id} state={state} onView={onView} readOnly={readOnly} />}
     </Stack>
   );
 }

@@ -11,7 +11,8 @@ import { showToast } from "../../../lib/toasts.tsx";
 
 const maxLength = 65_536;
 
-export function StartupScriptEditor({ project }: { project: Project }) {
+/** `readOnly`: the user may see the script but not change it (the reason is shown on the page). */
+export function StartupScriptEditor({ project, readOnly = false }: { project: Project; readOnly?: boolean }) {
   const saved = project.startup_script;
   const [draft, setDraft] = useState(saved);
   const [base, setBase] = useState(saved);
@@ -52,23 +53,30 @@ export function StartupScriptEditor({ project }: { project: Project }) {
         helperText={tooLong ? `The script is ${draft.length} characters; the limit is ${maxLength}.` : " "}
         placeholder={"#!/bin/bash\n./stack build\n./stack start"}
         slotProps={{
-          htmlInput: { spellCheck: false, wrap: "off", "aria-describedby": "startup-script-description" },
+          htmlInput: {
+            spellCheck: false,
+            wrap: "off",
+            readOnly,
+            "aria-describedby": readOnly ? "startup-script-description read-only-reason" : "startup-script-description",
+          },
           input: { sx: { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", fontSize: 14 } },
         }}
       />
-      <Stack direction="row" spacing={1} sx={{ justifyContent: "flex-end", alignItems: "center" }}>
-        {dirty && (
-          <Typography variant="body2" color="text.secondary" sx={{ mr: "auto" }}>
-            Unsaved changes
-          </Typography>
-        )}
-        <Button variant="outlined" disabled={!dirty || update.isPending} onClick={() => setDraft(base)}>
-          Discard
-        </Button>
-        <Button variant="contained" disabled={!dirty || tooLong || update.isPending} onClick={save}>
-          {update.isPending ? "Saving…" : "Save"}
-        </Button>
-      </Stack>
+      {!readOnly && (
+        <Stack direction="row" spacing={1} sx={{ justifyContent: "flex-end", alignItems: "center" }}>
+          {dirty && (
+            <Typography variant="body2" color="text.secondary" sx={{ mr: "auto" }}>
+              Unsaved changes
+            </Typography>
+          )}
+          <Button variant="outlined" disabled={!dirty || update.isPending} onClick={() => setDraft(base)}>
+            Discard
+          </Button>
+          <Button variant="contained" disabled={!dirty || tooLong || update.isPending} onClick={save}>
+            {update.isPending ? "Saving…" : "Save"}
+          </Button>
+        </Stack>
+      )}
     </Stack>
   );
 }

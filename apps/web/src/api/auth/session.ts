@@ -1,0 +1,55 @@
+// Who is using the app. The session lives in an HttpOnly cookie the page cannot read; asking
+// /me is how the page learns whether it is logged in, and as whom.
+import type { components } from "@prewarm/api-types/bff";
+import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { apiClient } from "../../lib/api-client.ts";
+import { toApiError } from "../../lib/problem.ts";
+
+export type User = components["schemas"]["User"];
+export type LoginRequest = components["schemas"]["LoginRequest"];
+
+export const sessionQueryOptions = queryOptions({
+  queryKey: ["session"],
+  queryFn: async (): Promise<User | null> => {
+    const { data, error, response } = await apiClient.GET("/api/v1/me");
+    if (response.status === 401) return null;
+    if (!data) throw toApiError(error, response);
+    return data.user;
+  },
+  staleTime: Number.POSITIVE_INFINITY,
+});
+
+export function useSession() {
+  return useQuery(sessionQueryOptions);
+}
+
+export function useLogIn() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (body: LoginRequest) => {
+      const { data, error, response } = await apiClient.POST("/api/v1/auth/login", { body });
+      if (!data) throw toApiError(error, response);
+      return data.user;
+    },
+    onSuccess: (user) => {
+      // Whatever was loaded as someone else (or as nobody) is not this user's to see.
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== "session" });
+      queryClient.setQueryData(sessionQueryOptions.queryKey, user);
+    },
+  });
+}
+
+export function useLogOut() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async () => {
+      const { error, response } = await apiClient.POST("/api/v1/auth/logout");
+      if (!response.ok) throw toApiError(error, response);
+    },
+    onSuccess: () => {
+      queryClient.setQueryData(sessionQueryOptions.queryKey, null);
+      // Nothing loaded for them stays behind for the next person at this browser.
+      queryClient.removeQueries({ predicate: (query) => query.queryKey[0] !== "session" });
+    },
+  });
+}
