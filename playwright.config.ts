@@ -9,6 +9,9 @@ const root = import.meta.dirname;
 const data = path.join(root, "e2e", ".artifacts", "data");
 const tsx = path.join(root, "node_modules", ".bin", "tsx");
 const fresh = (dir: string, command: string) => `rm -rf '${dir}' && mkdir -p '${dir}' && exec ${command}`;
+// A BFF starts on a fresh data directory that already has the e2e users (see e2e/users.ts).
+const bffWithUsers = (dir: string) =>
+  fresh(dir, `sh -c '${tsx} e2e/seed-users.ts ${dir} && exec ${tsx} apps/bff/src/index.ts'`);
 
 const bffEnv = (name: string, sandboxPort: number, seedDemo: boolean) => ({
   DATA_DIR: path.join(data, name),
@@ -65,7 +68,7 @@ export default defineConfig({
       reuseExistingServer: false,
     },
     {
-      command: fresh(path.join(data, "bff-mock"), `${tsx} apps/bff/src/index.ts`),
+      command: bffWithUsers(path.join(data, "bff-mock")),
       env: { ...bffEnv("bff-mock", ports.mockSandbox, false), PORT: String(ports.mockBff) },
       url: `http://127.0.0.1:${ports.mockBff}/api/v1/health`,
       reuseExistingServer: false,
@@ -81,7 +84,7 @@ export default defineConfig({
       reuseExistingServer: false,
     },
     {
-      command: fresh(path.join(data, "bff-real"), `${tsx} apps/bff/src/index.ts`),
+      command: bffWithUsers(path.join(data, "bff-real")),
       env: { ...bffEnv("bff-real", ports.realSandbox, true), PORT: String(ports.realBff) },
       url: `http://127.0.0.1:${ports.realBff}/api/v1/health`,
       reuseExistingServer: false,

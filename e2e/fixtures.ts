@@ -2,9 +2,10 @@
 // sandbox's part, and the settings page as a person sees it.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { test as base, expect, type Locator, type Page } from "@playwright/test";
+import { type Browser, test as base, expect, type Locator, type Page } from "@playwright/test";
 import { MockSandboxControl } from "../packages/mock-sandbox/src/control-client.ts";
 import { ports } from "./ports.ts";
+import { apiToken, type E2eUser, users } from "./users.ts";
 
 export const screenshotDir = path.join(import.meta.dirname, ".artifacts", "screenshots");
 export const defaultScript = "#!/bin/bash\nset -e\ndocker compose build\n";
@@ -43,6 +44,23 @@ export class SettingsPage {
   }
 }
 
+/** Logs the browser context of `page` in as `user`, as the login form would. */
+export async function logIn(page: Page, baseURL: string, user: E2eUser): Promise<void> {
+  const res = await page.request.post("/api/v1/auth/login", {
+    data: { username: users[user].name, password: users[user].password },
+    headers: { origin: new URL(baseURL).origin },
+  });
+  expect(res.status()).toBe(200);
+}
+
+/** A page of a browser of its own, logged in as `user`. */
+export async function pageAs(browser: Browser, baseURL: string, user: E2eUser | null): Promise<Page> {
+  const context = await browser.newContext({ baseURL });
+  const page = await context.newPage();
+  if (user) await logIn(page, baseURL, user);
+  return page;
+}
+
 interface Fixtures {
   mockSandbox: MockSandboxControl;
   /** Creates a project on the BFF; each test gets projects of its own. */
@@ -51,6 +69,20 @@ interface Fixtures {
 }
 
 export const test = base.extend<Fixtures>({
+  // Every spec's browser is logged in as the owner of the projects it creates.
+  page: async ({ page, baseURL }, use) => {
+    await logIn(page, baseURL ?? "", "owner");
+    await use(page);
+  },
+  // Scripts (the specs themselves) call the API with the owner's token.
+  request: async ({ playwright, baseURL }, use) => {
+    const request = await playwright.request.newContext({
+      baseURL,
+      extraHTTPHeaders: { authorization: `Bearer ${apiToken(baseURL ?? "", "owner")}` },
+    });
+    await use(request);
+    await request.dispose();
+  },
   // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern.
   mockSandbox: async ({}, use) => {
     await use(new MockSandboxControl(`http://127.0.0.1:${ports.mockSandbox}`));

@@ -3,6 +3,7 @@
 // project. Every default can be overridden through the environment (see README.md).
 // `npm run dev` (--dev) runs the same from source, restarting on changes, plus Vite on :5173.
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -44,7 +45,11 @@ function shutdown(code: number) {
 process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
 
+// The BFF and the sandbox share a token, so nothing else on the machine can drive the sandbox.
+const sandboxToken = process.env.SANDBOX_TOKEN ?? randomBytes(32).toString("base64url");
+
 start("sandbox", "apps/sandbox/src/index.ts", {
+  SANDBOX_TOKEN: sandboxToken,
   SANDBOX_ROOT: process.env.SANDBOX_ROOT ?? path.join(dataDir, "sandbox"),
   SANDBOX_PORT: sandboxPort,
   SANDBOX_HOST: process.env.SANDBOX_HOST ?? "127.0.0.1",
@@ -56,6 +61,9 @@ start("bff", "apps/bff/src/index.ts", {
   SANDBOX_URL: process.env.SANDBOX_URL ?? `http://127.0.0.1:${sandboxPort}`,
   WEB_DIST: process.env.WEB_DIST ?? path.join(root, "apps", "web", "dist"),
   SEED_DEMO: process.env.SEED_DEMO ?? "true",
+  SANDBOX_TOKEN: sandboxToken,
+  // Vite serves the pages in development; changes made from them are the app's own.
+  ...(dev ? { ALLOWED_ORIGINS: process.env.ALLOWED_ORIGINS ?? "http://127.0.0.1:5173,http://localhost:5173" } : {}),
 });
 
 if (dev) start("vite", "vite --config apps/web/vite.config.ts apps/web", { BFF_URL: `http://127.0.0.1:${port}` });
@@ -70,7 +78,9 @@ for (let attempt = 0; attempt < 240 && !stopping; attempt++) {
   );
   if (up) {
     const url = dev ? "http://127.0.0.1:5173/" : `http://${shownHost}:${port}/`;
-    console.log(`\n  Pre-warm Docker cache is running: open ${url}\n`);
+    console.log(
+      `\n  Pre-warm Docker cache is running: open ${url}\n  (the first start prints a one-time login link above; later: npm run admin -- login-link owner)\n`,
+    );
     break;
   }
   await new Promise((resolve) => setTimeout(resolve, 250));

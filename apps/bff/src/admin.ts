@@ -9,7 +9,6 @@
 //   npm run admin -- add-member <project id> <user name>
 //   npm run admin -- remove-member <project id> <user name>
 //   npm run admin -- users
-import { mkdir } from "node:fs/promises";
 import { text } from "node:stream/consumers";
 import { AuthStore, UserExistsError } from "./auth/auth-store.ts";
 import { loginUrl } from "./auth/bootstrap-owner.ts";
@@ -65,7 +64,6 @@ async function main(args: string[]): Promise<void> {
         `The BFF (pid ${holder}) has the data directory ${env.dataDir} open; stop it first (its embedded database is one process's alone), or use a PostgreSQL server through DATABASE_URL.`,
       );
     }
-    await mkdir(env.dataDir, { recursive: true });
   }
   const sql = await openSqlClient(env);
   try {

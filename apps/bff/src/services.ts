@@ -1,4 +1,5 @@
 // The BFF's parts, wired once from its configuration.
+import { mkdir } from "node:fs/promises";
 
 import { AuthStore } from "./auth/auth-store.ts";
 import { LoginThrottle } from "./auth/login-throttle.ts";
@@ -30,6 +31,7 @@ export async function stopServices(services: BffServices): Promise<void> {
 
 export async function openSqlClient(env: Pick<BffEnv, "databaseUrl" | "dataDir">): Promise<SqlClient> {
   if (env.databaseUrl) return createPostgresClient(env.databaseUrl);
+  await mkdir(env.dataDir, { recursive: true });
   return createPgliteClient(`${env.dataDir}/pglite`);
 }
 

@@ -10,6 +10,7 @@ const repoRoot = path.resolve(import.meta.dirname, "../../..");
 export const entries = {
   sandbox: path.join(repoRoot, "apps/sandbox/src/index.ts"),
   bff: path.join(repoRoot, "apps/bff/src/index.ts"),
+  admin: path.join(repoRoot, "apps/bff/src/admin.ts"),
 } as const;
 
 export function freePort(): Promise<number> {
@@ -29,12 +30,12 @@ export async function startService(
   entry: string,
   env: Record<string, string>,
   healthUrl: string,
-  options: { timeoutMs?: number; stdio?: "ignore" | "inherit" } = {},
+  options: { timeoutMs?: number; stdio?: "ignore" | "inherit"; stdout?: "ignore" | "pipe" } = {},
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", entry], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: "error", ...env },
-    stdio: ["ignore", "ignore", options.stdio ?? "inherit"],
+    stdio: ["ignore", options.stdout ?? "ignore", options.stdio ?? "inherit"],
   });
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
@@ -69,4 +70,26 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Runs a command-line entry to its end, with `input` on its standard input. */
+export function runCommand(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  input = "",
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: "error", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }

@@ -1,0 +1,108 @@
+// The operator's side: the first start prints a one-time login link that works, and the admin
+// command makes users, passwords, tokens and members on the BFF's data, refusing to open an
+// embedded database a running BFF holds.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { entries, freePort, kill9, runCommand, startService } from "@prewarm/test-kit/processes";
+import { afterAll, describe, expect, it } from "vitest";
+
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "bff-admin-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function startBff(dir: string) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = await startService(
+    entries.bff,
+    { PORT: String(port), DATA_DIR: dir, SANDBOX_URL: "http://127.0.0.1:9", WEB_DIST: "" },
+    `${url}/api/v1/health`,
+    { stdout: "pipe" },
+  );
+  let stdout = "";
+  child.stdout?.on("data", (chunk) => (stdout += chunk));
+  return { url, child, stdout: () => stdout };
+}
+
+describe("the first start", () => {
+  it("prints a one-time login link for a new owner, and the link logs in once", async () => {
+    const dir = await dataDir();
+    const bff = await startBff(dir);
+    try {
+      await expect.poll(bff.stdout).toMatch(/login#token=/);
+      expect(bff.stdout()).toContain('Made the owner account "owner"');
+      const link = /(http:\/\/\S+\/login#token=(\S+))/.exec(bff.stdout());
+      expect(link?.[1]?.startsWith(bff.url)).toBe(true);
+      const logIn = () =>
+        fetch(`${bff.url}/api/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: bff.url },
+          body: JSON.stringify({ login_token: link?.[2] }),
+        });
+      const first = await logIn();
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ user: { name: "owner" } });
+      expect((await logIn()).status).toBe(401);
+    } finally {
+      await kill9(bff.child);
+    }
+    // A second start has its owner already and prints no link.
+    const again = await startBff(dir);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(again.stdout()).not.toContain("login#token=");
+    } finally {
+      await kill9(again.child);
+    }
+  });
+});
+
+describe("npm run admin", () => {
+  it("makes users, passwords and tokens that the BFF accepts, and refuses a data directory in use", async () => {
+    const dir = await dataDir();
+    const env = { DATA_DIR: dir };
+    const made = await runCommand(entries.admin, ["add-user", "alice", "--password-stdin"], env, "a good password\n");
+    expect(made).toMatchObject({ code: 0, stdout: "Made user alice.\n" });
+    const twice = await runCommand(entries.admin, ["add-user", "alice"], env);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain("A user named alice exists already");
+    const short = await runCommand(entries.admin, ["set-password", "alice"], env, "short\n");
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain("at least 8 characters");
+    const bad = await runCommand(entries.admin, ["add-user", "../x"], env);
+    expect(bad.code).toBe(2);
+    const tokenRun = await runCommand(entries.admin, ["add-token", "alice", "--label", "ci"], env);
+    expect(tokenRun.code).toBe(0);
+    const token = tokenRun.stdout.trim().split("\n").at(-1) ?? "";
+    expect(token).toMatch(/^pwc_[\w-]{43}$/);
+
+    const bff = await startBff(dir);
+    try {
+      const me = await fetch(`${bff.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await me.json()).toEqual({ user: { id: expect.any(String), name: "alice" } });
+      const login = await fetch(`${bff.url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "alice", password: "a good password" }),
+      });
+      expect(login.status).toBe(200);
+      // Users existed, so no owner account was made.
+      expect(bff.stdout()).not.toContain("login#token=");
+      const busy = await runCommand(entries.admin, ["users"], env);
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toContain("stop it first");
+    } finally {
+      await kill9(bff.child);
+    }
+    const revoked = await runCommand(entries.admin, ["revoke-tokens", "alice"], env);
+    expect(revoked.stdout).toContain("Revoked 1 API token(s) of alice.");
+  });
+});
