@@ -5,9 +5,9 @@ import path from "node:path";
 import { ports } from "./ports.ts";
 
 export const users = {
-  owner: { name: "owner", password: "owner password for e2e" },
-  member: { name: "member", password: "member password for e2e" },
-  stranger: { name: "stranger", password: "stranger password for e2e" },
+  owner: { name: "olivia", password: "olivia's password for e2e" },
+  member: { name: "max", password: "max's password for e2e" },
+  stranger: { name: "sam", password: "sam's password for e2e" },
 } as const;
 
 export type E2eUser = keyof typeof users;

@@ -42,7 +42,7 @@ test("a member sees the project read-only; a stranger cannot tell it exists", as
   const member = await pageAs(browser, baseURL ?? "", "member");
   await member.goto(`/projects/${projectId}/settings`);
   await expect(member.getByRole("heading", { name: "Project settings" })).toBeVisible();
-  await expect(member.getByText(`Only the project's owner, ${users.owner.name}, can change it.`)).toBeVisible();
+  await expect(member.getByText(`Only ${users.owner.name}, the project's owner, can change it.`)).toBeVisible();
   await expect(member.getByRole("switch", { name: "Pre-warm Docker cache" })).toBeDisabled();
   await expect(member.getByRole("textbox", { name: "Startup script" })).not.toBeEditable();
   await expect(member.getByRole("button", { name: "Save" })).toHaveCount(0);

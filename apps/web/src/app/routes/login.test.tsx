@@ -53,12 +53,12 @@ describe("a member of a project", () => {
     logInAs(member);
     renderApp("/projects/shop/settings");
     const reason = await screen.findByText(
-      "Only the project's owner, alice, can change it. You can see its status and build logs.",
+      "Only alice, the project's owner, can change it. You can see its status and build logs.",
     );
     expect(reason).toBeVisible();
     const toggle = screen.getByRole("switch", { name: "Pre-warm Docker cache" });
     await waitFor(() => expect(toggle).toBeDisabled());
-    expect(toggle).toHaveAccessibleDescription(/Only the project's owner, alice, can change it/);
+    expect(toggle).toHaveAccessibleDescription(/Only alice, the project's owner, can change it/);
     expect(screen.getByRole("textbox", { name: "Startup script" })).toHaveAttribute("readonly");
     expect(screen.queryByRole("button", { name: "Save" })).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
@@ -71,6 +71,6 @@ describe("a member of a project", () => {
     seedProject({ status: "failed", error: "exit 1", build_session_id: "bld_1", auto_warm_docker_cache: true });
     renderApp("/projects/shop/settings");
     expect(await screen.findByRole("button", { name: "Retry" })).toBeEnabled();
-    expect(screen.queryByText(/Only the project's owner/)).not.toBeInTheDocument();
+    expect(screen.queryByText(/the project's owner/)).not.toBeInTheDocument();
   });
 });

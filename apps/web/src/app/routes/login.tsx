@@ -46,6 +46,9 @@ export function LoginRoute() {
   return (
     <Box component="main" sx={{ display: "grid", placeItems: "center", minHeight: "80vh", px: 2 }}>
       <Paper variant="outlined" sx={{ p: 4, width: "100%", maxWidth: 400 }}>
+        <Typography variant="overline" color="text.secondary">
+          Pre-warm Docker cache
+        </Typography>
         <Typography variant="h1" sx={{ fontSize: 28, mb: 3 }}>
           Log in
         </Typography>

@@ -25,7 +25,8 @@ function useReadOnlyReason(projectId: string): string | null {
   const owner = members.data?.find((member) => member.role === "owner")?.user;
   if (owner && owner.id === session.data?.id) return null;
   if (!members.data) return "Checking whether you may change this project…";
-  return `Only the project's owner${owner ? `, ${owner.name},` : ""} can change it. You can see its status and build logs.`;
+  const who = owner ? `${owner.name}, the project's owner,` : "the project's owner";
+  return `Only ${who} can change it. You can see its status and build logs.`;
 }
 
 export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
