@@ -34,6 +34,7 @@ export function createApp(deps: AppDeps) {
   api.use("/projects/:project_id", projectAccess(deps.auth));
   api.use("/projects/:project_id/*", projectAccess(deps.auth));
   api.get("/health", (c) => c.json({ status: "ok" as const }));
+  api.get("/sandbox", (c) => c.json(deps.sandboxHealth.status()));
   api.route("/", authRoutes(deps));
   api.route("/projects", projectRoutes(deps));
   api.route("/projects", dockerCacheRoutes(deps));

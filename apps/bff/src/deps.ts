@@ -4,6 +4,7 @@ import type { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import type { Logger } from "./logger.ts";
 import type { ProjectEvents } from "./project-events.ts";
 import type { SandboxClient } from "./sandbox/sandbox-client.ts";
+import type { SandboxHealth } from "./sandbox/sandbox-health.ts";
 import type { ProjectStore } from "./store/project-store.ts";
 
 /** What the HTTP app is built from; tests pass the same parts over a test store and a mock sandbox. */
@@ -14,6 +15,7 @@ export interface AppDeps {
   orchestrator: BuildOrchestrator;
   events: ProjectEvents;
   sandbox: SandboxClient;
+  sandboxHealth: SandboxHealth;
   logger: Logger;
   webDist: string | null;
   /** Origins besides the request's own host the app is served from (PUBLIC_URL, a dev server). */

@@ -10,6 +10,7 @@ import type { BffEnv } from "./env.ts";
 import type { Logger } from "./logger.ts";
 import { ProjectEvents } from "./project-events.ts";
 import { SandboxClient } from "./sandbox/sandbox-client.ts";
+import { SandboxHealth } from "./sandbox/sandbox-health.ts";
 import { ProjectStore } from "./store/project-store.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "./store/sql-client.ts";
 
@@ -47,13 +48,21 @@ export function createServices(
   const sandbox = new SandboxClient(options.sandboxUrl, options.sandboxToken ?? null);
   const { logger } = options;
   const orchestrator = new BuildOrchestrator({ store, sandbox, logger, dispatchGraceMs: options.dispatchGraceMs });
-  const monitor = new BuildMonitor({ orchestrator, sandbox, logger, reconcileIntervalMs: options.reconcileIntervalMs });
+  const sandboxHealth = new SandboxHealth();
+  const monitor = new BuildMonitor({
+    orchestrator,
+    sandbox,
+    logger,
+    reconcileIntervalMs: options.reconcileIntervalMs,
+    health: sandboxHealth,
+  });
   return {
     store,
     auth: new AuthStore(options.sql),
     loginThrottle: new LoginThrottle(),
     events,
     sandbox,
+    sandboxHealth,
     orchestrator,
     monitor,
     logger,

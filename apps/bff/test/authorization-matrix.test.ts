@@ -36,6 +36,7 @@ const expectations: Record<string, Expectation> = {
   logIn: { statuses: [200, 200, 200, 200], body: () => ({ username: "member", password: "member password" }) },
   logOut: { statuses: [204, 204, 204, 204] },
   getMe: { statuses: [401, 200, 200, 200] },
+  getSandboxStatus: { statuses: [401, 200, 200, 200] },
   listProjects: { statuses: [401, 200, 200, 200] },
   createProject: { statuses: [401, 201, 201, 201], body: () => ({ name: "Another", startup_script: script }) },
   getProject: { statuses: [401, 404, 200, 200] },

@@ -3,6 +3,7 @@
 import type { Logger } from "../logger.ts";
 import type { SandboxClient } from "../sandbox/sandbox-client.ts";
 import { followSandboxEvents } from "../sandbox/sandbox-events.ts";
+import type { SandboxHealth } from "../sandbox/sandbox-health.ts";
 import type { BuildOrchestrator } from "./build-orchestrator.ts";
 
 export class BuildMonitor {
@@ -16,6 +17,7 @@ export class BuildMonitor {
       sandbox: SandboxClient;
       logger: Logger;
       reconcileIntervalMs: number;
+      health?: SandboxHealth;
     },
   ) {}
 
@@ -24,7 +26,11 @@ export class BuildMonitor {
     this.following = followSandboxEvents(sandbox, {
       signal: this.abort.signal,
       logger,
-      onConnected: () => this.reconcile(),
+      onConnected: () => {
+        this.deps.health?.reachable();
+        return this.reconcile();
+      },
+      onDisconnected: (detail) => this.deps.health?.unreachable(detail),
       onEvent: async (event) => {
         if (event.type === "build") await orchestrator.settleFromSandbox(event.build).catch((e) => this.warn(e));
         else if (event.type === "golden" && event.reason === "evicted") {

@@ -10,6 +10,8 @@ export interface FollowOptions {
   logger: Logger;
   onEvent: (event: SandboxEvent) => Promise<void> | void;
   onConnected: () => Promise<void> | void;
+  /** Called when the stream is lost or cannot be opened, with why. */
+  onDisconnected?: (detail: string) => void;
   retryMs?: number;
 }
 
@@ -44,9 +46,14 @@ export async function followSandboxEvents(sandbox: SandboxClient, options: Follo
       if (options.signal.aborted) return;
       failures++;
       if (failures === 1) options.logger.warn({ error: String(error) }, "sandbox event stream interrupted");
+      options.onDisconnected?.(describe(error));
     }
     if (options.signal.aborted) return;
     const delay = Math.min((options.retryMs ?? 500) * 2 ** Math.min(failures, 4), 10_000);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 300);
 }

@@ -77,6 +77,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sandbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether this BFF can reach the sandbox
+         * @description Builds, stops and cache deletions need the sandbox. While it cannot be reached they are
+         *     refused or wait; the page says so and recovers by itself when the sandbox returns. The
+         *     project event stream also tells every change of this as `event: sandbox`.
+         */
+        get: operations["getSandboxStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects": {
         parameters: {
             query?: never;
@@ -175,7 +197,9 @@ export interface paths {
         /**
          * Server-sent events of the project's state
          * @description The first event is the project as it is now; every later event is the project after a
-         *     change. Events have `event: project` and the `Project` as JSON in `data:`.
+         *     change. Events have `event: project` and the `Project` as JSON in `data:`. Events with
+         *     `event: sandbox` carry a `SandboxStatus`: one at the start, and one whenever the
+         *     sandbox becomes unreachable or reachable again.
          */
         get: operations["streamProjectEvents"];
         put?: never;
@@ -426,6 +450,13 @@ export interface components {
             user: components["schemas"]["User"];
             /** @enum {string} */
             role: "owner" | "member";
+        };
+        SandboxStatus: {
+            reachable: boolean;
+            /** @description When it became reachable or unreachable, as far as this BFF knows. */
+            since: components["schemas"]["Timestamp"];
+            /** @description Why it cannot be reached; null when it can. */
+            detail: string | null;
         };
         /**
          * Format: date-time
@@ -783,6 +814,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Session"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    getSandboxStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sandbox's reachability as this BFF sees it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxStatus"];
                 };
             };
             401: components["responses"]["Unauthenticated"];

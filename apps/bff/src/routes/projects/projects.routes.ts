@@ -5,12 +5,15 @@ import { streamSubscription } from "@prewarm/service-kit/sse";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
 import { notFound } from "../../docker-cache/build-orchestrator.ts";
+import type { SandboxStatus } from "../../sandbox/sandbox-health.ts";
 import type { Project } from "../../store/project-store.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-export function projectRoutes({ store, orchestrator, events }: AppDeps) {
+type StreamItem = { kind: "project"; project: Project } | { kind: "sandbox"; status: SandboxStatus };
+
+export function projectRoutes({ store, orchestrator, events, sandboxHealth }: AppDeps) {
   return new Hono()
     .get("/", async (c) => c.json({ projects: await store.listProjects(c.get("user").id) }))
     .post("/", jsonBody<Schemas["CreateProjectRequest"]>(contract, "createProject"), async (c) => {
@@ -73,10 +76,23 @@ export function projectRoutes({ store, orchestrator, events }: AppDeps) {
       const { project_id } = c.req.valid("param");
       const initial = await store.getProject(project_id);
       if (!initial) throw notFound(project_id);
-      return streamSubscription<Project>(c, {
-        subscribe: (push) => events.subscribe(project_id, push),
-        backlog: async () => [(await store.getProject(project_id)) ?? initial],
-        write: (stream, project) => stream.writeSSE({ event: "project", data: JSON.stringify(project) }),
+      return streamSubscription<StreamItem>(c, {
+        subscribe: (push) => {
+          const stopProject = events.subscribe(project_id, (project) => push({ kind: "project", project }));
+          const stopSandbox = sandboxHealth.subscribe((status) => push({ kind: "sandbox", status }));
+          return () => {
+            stopProject();
+            stopSandbox();
+          };
+        },
+        backlog: async () => [
+          { kind: "project", project: (await store.getProject(project_id)) ?? initial },
+          { kind: "sandbox", status: sandboxHealth.status() },
+        ],
+        write: (stream, item) =>
+          item.kind === "project"
+            ? stream.writeSSE({ event: "project", data: JSON.stringify(item.project) })
+            : stream.writeSSE({ event: "sandbox", data: JSON.stringify(item.status) }),
       });
     });
 }

@@ -1,0 +1,59 @@
+// The sandbox going away and coming back, as the BFF tells the page: its status turns
+// unreachable with the reason, every open project stream hears it, and it turns reachable again
+// by itself once the sandbox answers.
+import type { Server } from "node:http";
+import { createMockSandboxServer } from "@prewarm/mock-sandbox/serve";
+import { freePort } from "@prewarm/test-kit/processes";
+import { expect, it } from "vitest";
+import { createApp } from "../src/app.ts";
+import { AuthStore } from "../src/auth/auth-store.ts";
+import { createLogger } from "../src/logger.ts";
+import { createServices } from "../src/services.ts";
+import { createPgliteClient } from "../src/store/sql-client.ts";
+
+it("says the sandbox is unreachable, with why, and reachable again when it returns", async () => {
+  const port = await freePort();
+  const sql = await createPgliteClient(null);
+  const services = createServices({
+    sql,
+    logger: createLogger("silent"),
+    sandboxUrl: `http://127.0.0.1:${port}`,
+    webDist: null,
+    buildTimeoutSeconds: 1800,
+    reconcileIntervalMs: 60_000,
+  });
+  await services.store.migrate();
+  const auth = new AuthStore(sql);
+  const user = await auth.createUser("olivia", null);
+  const token = await auth.createApiToken(user.id, "test");
+  const project = await services.store.createProject({ name: "Shop", owner_id: user.id });
+  const app = createApp(services);
+  const heard: boolean[] = [];
+  services.sandboxHealth.subscribe((status) => heard.push(status.reachable));
+  let mock: ReturnType<typeof createMockSandboxServer> | undefined;
+  try {
+    services.monitor.start();
+    await expect.poll(() => services.sandboxHealth.status().reachable, { timeout: 10_000 }).toBe(false);
+    const down = await app.request("/api/v1/sandbox", { headers: { authorization: `Bearer ${token}` } });
+    expect(await down.json()).toMatchObject({ reachable: false, detail: expect.stringMatching(/\S/) });
+
+    // A browser opening the page now learns it from the stream's start.
+    const stream = await app.request(`/api/v1/projects/${project.id}/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    while (!text.includes("event: sandbox")) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toMatch(/event: sandbox\ndata: \{"reachable":false/);
+
+    mock = createMockSandboxServer({ port });
+    await expect.poll(() => services.sandboxHealth.status().reachable, { timeout: 15_000 }).toBe(true);
+    expect(heard).toEqual([false, true]);
+    expect(services.sandboxHealth.status().detail).toBeNull();
+  } finally {
+    await services.monitor.stop();
+    (mock?.server as Server | undefined)?.close();
+    await sql.close();
+  }
+});
