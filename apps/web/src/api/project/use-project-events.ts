@@ -3,6 +3,7 @@
 // by itself; the first event after a (re)connect is the whole project as it is now.
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
+import { type SandboxStatus, sandboxStatusQueryOptions } from "../sandbox/sandbox-status.ts";
 import { acceptProject, type Project } from "./get-project.ts";
 
 export type EventStreamStatus = "connecting" | "open" | "reconnecting";
@@ -18,6 +19,10 @@ export function useProjectEvents(projectId: string): EventStreamStatus {
     source.addEventListener("project", (event) => {
       const project = JSON.parse((event as MessageEvent<string>).data) as Project;
       acceptProject(queryClient, project);
+    });
+    source.addEventListener("sandbox", (event) => {
+      const status = JSON.parse((event as MessageEvent<string>).data) as SandboxStatus;
+      queryClient.setQueryData(sandboxStatusQueryOptions.queryKey, status);
     });
     return () => source.close();
   }, [projectId, queryClient]);

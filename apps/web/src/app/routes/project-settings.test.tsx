@@ -1,6 +1,6 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { bffHttp, problem, seedProject, storedProject } from "../../testing/mocks/bff.ts";
+import { bffHttp, problem, seedProject, setSandboxReachable, storedProject } from "../../testing/mocks/bff.ts";
 import { renderApp } from "../../testing/render-app.tsx";
 import { server } from "../../testing/setup-tests.ts";
 
@@ -169,5 +169,74 @@ describe("the start page", () => {
   it("says so when a project does not exist or is not the user's to see", async () => {
     renderApp("/projects/nope/settings");
     expect(await screen.findByText("This project does not exist, or you do not have access to it.")).toBeVisible();
+  });
+});
+
+describe("everything the state knows, said plainly", () => {
+  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000 - 5_000).toISOString();
+
+  it("shows how long a build has been running, and the queued follow-up", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "building",
+      build_session_id: "bld_1",
+      last_build_at: minutesAgo(3),
+      queued: { trigger: "merge", commit_sha: "abcdef1234567", queued_at: minutesAgo(1) },
+    });
+    renderApp("/projects/shop/settings");
+    await waitFor(() => expect(status()).toHaveTextContent(/^Building… Started 3 min ago · 3m 0\ds elapsed$/));
+    expect(screen.getByText("Next build queued (a merge, abcdef1) — it starts when this one ends.")).toBeVisible();
+  });
+
+  it("says how many merges the cache is behind main", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "ready",
+      size_bytes: 8_700_000_000,
+      last_ready_at: hoursAgo(2),
+      merges_behind: 2,
+    });
+    renderApp("/projects/shop/settings");
+    await waitFor(() => expect(status()).toHaveTextContent("Ready · 8.7 GB · Updated 2h ago · 2 merges behind main"));
+  });
+
+  it("says merge builds are paused after failures, and Resume continues them", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "failed",
+      error: "Startup script exited with code 1",
+      build_session_id: "bld_3",
+      consecutive_failures: 3,
+      paused: true,
+    });
+    const { user } = renderApp("/projects/shop/settings");
+    expect(
+      await screen.findByText("Paused after 3 failed builds in a row: merges to main do not start builds."),
+    ).toBeVisible();
+    await user.click(screen.getByRole("button", { name: "Resume" }));
+    await waitFor(() => expect(screen.queryByText(/Paused after/)).not.toBeInTheDocument());
+    expect(storedProject("shop")?.metadata.docker_cache_state.paused).toBe(false);
+  });
+
+  it("says when the cache was evicted for disk space", async () => {
+    seedProject({ auto_warm_docker_cache: true, status: "none", evicted_at: hoursAgo(5) });
+    renderApp("/projects/shop/settings");
+    await waitFor(() =>
+      expect(status()).toHaveTextContent("Evicted 5h ago to free disk space — will build again on next merge"),
+    );
+  });
+
+  it("shows a banner while the sandbox cannot be reached, and disables what needs it, saying why", async () => {
+    setSandboxReachable(false);
+    seedProject({ auto_warm_docker_cache: true, status: "failed", error: "boom", build_session_id: "bld_1" });
+    renderApp("/projects/shop/settings");
+    const banner = await screen.findByRole("alert");
+    expect(banner).toHaveTextContent("The sandbox cannot be reached");
+    expect(banner).toHaveTextContent("This page recovers by itself when the sandbox is back.");
+    const retry = screen.getByRole("button", { name: "Retry" });
+    expect(retry).toBeDisabled();
+    expect(retry).toHaveAccessibleDescription(/The sandbox cannot be reached/);
+    // Reading the log needs no build to run.
+    expect(screen.getByRole("button", { name: "View session" })).toBeEnabled();
   });
 });

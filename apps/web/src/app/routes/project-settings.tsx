@@ -13,8 +13,10 @@ import { useSession } from "../../api/auth/session.ts";
 import { useProject } from "../../api/project/get-project.ts";
 import { useProjectMembers } from "../../api/project/list-members.ts";
 import { useProjectEvents } from "../../api/project/use-project-events.ts";
+import { useSandboxUnavailable } from "../../api/sandbox/sandbox-status.ts";
 import { BuildViewer } from "../../features/build-viewer/components/build-viewer.tsx";
 import { DockerCacheSetting } from "../../features/docker-cache/components/docker-cache-setting.tsx";
+import { SandboxBanner } from "../../features/docker-cache/components/sandbox-banner.tsx";
 import { StartupScriptEditor } from "../../features/startup-script/components/startup-script-editor.tsx";
 import { ApiError } from "../../lib/problem.ts";
 
@@ -34,6 +36,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
   useProjectEvents(projectId);
   const [viewedBuild, setViewedBuild] = useState<string | null>(null);
   const readOnly = useReadOnlyReason(projectId);
+  const unavailable = useSandboxUnavailable();
 
   if (project.isPending) {
     return (
@@ -71,6 +74,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
             {readOnly}
           </Alert>
         )}
+        <SandboxBanner />
       </Box>
       <Stack direction={{ xs: "column", md: "row" }} spacing={3} sx={{ alignItems: "flex-start" }}>
         <Box sx={{ flex: 1, minWidth: 0, width: "100%" }}>
@@ -84,7 +88,12 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
             </Typography>
             <StartupScriptEditor project={data} readOnly={readOnly !== null} />
             <Divider sx={{ my: 3, borderStyle: "dashed" }} />
-            <DockerCacheSetting project={data} onView={setViewedBuild} readOnly={readOnly !== null} />
+            <DockerCacheSetting
+              project={data}
+              onView={setViewedBuild}
+              readOnly={readOnly !== null}
+              unavailable={unavailable}
+            />
           </Paper>
         </Box>
         {viewedBuild && (

@@ -19,6 +19,17 @@ let currentUser: User | null = owner;
 export function logInAs(user: User | null): void {
   currentUser = user;
 }
+
+let sandbox: components["schemas"]["SandboxStatus"] = {
+  reachable: true,
+  since: new Date().toISOString(),
+  detail: null,
+};
+
+/** What GET /api/v1/sandbox answers from now on. */
+export function setSandboxReachable(reachable: boolean): void {
+  sandbox = { reachable, since: new Date().toISOString(), detail: reachable ? null : "connection refused" };
+}
 type CacheState = components["schemas"]["DockerCacheState"];
 
 export const origin = "http://localhost:3000";
@@ -30,6 +41,7 @@ let buildCounter = 0;
 
 export function resetBff(): void {
   currentUser = owner;
+  setSandboxReachable(true);
   projects.clear();
   logs.clear();
   buildCounter = 0;
@@ -139,6 +151,14 @@ export const handlers = [
   http.post("/api/v1/auth/logout", ({ response }) => {
     currentUser = null;
     return response(204).empty();
+  }),
+  http.get("/api/v1/sandbox", ({ response }) => response(200).json(sandbox)),
+  http.post("/api/v1/projects/{project_id}/docker-cache/resume", ({ params, response }) => {
+    const project = projects.get(params.project_id);
+    if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
+    Object.assign(project.metadata.docker_cache_state, { paused: false, consecutive_failures: 0 });
+    project.revision++;
+    return response(200).json(project);
   }),
   http.get("/api/v1/projects/{project_id}/members", ({ params, response }) =>
     projects.has(params.project_id)

@@ -12,9 +12,10 @@ import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { useState } from "react";
 import type { DockerCacheState } from "../../../api/project/get-project.ts";
-import { formatAge, formatAgo, formatSize } from "../../../lib/format.ts";
+import { formatAge, formatAgo, formatElapsed, formatSize } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
 import { useDeleteCache } from "../api/delete-cache.ts";
+import { useResumeBuilds } from "../api/resume-builds.ts";
 import { useStartBuild } from "../api/start-build.ts";
 import { useStopBuild } from "../api/stop-build.ts";
 import { RelativeTime } from "./relative-time.tsx";
@@ -27,22 +28,34 @@ export interface CacheStatusProps {
   onView: (buildId: string) => void;
   /** Show the status only: the user may not stop, retry or delete. */
   readOnly?: boolean;
+  /** Why actions needing the sandbox are unavailable now (it cannot be reached), or null. */
+  unavailable?: string | null;
 }
 
-export function CacheStatus({ projectId, state, onView, readOnly = false }: CacheStatusProps) {
+export function CacheStatus({ projectId, state, onView, readOnly = false, unavailable = null }: CacheStatusProps) {
   const now = useNow();
   const startBuild = useStartBuild(projectId);
   const stopBuild = useStopBuild(projectId);
   const deleteCache = useDeleteCache(projectId);
+  const resume = useResumeBuilds(projectId);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const hasGolden = state.last_ready_at !== null;
-  const busy = startBuild.isPending || stopBuild.isPending || deleteCache.isPending;
+  const busy = startBuild.isPending || stopBuild.isPending || deleteCache.isPending || unavailable !== null;
+  // Disabled buttons explain themselves through the banner that says why.
+  const why = unavailable ? { "aria-describedby": "sandbox-unreachable" } : {};
   const buildId = state.build_session_id;
 
   const summary = (() => {
     switch (state.status) {
       case "none":
-        return <>No cache yet — will build on next merge</>;
+        return state.evicted_at ? (
+          <>
+            Evicted <RelativeTime iso={state.evicted_at}>{formatAgo(state.evicted_at, now)}</RelativeTime> to free disk
+            space — will build again on next merge
+          </>
+        ) : (
+          <>No cache yet — will build on next merge</>
+        );
       case "building":
         return (
           <>
@@ -52,6 +65,7 @@ export function CacheStatus({ projectId, state, onView, readOnly = false }: Cach
             ) : (
               "just now"
             )}
+            {state.last_build_at && <> · {formatElapsed(state.last_build_at, now)} elapsed</>}
           </>
         );
       case "ready":
@@ -63,6 +77,7 @@ export function CacheStatus({ projectId, state, onView, readOnly = false }: Cach
             ) : (
               "just now"
             )}
+            {state.merges_behind > 0 && <> · {mergesBehind(state.merges_behind)}</>}
           </>
         );
       case "failed":
@@ -101,6 +116,7 @@ export function CacheStatus({ projectId, state, onView, readOnly = false }: Cach
                   variant="outlined"
                   color="warning"
                   disabled={busy}
+                  {...why}
                   onClick={() => stopBuild.mutate()}
                 >
                   {stopBuild.isPending ? "Stopping…" : "Stop"}
@@ -116,7 +132,13 @@ export function CacheStatus({ projectId, state, onView, readOnly = false }: Cach
                 </Button>
               )}
               {!readOnly && (
-                <Button size="small" variant="contained" disabled={busy} onClick={() => startBuild.mutate("retry")}>
+                <Button
+                  size="small"
+                  variant="contained"
+                  disabled={busy}
+                  {...why}
+                  onClick={() => startBuild.mutate("retry")}
+                >
                   Retry
                 </Button>
               )}
@@ -128,6 +150,7 @@ export function CacheStatus({ projectId, state, onView, readOnly = false }: Cach
               variant="outlined"
               color="error"
               disabled={busy}
+              {...why}
               onClick={() => setConfirmDelete(true)}
             >
               Delete cache
@@ -135,6 +158,23 @@ export function CacheStatus({ projectId, state, onView, readOnly = false }: Cach
           )}
         </Stack>
       </Stack>
+      {state.status === "building" && state.queued && (
+        <Typography variant="body2" color="text.secondary" sx={{ mt: 0.5, pl: 3.5 }}>
+          Next build queued ({describeQueued(state.queued)}) — it starts when this one ends.
+        </Typography>
+      )}
+      {state.paused && (
+        <Stack direction="row" spacing={1} sx={{ mt: 1, pl: 3.5, alignItems: "center", flexWrap: "wrap", rowGap: 1 }}>
+          <Typography variant="body2" sx={{ color: "warning.main", fontWeight: 500 }}>
+            Paused after {state.consecutive_failures} failed builds in a row: merges to main do not start builds.
+          </Typography>
+          {!readOnly && (
+            <Button size="small" variant="outlined" disabled={resume.isPending} onClick={() => resume.mutate()}>
+              Resume
+            </Button>
+          )}
+        </Stack>
+      )}
       {(state.status === "building" || state.status === "failed") && hasGolden && state.last_ready_at && (
         <Typography variant="body2" color="text.secondary" sx={{ mt: 0.5, pl: 3.5 }}>
           Current cache: {formatSize(state.size_bytes)}, {describeAge(state.last_ready_at, now)} — new sessions still
@@ -167,6 +207,17 @@ export function CacheStatus({ projectId, state, onView, readOnly = false }: Cach
       </Dialog>
     </Box>
   );
+}
+
+function mergesBehind(count: number): string {
+  return count === 1 ? "1 merge behind main" : `${count} merges behind main`;
+}
+
+function describeQueued(queued: NonNullable<DockerCacheState["queued"]>): string {
+  const what = { merge: "a merge", retry: "a retry", manual: "a manual build", enable: "turning it on" }[
+    queued.trigger
+  ];
+  return queued.commit_sha ? `${what}, ${queued.commit_sha.slice(0, 7)}` : what;
 }
 
 function describeAge(iso: string, now: number): string {

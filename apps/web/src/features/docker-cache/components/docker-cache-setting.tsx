@@ -20,11 +20,14 @@ export function DockerCacheSetting({
   project,
   onView,
   readOnly = false,
+  unavailable = null,
 }: {
   project: Project;
   onView: (buildId: string) => void;
   /** The user may see the setting and status but change nothing (the reason is shown on the page). */
   readOnly?: boolean;
+  /** Why builds cannot start now (the sandbox cannot be reached), or null. */
+  unavailable?: string | null;
 }) {
   const update = useUpdateProject(project.id);
   const enabled = project.metadata.auto_warm_docker_cache;
@@ -67,13 +70,15 @@ export function DockerCacheSetting({
           control={
             <Switch
               checked={enabled}
-              disabled={readOnly || !hasScript || update.isPending}
+              // Turning it off needs no sandbox; turning it on starts a build, which does.
+              disabled={readOnly || !hasScript || update.isPending || (!enabled && unavailable !== null)}
               onChange={(_, checked) => toggle(checked)}
               slotProps={{
                 input: {
                   "aria-labelledby": "prewarm-label",
                   "aria-describedby": [
                     readOnly ? "read-only-reason" : null,
+                    unavailable && !enabled ? "sandbox-unreachable" : null,
                     hasScript ? null : "prewarm-helper",
                     "prewarm-description",
                   ]
@@ -85,7 +90,15 @@ export function DockerCacheSetting({
           }
         />
       </Stack>
-      {showStatus && <CacheStatus projectId={project.id} state={state} onView={onView} readOnly={readOnly} />}
+      {showStatus && (
+        <CacheStatus
+          projectId={project.id}
+          state={state}
+          onView={onView}
+          readOnly={readOnly}
+          unavailable={unavailable}
+        />
+      )}
     </Stack>
   );
 }

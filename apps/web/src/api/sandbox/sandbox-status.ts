@@ -1,0 +1,29 @@
+// Whether the BFF can reach the sandbox. Read once, then kept current by the project's event
+// stream (`event: sandbox`), so the banner comes and goes by itself.
+import type { components } from "@prewarm/api-types/bff";
+import { queryOptions, useQuery } from "@tanstack/react-query";
+import { apiClient } from "../../lib/api-client.ts";
+import { toApiError } from "../../lib/problem.ts";
+
+export type SandboxStatus = components["schemas"]["SandboxStatus"];
+
+export const sandboxStatusQueryOptions = queryOptions({
+  queryKey: ["sandbox"],
+  queryFn: async (): Promise<SandboxStatus> => {
+    const { data, error, response } = await apiClient.GET("/api/v1/sandbox");
+    if (!data) throw toApiError(error, response);
+    return data;
+  },
+});
+
+export function useSandboxStatus() {
+  return useQuery(sandboxStatusQueryOptions);
+}
+
+/** Why actions that need the sandbox are unavailable now, or null when they are available. */
+export function useSandboxUnavailable(): string | null {
+  const status = useSandboxStatus();
+  return status.data && !status.data.reachable
+    ? "The sandbox cannot be reached, so builds cannot start, stop or be deleted until it is back."
+    : null;
+}
