@@ -25,9 +25,14 @@ export function formatAgo(iso: string, now: number): string {
   return age === "just now" ? age : `${age} ago`;
 }
 
-/** "12s", "3m 05s", "1h 02m": how long something has been running. */
+/** "12s", "3m 05s", "1h 02m": how long something has been running since `iso`. */
 export function formatElapsed(iso: string, now: number): string {
-  const seconds = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  return formatSeconds((now - Date.parse(iso)) / 1000);
+}
+
+/** "12s", "3m 05s", "1h 02m": a duration. */
+export function formatSeconds(duration: number): string {
+  const seconds = Math.max(0, Math.floor(duration));
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;

@@ -1,6 +1,15 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import { bffHttp, problem, seedProject, setSandboxReachable, storedProject } from "../../testing/mocks/bff.ts";
+import type { Build } from "../../features/build-history/api/list-builds.ts";
+import {
+  bffHttp,
+  problem,
+  seedBuilds,
+  seedProject,
+  setLog,
+  setSandboxReachable,
+  storedProject,
+} from "../../testing/mocks/bff.ts";
 import { renderApp } from "../../testing/render-app.tsx";
 import { server } from "../../testing/setup-tests.ts";
 
@@ -238,5 +247,55 @@ describe("everything the state knows, said plainly", () => {
     expect(retry).toHaveAccessibleDescription(/The sandbox cannot be reached/);
     // Reading the log needs no build to run.
     expect(screen.getByRole("button", { name: "View session" })).toBeEnabled();
+  });
+});
+
+describe("the build history", () => {
+  const build = (id: string, overrides: Partial<Build>): Build => ({
+    id,
+    project_id: "shop",
+    trigger: "merge",
+    commit_sha: "abcdef1234567",
+    status: "succeeded",
+    started_at: hoursAgo(3),
+    finished_at: hoursAgo(2.9),
+    duration_seconds: 372,
+    error: null,
+    size_bytes: 8_700_000_000,
+    ...overrides,
+  });
+
+  it("lists recent builds with trigger, commit, when, duration, size and outcome in words, and opens a log", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "ready",
+      size_bytes: 8_700_000_000,
+      last_ready_at: hoursAgo(2),
+    });
+    seedBuilds("shop", [
+      build("bld_2", {
+        trigger: "retry",
+        commit_sha: null,
+        duration_seconds: 45,
+        size_bytes: null,
+        status: "failed",
+        error: "exit 2",
+      }),
+      build("bld_1", {}),
+    ]);
+    setLog("bld_1", "layer 1 of 9\r\n");
+    const { user } = renderApp("/projects/shop/settings");
+    const table = await screen.findByRole("table", { name: "Build history" });
+    const rows = within(table).getAllByRole("row");
+    expect(rows[1]).toHaveTextContent(/Failed.*Retry.*—.*3h ago.*45s.*—/);
+    expect(rows[2]).toHaveTextContent(/Succeeded.*Merge.*abcdef1.*3h ago.*6m 12s.*8\.7 GB/);
+    await user.click(within(rows[2] as HTMLElement).getByRole("button", { name: "View the log of bld_1" }));
+    expect(await screen.findByRole("region", { name: "Docker Cache Build" })).toBeVisible();
+  });
+
+  it("says there are none yet", async () => {
+    seedProject({ auto_warm_docker_cache: true });
+    renderApp("/projects/shop/settings");
+    expect(await screen.findByText(/No builds yet/)).toBeVisible();
   });
 });

@@ -14,6 +14,7 @@ import { useProject } from "../../api/project/get-project.ts";
 import { useProjectMembers } from "../../api/project/list-members.ts";
 import { useProjectEvents } from "../../api/project/use-project-events.ts";
 import { useSandboxUnavailable } from "../../api/sandbox/sandbox-status.ts";
+import { BuildHistory } from "../../features/build-history/components/build-history.tsx";
 import { BuildViewer } from "../../features/build-viewer/components/build-viewer.tsx";
 import { DockerCacheSetting } from "../../features/docker-cache/components/docker-cache-setting.tsx";
 import { SandboxBanner } from "../../features/docker-cache/components/sandbox-banner.tsx";
@@ -77,7 +78,8 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
         <SandboxBanner />
       </Box>
       <Stack direction={{ xs: "column", md: "row" }} spacing={3} sx={{ alignItems: "flex-start" }}>
-        <Box sx={{ flex: 1, minWidth: 0, width: "100%" }}>
+        {/* Beside each other from 900 px (MUI's md); the viewer stacks below the settings under it. */}
+        <Stack spacing={3} sx={{ flex: 1, minWidth: 0, width: "100%" }}>
           <Paper component="section" aria-labelledby="startup-script-title" variant="outlined" sx={{ p: 3 }}>
             <Typography id="startup-script-title" variant="h2" gutterBottom>
               Startup Script
@@ -95,7 +97,10 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
               unavailable={unavailable}
             />
           </Paper>
-        </Box>
+          {(data.metadata.auto_warm_docker_cache || state.last_build_at !== null) && (
+            <BuildHistory projectId={data.id} state={state} onView={setViewedBuild} />
+          )}
+        </Stack>
         {viewedBuild && (
           <Box sx={{ flex: 1, minWidth: 0, width: "100%" }}>
             <BuildViewer

@@ -37,6 +37,12 @@ const http = createOpenApiHttp<paths>({ baseUrl: origin });
 
 const projects = new Map<string, Project>();
 const logs = new Map<string, string>();
+const builds = new Map<string, components["schemas"]["Build"][]>();
+
+/** The builds GET .../docker-cache/builds answers for a project, newest first. */
+export function seedBuilds(projectId: string, list: components["schemas"]["Build"][]): void {
+  builds.set(projectId, list);
+}
 let buildCounter = 0;
 
 export function resetBff(): void {
@@ -44,6 +50,7 @@ export function resetBff(): void {
   setSandboxReachable(true);
   projects.clear();
   logs.clear();
+  builds.clear();
   buildCounter = 0;
 }
 
@@ -153,6 +160,11 @@ export const handlers = [
     return response(204).empty();
   }),
   http.get("/api/v1/sandbox", ({ response }) => response(200).json(sandbox)),
+  http.get("/api/v1/projects/{project_id}/docker-cache/builds", ({ params, response }) =>
+    projects.has(params.project_id)
+      ? response(200).json({ builds: builds.get(params.project_id) ?? [] })
+      : problem(response, 404, "project_not_found", `No project ${params.project_id}`),
+  ),
   http.post("/api/v1/projects/{project_id}/docker-cache/resume", ({ params, response }) => {
     const project = projects.get(params.project_id);
     if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);

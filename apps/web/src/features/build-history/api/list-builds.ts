@@ -1,0 +1,25 @@
+import type { components } from "@prewarm/api-types/bff";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import type { DockerCacheState } from "../../../api/project/get-project.ts";
+import { apiClient } from "../../../lib/api-client.ts";
+import { toApiError } from "../../../lib/problem.ts";
+
+export type Build = components["schemas"]["Build"];
+
+/**
+ * The project's recent builds, newest first. The key follows the cache state's current build
+ * and status, so the list reloads exactly when a build starts or ends.
+ */
+export function useBuilds(projectId: string, state: DockerCacheState) {
+  return useQuery({
+    queryKey: ["projects", projectId, "builds", state.build_session_id, state.status],
+    queryFn: async (): Promise<Build[]> => {
+      const { data, error, response } = await apiClient.GET("/api/v1/projects/{project_id}/docker-cache/builds", {
+        params: { path: { project_id: projectId } },
+      });
+      if (!data) throw toApiError(error, response);
+      return data.builds;
+    },
+    placeholderData: keepPreviousData,
+  });
+}
