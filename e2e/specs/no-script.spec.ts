@@ -16,5 +16,7 @@ test("the switch waits for a startup script, and says so", async ({ createProjec
 
   // Saved for real: it is still there after a reload.
   await page.reload();
-  await expect(settingsPage.editor).toHaveValue("#!/bin/bash\ndocker compose build\n");
+  await expect(settingsPage.editor).toHaveText("#!/bin/bashdocker compose build");
+  // The editor highlights shell: the comment and the command are told apart.
+  await expect(settingsPage.editor.locator("span").first()).toBeVisible();
 });

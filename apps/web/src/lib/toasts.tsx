@@ -1,8 +1,7 @@
 // Short messages at the bottom of the page. Anything may raise one (the API client raises one
-// for every failed change); one Toaster shows them, newest last.
-import Alert from "@mui/material/Alert";
-import Snackbar from "@mui/material/Snackbar";
-import { useEffect, useState } from "react";
+// for every failed change); one Toaster shows them, newest last. The snackbar itself is loaded
+// with the first message, so a visit without one does not pay for it.
+import { lazy, Suspense, useEffect, useState } from "react";
 
 export interface Toast {
   id: number;
@@ -13,6 +12,8 @@ export interface Toast {
 type Listener = (toast: Toast) => void;
 const listeners = new Set<Listener>();
 let nextId = 1;
+
+const ToastSnackbar = lazy(() => import("./toast-snackbar.tsx"));
 
 export function showToast(message: string, severity: Toast["severity"] = "info"): void {
   const toast = { id: nextId++, message, severity };
@@ -29,18 +30,10 @@ export function Toaster() {
     };
   }, []);
   const current = queue[0];
-  const dismiss = () => setQueue((q) => q.slice(1));
+  if (!current) return null;
   return (
-    <Snackbar
-      key={current?.id}
-      open={current !== undefined}
-      autoHideDuration={current?.severity === "error" ? 8000 : 5000}
-      onClose={(_, reason) => reason !== "clickaway" && dismiss()}
-      anchorOrigin={{ vertical: "bottom", horizontal: "center" }}
-    >
-      <Alert onClose={dismiss} severity={current?.severity ?? "info"} variant="filled" sx={{ width: "100%" }}>
-        {current?.message}
-      </Alert>
-    </Snackbar>
+    <Suspense fallback={null}>
+      <ToastSnackbar toast={current} onDismiss={() => setQueue((q) => q.slice(1))} />
+    </Suspense>
   );
 }

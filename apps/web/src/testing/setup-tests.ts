@@ -26,6 +26,11 @@ globalThis.ResizeObserver ??= class {
   disconnect() {}
 };
 
+// CodeMirror measures text through ranges, which jsdom does not lay out either.
+Range.prototype.getClientRects ??= () =>
+  ({ length: 0, item: () => null, [Symbol.iterator]: [][Symbol.iterator] }) as unknown as DOMRectList;
+Range.prototype.getBoundingClientRect ??= () => new DOMRect(0, 0, 0, 0);
+
 export const server = setupServer(...handlers);
 
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));

@@ -59,7 +59,9 @@ describe("a member of a project", () => {
     const toggle = screen.getByRole("switch", { name: "Pre-warm Docker cache" });
     await waitFor(() => expect(toggle).toBeDisabled());
     expect(toggle).toHaveAccessibleDescription(/Only alice, the project's owner, can change it/);
-    expect(screen.getByRole("textbox", { name: "Startup script" })).toHaveAttribute("readonly");
+    const editor = await screen.findByRole("textbox", { name: "Startup script" });
+    expect(editor).toHaveAttribute("aria-readonly", "true");
+    expect(editor).toHaveAttribute("contenteditable", "false");
     expect(screen.queryByRole("button", { name: "Save" })).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Delete cache" })).not.toBeInTheDocument();

@@ -7,11 +7,11 @@ import Button from "@mui/material/Button";
 import CircularProgress from "@mui/material/CircularProgress";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
-import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Redirect, useSearch } from "wouter";
 import { useLogIn, useSession } from "../../api/auth/session.ts";
+import { LabeledInput } from "../../components/labeled-input.tsx";
 
 /** Where to go after logging in: only a path of this app, never another site. */
 function safeNext(search: string): string {
@@ -19,7 +19,7 @@ function safeNext(search: string): string {
   return next?.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
 }
 
-export function LoginRoute() {
+export default function LoginRoute() {
   const session = useSession();
   const logIn = useLogIn();
   const next = safeNext(useSearch());
@@ -58,7 +58,7 @@ export function LoginRoute() {
               {logIn.error.message}
             </Alert>
           )}
-          <TextField
+          <LabeledInput
             label="User name"
             autoComplete="username"
             value={username}
@@ -66,7 +66,7 @@ export function LoginRoute() {
             required
             autoFocus
           />
-          <TextField
+          <LabeledInput
             label="Password"
             type="password"
             autoComplete="current-password"

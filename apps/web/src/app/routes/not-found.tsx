@@ -2,7 +2,7 @@ import Alert from "@mui/material/Alert";
 import Container from "@mui/material/Container";
 import Link from "@mui/material/Link";
 
-export function NotFoundRoute() {
+export default function NotFoundRoute() {
   return (
     <Container sx={{ py: 4 }}>
       <Alert severity="warning">

@@ -33,7 +33,8 @@ describe("the Pre-warm Docker cache setting", () => {
     expect(toggle).toBeDisabled();
     expect(screen.getByText("Add a startup script first — the Docker cache is built by running it.")).toBeVisible();
 
-    await user.type(screen.getByRole("textbox", { name: "Startup script" }), "docker compose build");
+    await user.click(await screen.findByRole("textbox", { name: "Startup script" }));
+    await user.paste("docker compose build");
     expect(toggle).toBeDisabled();
     await user.click(screen.getByRole("button", { name: "Save" }));
     await waitFor(() => expect(toggle).toBeEnabled());
@@ -83,6 +84,10 @@ describe("the status row", () => {
     renderApp("/projects/shop/settings");
     expect(await screen.findByRole("status")).toHaveTextContent("Ready · 8.7 GB · Updated 2h ago");
     expect(within(status()).getByText("2h ago")).toHaveAttribute("datetime", readyAt);
+    expect(within(status()).getByText("2h ago")).toHaveAttribute(
+      "title",
+      new Date(readyAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }),
+    );
     expect(screen.getByRole("button", { name: "Delete cache" })).toBeVisible();
   });
 
@@ -297,5 +302,28 @@ describe("the build history", () => {
     seedProject({ auto_warm_docker_cache: true });
     renderApp("/projects/shop/settings");
     expect(await screen.findByText(/No builds yet/)).toBeVisible();
+  });
+});
+
+describe("the startup script editor", () => {
+  const leaving = () => {
+    const event = new Event("beforeunload", { cancelable: true });
+    window.dispatchEvent(event);
+    return event.defaultPrevented;
+  };
+
+  it("asks before the page is left with unsaved changes, and not once they are saved", async () => {
+    seedProject({ startup_script: "echo one\n" });
+    const { user } = renderApp("/projects/shop/settings");
+    const editor = await screen.findByRole("textbox", { name: "Startup script" });
+    expect(leaving()).toBe(false);
+    await user.click(editor);
+    await user.paste("echo two");
+    expect(await screen.findByText("Unsaved changes")).toBeVisible();
+    expect(leaving()).toBe(true);
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(screen.queryByText("Unsaved changes")).not.toBeInTheDocument());
+    expect(storedProject("shop")?.startup_script).toContain("echo two");
+    expect(leaving()).toBe(false);
   });
 });

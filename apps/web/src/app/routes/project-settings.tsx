@@ -8,18 +8,20 @@ import Divider from "@mui/material/Divider";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useSession } from "../../api/auth/session.ts";
 import { useProject } from "../../api/project/get-project.ts";
 import { useProjectMembers } from "../../api/project/list-members.ts";
 import { useProjectEvents } from "../../api/project/use-project-events.ts";
 import { useSandboxUnavailable } from "../../api/sandbox/sandbox-status.ts";
-import { BuildHistory } from "../../features/build-history/components/build-history.tsx";
 import { BuildViewer } from "../../features/build-viewer/components/build-viewer.tsx";
 import { DockerCacheSetting } from "../../features/docker-cache/components/docker-cache-setting.tsx";
 import { SandboxBanner } from "../../features/docker-cache/components/sandbox-banner.tsx";
 import { StartupScriptEditor } from "../../features/startup-script/components/startup-script-editor.tsx";
 import { ApiError } from "../../lib/problem.ts";
+
+// Below the fold, and a table: loaded after the settings are on screen.
+const BuildHistory = lazy(() => import("../../features/build-history/components/build-history.tsx"));
 
 /** Why the current user may not change the project, or null when they may (they own it). */
 function useReadOnlyReason(projectId: string): string | null {
@@ -98,7 +100,9 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
             />
           </Paper>
           {(data.metadata.auto_warm_docker_cache || state.last_build_at !== null) && (
-            <BuildHistory projectId={data.id} state={state} onView={setViewedBuild} />
+            <Suspense fallback={null}>
+              <BuildHistory projectId={data.id} state={state} onView={setViewedBuild} />
+            </Suspense>
           )}
         </Stack>
         {viewedBuild && (

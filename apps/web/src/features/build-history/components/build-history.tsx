@@ -38,7 +38,7 @@ const outcomes: Record<Build["status"], { label: string; symbol: string; color: 
   interrupted: { label: "Interrupted", symbol: "!", color: "warning.main" },
 };
 
-export function BuildHistory({
+export default function BuildHistory({
   projectId,
   state,
   onView,

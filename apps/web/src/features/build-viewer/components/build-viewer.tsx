@@ -2,8 +2,8 @@
 // and replayed from the start when opened mid-build or after it ended. xterm.js is loaded only
 // when the column opens, to keep it out of the page's first download.
 import Box from "@mui/material/Box";
+import CircularProgress from "@mui/material/CircularProgress";
 import IconButton from "@mui/material/IconButton";
-import LinearProgress from "@mui/material/LinearProgress";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
@@ -48,7 +48,7 @@ export function BuildViewer({ projectId, buildId, live, onClose }: BuildViewerPr
           position: "relative",
         }}
       >
-        <Suspense fallback={<LinearProgress aria-label="Loading the terminal" />}>
+        <Suspense fallback={<CircularProgress size={24} aria-label="Loading the terminal" />}>
           <BuildTerminal key={buildId} projectId={projectId} buildId={buildId} follow={live} />
         </Suspense>
       </Box>

@@ -3,14 +3,9 @@
 // sessions: it is shown alongside.
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
-import Dialog from "@mui/material/Dialog";
-import DialogActions from "@mui/material/DialogActions";
-import DialogContent from "@mui/material/DialogContent";
-import DialogContentText from "@mui/material/DialogContentText";
-import DialogTitle from "@mui/material/DialogTitle";
 import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import type { DockerCacheState } from "../../../api/project/get-project.ts";
 import { formatAge, formatAgo, formatElapsed, formatSize } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
@@ -20,6 +15,9 @@ import { useStartBuild } from "../api/start-build.ts";
 import { useStopBuild } from "../api/stop-build.ts";
 import { RelativeTime } from "./relative-time.tsx";
 import { StatusIndicator } from "./status-indicator.tsx";
+
+// Dialogs bring the modal machinery (focus trap, portal, backdrop); load it when one is opened.
+const DeleteCacheDialog = lazy(() => import("./delete-cache-dialog.tsx"));
 
 export interface CacheStatusProps {
   projectId: string;
@@ -181,30 +179,18 @@ export function CacheStatus({ projectId, state, onView, readOnly = false, unavai
           start from it.
         </Typography>
       )}
-      <Dialog open={confirmDelete} onClose={() => setConfirmDelete(false)} aria-labelledby="delete-cache-title">
-        <DialogTitle id="delete-cache-title">Delete the Docker cache?</DialogTitle>
-        <DialogContent>
-          <DialogContentText>
-            New sessions will start with an empty Docker directory and rebuild their images until the cache is built
-            again{state.size_bytes > 0 ? ` (${formatSize(state.size_bytes)} will be freed)` : ""}.
-          </DialogContentText>
-        </DialogContent>
-        <DialogActions>
-          <Button onClick={() => setConfirmDelete(false)} autoFocus>
-            Cancel
-          </Button>
-          <Button
-            color="error"
-            variant="contained"
-            onClick={() => {
+      {confirmDelete && (
+        <Suspense fallback={null}>
+          <DeleteCacheDialog
+            sizeBytes={state.size_bytes}
+            onCancel={() => setConfirmDelete(false)}
+            onConfirm={() => {
               setConfirmDelete(false);
               deleteCache.mutate();
             }}
-          >
-            Delete cache
-          </Button>
-        </DialogActions>
-      </Dialog>
+          />
+        </Suspense>
+      )}
     </Box>
   );
 }

@@ -1,11 +1,13 @@
-import Tooltip from "@mui/material/Tooltip";
 import { formatExact } from "../../../lib/format.ts";
 
-/** A relative time ("2h ago") that shows the exact time on hover and to assistive technology. */
+/**
+ * A relative time ("2h ago") whose exact value shows on hover (the browser's own tooltip, which
+ * costs no script) and is read out by assistive technology as its description.
+ */
 export function RelativeTime({ iso, children }: { iso: string; children: string }) {
   return (
-    <Tooltip title={formatExact(iso)}>
-      <time dateTime={iso}>{children}</time>
-    </Tooltip>
+    <time dateTime={iso} title={formatExact(iso)}>
+      {children}
+    </time>
   );
 }

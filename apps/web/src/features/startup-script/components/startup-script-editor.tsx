@@ -1,15 +1,55 @@
 // The Startup Script section's editor: the script that prepares a session, and that a golden
 // build runs to fill the Docker cache.
+import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Stack from "@mui/material/Stack";
-import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
-import { useEffect, useState } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import type { Project } from "../../../api/project/get-project.ts";
 import { useUpdateProject } from "../../../api/project/update-project.ts";
 import { showToast } from "../../../lib/toasts.tsx";
 
 const maxLength = 65_536;
+
+const ScriptCodeEditor = lazy(() => import("./script-code-editor.tsx"));
+
+/** The script as text while the editor loads: what it says is on screen at once. */
+function ScriptPreview({ script }: { script: string }) {
+  return (
+    <Box
+      component="pre"
+      aria-busy="true"
+      aria-label="Startup script (loading the editor)"
+      sx={{
+        m: 0,
+        p: 1.5,
+        minHeight: "12em",
+        border: 1,
+        borderColor: "divider",
+        borderRadius: 2,
+        fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace",
+        fontSize: 14,
+        overflow: "auto",
+      }}
+    >
+      {script}
+    </Box>
+  );
+}
+
+/** Asks before the page is left (closed, reloaded, navigated away) while an edit is not saved. */
+function useUnsavedChangesGuard(dirty: boolean) {
+  useEffect(() => {
+    if (!dirty) return;
+    const guard = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      // Older browsers show the prompt only when returnValue is set.
+      event.returnValue = "";
+    };
+    window.addEventListener("beforeunload", guard);
+    return () => window.removeEventListener("beforeunload", guard);
+  }, [dirty]);
+}
 
 /** `readOnly`: the user may see the script but not change it (the reason is shown on the page). */
 export function StartupScriptEditor({ project, readOnly = false }: { project: Project; readOnly?: boolean }) {
@@ -18,6 +58,7 @@ export function StartupScriptEditor({ project, readOnly = false }: { project: Pr
   const [base, setBase] = useState(saved);
   const update = useUpdateProject(project.id);
   const dirty = draft !== base;
+  useUnsavedChangesGuard(dirty);
 
   // Follow changes saved elsewhere, unless the user is in the middle of an edit.
   useEffect(() => {
@@ -41,27 +82,30 @@ export function StartupScriptEditor({ project, readOnly = false }: { project: Pr
 
   return (
     <Stack spacing={1.5}>
-      <TextField
-        label="Startup script"
-        value={draft}
-        onChange={(event) => setDraft(event.target.value)}
-        multiline
-        minRows={8}
-        maxRows={24}
-        fullWidth
-        error={tooLong}
-        helperText={tooLong ? `The script is ${draft.length} characters; the limit is ${maxLength}.` : " "}
-        placeholder={"#!/bin/bash\n./stack build\n./stack start"}
-        slotProps={{
-          htmlInput: {
-            spellCheck: false,
-            wrap: "off",
-            readOnly,
-            "aria-describedby": readOnly ? "startup-script-description read-only-reason" : "startup-script-description",
-          },
-          input: { sx: { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", fontSize: 14 } },
-        }}
-      />
+      <Typography id="startup-script-label" variant="body2" sx={{ fontWeight: 500 }}>
+        Startup script
+      </Typography>
+      <Suspense fallback={<ScriptPreview script={draft} />}>
+        <ScriptCodeEditor
+          value={draft}
+          onChange={setDraft}
+          readOnly={readOnly}
+          label="Startup script"
+          describedBy={[
+            readOnly ? "startup-script-description read-only-reason" : "startup-script-description",
+            tooLong ? "startup-script-error" : "",
+          ]
+            .join(" ")
+            .trim()}
+          invalid={tooLong}
+          placeholder={"#!/bin/bash\n./stack build\n./stack start"}
+        />
+      </Suspense>
+      {tooLong && (
+        <Typography id="startup-script-error" variant="body2" color="error">
+          The script is {draft.length} characters; the limit is {maxLength}.
+        </Typography>
+      )}
       {!readOnly && (
         <Stack direction="row" spacing={1} sx={{ justifyContent: "flex-end", alignItems: "center" }}>
           {dirty && (
