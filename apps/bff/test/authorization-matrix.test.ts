@@ -42,6 +42,7 @@ const expectations: Record<string, Expectation> = {
   getProject: { statuses: [401, 404, 200, 200] },
   updateProject: { statuses: [401, 404, 403, 200], body: () => ({ startup_script: "echo changed" }) },
   listProjectMembers: { statuses: [401, 404, 200, 200] },
+  listStartupScriptVersions: { statuses: [401, 404, 200, 200] },
   addProjectMember: { statuses: [401, 404, 403, 200], userName: "stranger" },
   removeProjectMember: { statuses: [401, 404, 403, 200], userName: "member" },
   streamProjectEvents: { statuses: [401, 404, 200, 200] },

@@ -20,6 +20,7 @@ import type { SqlClient } from "./sql-client.ts";
 
 export type Project = components["schemas"]["Project"];
 export type Build = components["schemas"]["Build"];
+export type ScriptVersion = components["schemas"]["ScriptVersion"];
 
 /** The channel every project change is announced on, as `<project id>:<revision>`. */
 export const projectChannel = "prewarm_project";
@@ -132,9 +133,15 @@ export class ProjectStore {
   // --- projects and settings ---
 
   async createProject(input: NewProject, id = `prj_${randomUUID().replaceAll("-", "")}`): Promise<Project> {
+    // The first script is the first version of its history.
     const rows = await this.sql.query<ProjectRow>(
-      `INSERT INTO projects (id, name, repository_url, default_branch, startup_script, owner_id)
-       VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+      `WITH p AS (
+         INSERT INTO projects (id, name, repository_url, default_branch, startup_script, owner_id)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *),
+       v AS (
+         INSERT INTO script_versions (project_id, startup_script, saved_by)
+         SELECT id, startup_script, owner_id FROM p WHERE startup_script <> '' RETURNING 1)
+       SELECT * FROM p`,
       [
         id,
         input.name,
@@ -170,25 +177,33 @@ export class ProjectStore {
    * Changes settings, and only settings. The setting cannot end up on with an empty script.
    * `turnedOn` is true for exactly one of any number of concurrent updates that turn it on.
    */
-  async updateSettings(id: string, change: SettingsChange): Promise<SettingsResult> {
+  async updateSettings(id: string, change: SettingsChange, savedBy: string | null = null): Promise<SettingsResult> {
+    // A changed script becomes a version of its history in the same statement.
     const rows = await this.sql.query<ProjectRow & { was_on: boolean }>(
-      `WITH old AS (SELECT id, auto_warm_docker_cache AS was_on FROM projects WHERE id = $1 FOR UPDATE)
-       UPDATE projects p
-          SET startup_script = COALESCE($2, p.startup_script),
-              auto_warm_docker_cache = COALESCE($3, p.auto_warm_docker_cache),
-              build_timeout_seconds = COALESCE($4, p.build_timeout_seconds),
-              pause_after_failures = COALESCE($5, p.pause_after_failures),
-              updated_at = now(), revision = p.revision + 1
-         FROM old
-        WHERE p.id = old.id
-          AND NOT (COALESCE($3, p.auto_warm_docker_cache) AND btrim(COALESCE($2, p.startup_script)) = '')
-       RETURNING p.*, old.was_on, ${notify}`,
+      `WITH old AS (
+         SELECT id, auto_warm_docker_cache AS was_on, startup_script AS old_script FROM projects WHERE id = $1 FOR UPDATE),
+       upd AS (
+         UPDATE projects p
+            SET startup_script = COALESCE($2, p.startup_script),
+                auto_warm_docker_cache = COALESCE($3, p.auto_warm_docker_cache),
+                build_timeout_seconds = COALESCE($4, p.build_timeout_seconds),
+                pause_after_failures = COALESCE($5, p.pause_after_failures),
+                updated_at = now(), revision = p.revision + 1
+           FROM old
+          WHERE p.id = old.id
+            AND NOT (COALESCE($3, p.auto_warm_docker_cache) AND btrim(COALESCE($2, p.startup_script)) = '')
+         RETURNING p.*, old.was_on, old.old_script),
+       v AS (
+         INSERT INTO script_versions (project_id, startup_script, saved_by)
+         SELECT id, startup_script, $6 FROM upd WHERE startup_script IS DISTINCT FROM old_script RETURNING 1)
+       SELECT upd.*, pg_notify('${projectChannel}', upd.id || ':' || upd.revision) AS notified FROM upd`,
       [
         id,
         change.startup_script ?? null,
         change.auto_warm_docker_cache ?? null,
         change.build_timeout_seconds ?? null,
         change.pause_after_failures ?? null,
+        savedBy,
       ],
     );
     const row = rows[0];
@@ -215,6 +230,28 @@ export class ProjectStore {
     );
     const row = rows[0];
     return row ? { project: this.toProject(row), isNew: row.is_new } : null;
+  }
+
+  /** The project's saved scripts, newest first, with who saved each. */
+  async scriptVersions(projectId: string, limit = 50): Promise<ScriptVersion[]> {
+    const rows = await this.sql.query<{
+      id: string | number;
+      startup_script: string;
+      saved_at: Date | string;
+      user_id: string | null;
+      user_name: string | null;
+    }>(
+      `SELECT v.id, v.startup_script, v.saved_at, u.id AS user_id, u.name AS user_name
+         FROM script_versions v LEFT JOIN users u ON u.id = v.saved_by
+        WHERE v.project_id = $1 ORDER BY v.id DESC LIMIT $2`,
+      [projectId, limit],
+    );
+    return rows.map((row) => ({
+      id: Number(row.id),
+      startup_script: row.startup_script,
+      saved_at: new Date(row.saved_at).toISOString(),
+      saved_by: row.user_id && row.user_name ? { id: row.user_id, name: row.user_name } : null,
+    }));
   }
 
   async setWebhookSecret(id: string, secret: string): Promise<Project | null> {

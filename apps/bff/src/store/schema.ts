@@ -99,4 +99,13 @@ CREATE TABLE IF NOT EXISTS project_members (
   added_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (project_id, user_id)
 );
+-- Every startup script a project was saved with, and who saved it, for [History].
+CREATE TABLE IF NOT EXISTS script_versions (
+  id bigserial PRIMARY KEY,
+  project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+  startup_script text NOT NULL,
+  saved_by text REFERENCES users (id) ON DELETE SET NULL,
+  saved_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS script_versions_by_project ON script_versions (project_id, id DESC);
 `;

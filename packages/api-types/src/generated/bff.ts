@@ -142,6 +142,29 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/startup-script/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Earlier saved versions of the startup script, newest first
+         * @description Every save that changed the script is a version, with who saved it and when; the last 50
+         *     are listed. To restore one, save its `startup_script` again (a new version).
+         */
+        get: operations["listStartupScriptVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/members": {
         parameters: {
             query?: never;
@@ -442,6 +465,16 @@ export interface components {
         LinkLogin: {
             /** @description The token of a one-time login link (`/login#token=...`). */
             login_token: string;
+        };
+        ScriptVersionList: {
+            versions: components["schemas"]["ScriptVersion"][];
+        };
+        ScriptVersion: {
+            id: number;
+            startup_script: components["schemas"]["StartupScript"];
+            saved_at: components["schemas"]["Timestamp"];
+            /** @description Who saved it; null when the user no longer exists. */
+            saved_by: components["schemas"]["User"] | null;
         };
         MemberList: {
             members: components["schemas"]["Member"][];
@@ -946,6 +979,31 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             422: components["responses"]["Unprocessable"];
             502: components["responses"]["SandboxUnavailable"];
+        };
+    };
+    listStartupScriptVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScriptVersionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     listProjectMembers: {

@@ -32,12 +32,16 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
       async (c) => {
         const { project_id } = c.req.valid("param");
         const body = c.req.valid("json");
-        const result = await store.updateSettings(project_id, {
-          startup_script: body.startup_script,
-          auto_warm_docker_cache: body.metadata?.auto_warm_docker_cache,
-          build_timeout_seconds: body.metadata?.docker_cache_build_timeout_seconds,
-          pause_after_failures: body.metadata?.docker_cache_pause_after_failures,
-        });
+        const result = await store.updateSettings(
+          project_id,
+          {
+            startup_script: body.startup_script,
+            auto_warm_docker_cache: body.metadata?.auto_warm_docker_cache,
+            build_timeout_seconds: body.metadata?.docker_cache_build_timeout_seconds,
+            pause_after_failures: body.metadata?.docker_cache_pause_after_failures,
+          },
+          c.get("user").id,
+        );
         if (result.kind === "not_found") throw notFound(project_id);
         if (result.kind === "script_required") {
           throw new ProblemError(
@@ -71,6 +75,11 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
         const result = await orchestrator.mainChanged(project_id, c.req.valid("json").commit_sha);
         return c.json(result satisfies Schemas["MainChangedResponse"], 202);
       },
+    )
+    .get("/:project_id/startup-script/versions", idParams("project_id"), async (c) =>
+      c.json({
+        versions: await store.scriptVersions(c.req.valid("param").project_id),
+      } satisfies Schemas["ScriptVersionList"]),
     )
     .get("/:project_id/events", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
