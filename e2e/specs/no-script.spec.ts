@@ -17,6 +17,13 @@ test("the switch waits for a startup script, and says so", async ({ createProjec
   // Saved for real: it is still there after a reload.
   await page.reload();
   await expect(settingsPage.editor).toHaveText("#!/bin/bashdocker compose build");
-  // The editor highlights shell: the comment and the command are told apart.
-  await expect(settingsPage.editor.locator("span").first()).toBeVisible();
+  // The editor highlights shell: the comment is coloured apart from the command.
+  const colours = await settingsPage.editor.evaluate((editor) =>
+    Array.from(editor.querySelectorAll(".cm-line"), (line) => {
+      const first = line.querySelector("span") ?? line;
+      return getComputedStyle(first).color;
+    }),
+  );
+  expect(colours[0]).not.toBe(colours[1]);
+  await settingsPage.snapshot("15-script-highlighted");
 });

@@ -63,7 +63,6 @@ export function CacheStatus({ projectId, state, onView, readOnly = false, unavai
             ) : (
               "just now"
             )}
-            {state.last_build_at && <> · {formatElapsed(state.last_build_at, now)} elapsed</>}
           </>
         );
       case "ready":
@@ -102,6 +101,12 @@ export function CacheStatus({ projectId, state, onView, readOnly = false, unavai
         <Typography role="status" aria-live="polite" sx={{ flex: "1 1 240px", minWidth: 0, wordBreak: "break-word" }}>
           {summary}
         </Typography>
+        {/* Outside the live region: a clock ticking every second must not be read out. */}
+        {state.status === "building" && state.last_build_at && (
+          <Typography variant="body2" color="text.secondary" data-testid="build-elapsed">
+            {formatElapsed(state.last_build_at, now)} elapsed
+          </Typography>
+        )}
         <Stack direction="row" spacing={1}>
           {state.status === "building" && buildId && (
             <>

@@ -19,8 +19,12 @@ export interface ScriptCodeEditorProps {
   placeholder: string;
 }
 
+// The shell mode's tokens: comments and the #! line, keywords (if, then…), builtins (echo, cd…),
+// strings, $variables, assignments, options (--flag), numbers, operators.
 const highlight = HighlightStyle.define([
-  { tag: tags.comment, color: "var(--mui-palette-text-secondary)", fontStyle: "italic" },
+  { tag: [tags.comment, tags.meta], color: "var(--mui-palette-text-secondary)", fontStyle: "italic" },
+  { tag: [tags.standard(tags.variableName), tags.attributeName], color: "var(--mui-palette-info-dark)" },
+  { tag: tags.operator, color: "var(--mui-palette-text-secondary)" },
   { tag: [tags.keyword, tags.controlKeyword], color: "var(--mui-palette-secondary-main)", fontWeight: "600" },
   { tag: [tags.string, tags.special(tags.string)], color: "var(--mui-palette-success-main)" },
   { tag: [tags.variableName, tags.definition(tags.variableName)], color: "var(--mui-palette-primary-main)" },
