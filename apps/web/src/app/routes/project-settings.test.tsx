@@ -3,9 +3,11 @@ import { describe, expect, it } from "vitest";
 import type { Build } from "../../features/build-history/api/list-builds.ts";
 import {
   bffHttp,
+  member,
   problem,
   seedBuilds,
   seedProject,
+  seedVersion,
   setLog,
   setSandboxReachable,
   storedProject,
@@ -326,5 +328,31 @@ describe("the startup script editor", () => {
     await waitFor(() => expect(screen.queryByText("Unsaved changes")).not.toBeInTheDocument());
     expect(storedProject("shop")?.startup_script).toContain("echo two");
     expect(leaving()).toBe(false);
+  });
+});
+
+describe("the startup script history", () => {
+  it("shows earlier versions with who and when, and restores one into the editor to be saved", async () => {
+    seedProject({ startup_script: "echo current\n" });
+    seedVersion("shop", "echo current\n", hoursAgo(1));
+    seedVersion("shop", "echo older\n", hoursAgo(26), member);
+    const { user } = renderApp("/projects/shop/settings");
+    await screen.findByRole("textbox", { name: "Startup script" });
+    await user.click(screen.getByRole("button", { name: "History" }));
+    const dialog = await screen.findByRole("dialog", { name: "Startup script history" });
+    const items = within(await within(dialog).findByRole("list", { name: "Saved versions" })).getAllByRole("button");
+    expect(items[0]).toHaveTextContent("1h ago · latest");
+    expect(items[0]).toHaveTextContent("by alice");
+    expect(items[1]).toHaveTextContent("1 day ago");
+    expect(items[1]).toHaveTextContent("by bob");
+    expect(within(dialog).getByRole("button", { name: "This is the current script" })).toBeDisabled();
+
+    await user.click(items[1] as HTMLElement);
+    expect(within(dialog).getByLabelText("The chosen version")).toHaveTextContent("echo older");
+    await user.click(within(dialog).getByRole("button", { name: "Restore into the editor" }));
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    expect(screen.getByText("Unsaved changes")).toBeVisible();
+    await user.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(storedProject("shop")?.startup_script).toBe("echo older\n"));
   });
 });

@@ -38,6 +38,7 @@ const http = createOpenApiHttp<paths>({ baseUrl: origin });
 const projects = new Map<string, Project>();
 const logs = new Map<string, string>();
 const builds = new Map<string, components["schemas"]["Build"][]>();
+const versions = new Map<string, components["schemas"]["ScriptVersion"][]>();
 
 /** The builds GET .../docker-cache/builds answers for a project, newest first. */
 export function seedBuilds(projectId: string, list: components["schemas"]["Build"][]): void {
@@ -51,6 +52,7 @@ export function resetBff(): void {
   projects.clear();
   logs.clear();
   builds.clear();
+  versions.clear();
   buildCounter = 0;
 }
 
@@ -95,6 +97,24 @@ export function seedProject(
   };
   projects.set(id, project);
   return project;
+}
+
+function recordVersion(projectId: string, script: string): void {
+  const list = versions.get(projectId) ?? [];
+  list.unshift({
+    id: list.length + 1,
+    startup_script: script,
+    saved_at: new Date().toISOString(),
+    saved_by: currentUser,
+  });
+  versions.set(projectId, list);
+}
+
+/** An earlier saved version of a project's script, older than those saved during the test. */
+export function seedVersion(projectId: string, script: string, savedAt: string, savedBy: User = owner): void {
+  const list = versions.get(projectId) ?? [];
+  list.push({ id: list.length + 1, startup_script: script, saved_at: savedAt, saved_by: savedBy });
+  versions.set(projectId, list);
 }
 
 export function storedProject(id: string): Project | undefined {
@@ -160,6 +180,11 @@ export const handlers = [
     return response(204).empty();
   }),
   http.get("/api/v1/sandbox", ({ response }) => response(200).json(sandbox)),
+  http.get("/api/v1/projects/{project_id}/startup-script/versions", ({ params, response }) =>
+    projects.has(params.project_id)
+      ? response(200).json({ versions: versions.get(params.project_id) ?? [] })
+      : problem(response, 404, "project_not_found", `No project ${params.project_id}`),
+  ),
   http.get("/api/v1/projects/{project_id}/docker-cache/builds", ({ params, response }) =>
     projects.has(params.project_id)
       ? response(200).json({ builds: builds.get(params.project_id) ?? [] })
@@ -204,6 +229,7 @@ export const handlers = [
       );
     }
     const turnedOn = on && !project.metadata.auto_warm_docker_cache;
+    if (script !== project.startup_script) recordVersion(project.id, script);
     project.startup_script = script;
     project.metadata.auto_warm_docker_cache = on;
     project.revision++;

@@ -12,6 +12,7 @@ import { showToast } from "../../../lib/toasts.tsx";
 const maxLength = 65_536;
 
 const ScriptCodeEditor = lazy(() => import("./script-code-editor.tsx"));
+const ScriptHistoryDialog = lazy(() => import("./script-history-dialog.tsx"));
 
 /** The script as text while the editor loads: what it says is on screen at once. */
 function ScriptPreview({ script }: { script: string }) {
@@ -59,6 +60,7 @@ export function StartupScriptEditor({ project, readOnly = false }: { project: Pr
   const update = useUpdateProject(project.id);
   const dirty = draft !== base;
   useUnsavedChangesGuard(dirty);
+  const [historyOpen, setHistoryOpen] = useState(false);
 
   // Follow changes saved elsewhere, unless the user is in the middle of an edit.
   useEffect(() => {
@@ -106,20 +108,41 @@ export function StartupScriptEditor({ project, readOnly = false }: { project: Pr
           The script is {draft.length} characters; the limit is {maxLength}.
         </Typography>
       )}
-      {!readOnly && (
-        <Stack direction="row" spacing={1} sx={{ justifyContent: "flex-end", alignItems: "center" }}>
-          {dirty && (
-            <Typography variant="body2" color="text.secondary" sx={{ mr: "auto" }}>
-              Unsaved changes
-            </Typography>
-          )}
-          <Button variant="outlined" disabled={!dirty || update.isPending} onClick={() => setDraft(base)}>
-            Discard
-          </Button>
-          <Button variant="contained" disabled={!dirty || tooLong || update.isPending} onClick={save}>
-            {update.isPending ? "Saving…" : "Save"}
-          </Button>
-        </Stack>
+      <Stack direction="row" spacing={1} sx={{ justifyContent: "flex-end", alignItems: "center" }}>
+        {dirty && (
+          <Typography variant="body2" color="text.secondary" sx={{ mr: "auto" }}>
+            Unsaved changes
+          </Typography>
+        )}
+        <Button variant="text" onClick={() => setHistoryOpen(true)}>
+          History
+        </Button>
+        {!readOnly && (
+          <>
+            <Button variant="outlined" disabled={!dirty || update.isPending} onClick={() => setDraft(base)}>
+              Discard
+            </Button>
+            <Button variant="contained" disabled={!dirty || tooLong || update.isPending} onClick={save}>
+              {update.isPending ? "Saving…" : "Save"}
+            </Button>
+          </>
+        )}
+      </Stack>
+      {historyOpen && (
+        <Suspense fallback={null}>
+          <ScriptHistoryDialog
+            projectId={project.id}
+            revision={project.revision}
+            current={draft}
+            canRestore={!readOnly}
+            onClose={() => setHistoryOpen(false)}
+            onRestore={(version) => {
+              setDraft(version.startup_script);
+              setHistoryOpen(false);
+              showToast("An earlier version is in the editor. Save to use it.", "info");
+            }}
+          />
+        </Suspense>
       )}
     </Stack>
   );
