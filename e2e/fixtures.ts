@@ -2,6 +2,7 @@
 // sandbox's part, and the settings page as a person sees it.
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
 import { type Browser, test as base, expect, type Locator, type Page } from "@playwright/test";
 import { MockSandboxControl } from "../packages/mock-sandbox/src/control-client.ts";
 import { ports } from "./ports.ts";
@@ -37,11 +38,31 @@ export class SettingsPage {
     return this.page.getByRole("button", { name, exact: true });
   }
 
-  /** Saves a screenshot of the page as it is, for people to look at after the run. */
+  /**
+   * Saves a screenshot of the page as it is, for people to look at after the run, and checks the
+   * state shown is accessible: every state a spec photographs is also checked by axe.
+   */
   async snapshot(name: string): Promise<void> {
-    await mkdir(screenshotDir, { recursive: true });
-    await this.page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+    await snapshot(this.page, name);
   }
+}
+
+/** What axe-core finds wrong with the page as it is (WCAG 2.1 A and AA), one line each. */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  return results.violations.flatMap((violation) =>
+    violation.nodes.map(
+      (node) =>
+        `${violation.id}: ${violation.help} — ${node.target.join(" ")} ${node.html.slice(0, 160)} ${node.failureSummary ?? ""}`,
+    ),
+  );
+}
+
+/** A screenshot for people to look at, after axe found nothing wrong with the state shown. */
+export async function snapshot(page: Page, name: string): Promise<void> {
+  expect(await accessibilityViolations(page), `accessibility of ${name}`).toEqual([]);
+  await mkdir(screenshotDir, { recursive: true });
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
 }
 
 /** Logs the browser context of `page` in as `user`, as the login form would. */

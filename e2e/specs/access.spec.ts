@@ -1,8 +1,6 @@
 // Who sees what, in a real browser: logging in by the form, a member who sees a project
 // read-only, a stranger who cannot tell it exists, and a page the CSP lets run in full.
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
-import { expect, pageAs, screenshotDir, test } from "../fixtures.ts";
+import { expect, pageAs, snapshot, test } from "../fixtures.ts";
 import { users } from "../users.ts";
 
 test("logging in by the form leads to the page asked for", async ({ browser, baseURL, createProject }) => {
@@ -10,8 +8,7 @@ test("logging in by the form leads to the page asked for", async ({ browser, bas
   const page = await pageAs(browser, baseURL ?? "", null);
   await page.goto(`/projects/${projectId}/settings`);
   await expect(page.getByRole("heading", { name: "Log in" })).toBeVisible();
-  await mkdir(screenshotDir, { recursive: true });
-  await page.screenshot({ path: path.join(screenshotDir, "20-login.png") });
+  await snapshot(page, "20-login");
 
   await page.getByLabel("User name").fill(users.owner.name);
   await page.getByLabel("Password").fill("not the password");
@@ -46,7 +43,7 @@ test("a member sees the project read-only; a stranger cannot tell it exists", as
   await expect(member.getByRole("switch", { name: "Pre-warm Docker cache" })).toBeDisabled();
   await expect(member.getByRole("textbox", { name: "Startup script" })).not.toBeEditable();
   await expect(member.getByRole("button", { name: "Save" })).toHaveCount(0);
-  await member.screenshot({ path: path.join(screenshotDir, "21-member-read-only.png"), fullPage: true });
+  await snapshot(member, "21-member-read-only");
   // The API agrees with the page.
   const refused = await member.request.patch(`/api/v1/projects/${projectId}`, {
     data: { startup_script: "echo mine now" },
@@ -60,7 +57,7 @@ test("a member sees the project read-only; a stranger cannot tell it exists", as
   const missing = await stranger.goto(`/projects/prj_does_not_exist/settings`);
   expect(missing?.status()).toBe(200);
   await expect(stranger.getByText("This project does not exist, or you do not have access to it.")).toBeVisible();
-  await stranger.screenshot({ path: path.join(screenshotDir, "22-stranger.png") });
+  await snapshot(stranger, "22-stranger");
 });
 
 test("the page runs under its Content-Security-Policy without a violation", async ({ page, createProject }) => {

@@ -2,7 +2,9 @@ import { createTheme } from "@mui/material/styles";
 
 // Light and dark schemes; the page follows the system's preference.
 export const theme = createTheme({
-  colorSchemes: { light: true, dark: true },
+  // Text in these colours keeps WCAG AA contrast (4.5:1) on white and on a hovered button's tint:
+  // MUI's default blue falls to 4.4:1 when hovered, its orange is 2.9:1.
+  colorSchemes: { light: { palette: { primary: { main: "#1565c0" }, warning: { main: "#b45309" } } }, dark: true },
   cssVariables: { colorSchemeSelector: "media" },
   shape: { borderRadius: 8 },
   typography: {

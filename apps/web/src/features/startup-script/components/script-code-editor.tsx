@@ -35,7 +35,9 @@ const look = EditorView.theme({
   "&": { fontSize: "14px", border: "1px solid var(--mui-palette-divider)", borderRadius: "8px" },
   "&.cm-focused": { outline: "2px solid var(--mui-palette-primary-main)", outlineOffset: "-1px" },
   ".cm-content": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", minHeight: "12em" },
-  ".cm-scroller": { maxHeight: "32em", overflow: "auto" },
+  // No inner scrolling (long lines wrap, the editor grows with the script): a scrolling box
+  // inside the page would be one more thing a keyboard user has to reach.
+  ".cm-scroller": { overflow: "visible" },
   ".cm-gutters": {
     backgroundColor: "transparent",
     color: "var(--mui-palette-text-secondary)",
@@ -62,6 +64,7 @@ export default function ScriptCodeEditor(props: ScriptCodeEditorProps) {
         doc: props.value,
         extensions: [
           lineNumbers(),
+          EditorView.lineWrapping,
           history(),
           keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
           StreamLanguage.define(shell),
