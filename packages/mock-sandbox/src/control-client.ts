@@ -41,6 +41,11 @@ export class MockSandboxControl {
     await this.send("POST", `/__control/goldens/${projectId}`, { size_bytes: sizeBytes });
   }
 
+  /** Evicts the project's golden as a host short of disk space would, announcing it. */
+  async evictGolden(projectId: string): Promise<void> {
+    await this.send("POST", `/__control/goldens/${projectId}/evict`);
+  }
+
   async setOnline(online: boolean): Promise<void> {
     await this.send("POST", "/__control/online", { online });
   }

@@ -60,6 +60,10 @@ function controlApp(sandbox: MockSandbox) {
     sandbox.setGolden(c.req.param("project_id"), size_bytes);
     return c.body(null, 204);
   });
+  app.post("/__control/goldens/:project_id/evict", (c) => {
+    sandbox.evictGolden(c.req.param("project_id"));
+    return c.body(null, 204);
+  });
   app.post("/__control/online", async (c) => {
     sandbox.online = (await c.req.json<{ online: boolean }>()).online;
     return c.body(null, 204);

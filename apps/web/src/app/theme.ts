@@ -4,7 +4,17 @@ import { createTheme } from "@mui/material/styles";
 export const theme = createTheme({
   // Text in these colours keeps WCAG AA contrast (4.5:1) on white and on a hovered button's tint:
   // MUI's default blue falls to 4.4:1 when hovered, its orange is 2.9:1.
-  colorSchemes: { light: { palette: { primary: { main: "#1565c0" }, warning: { main: "#b45309" } } }, dark: true },
+  // Filled toasts put white text on these; each keeps 4.5:1 in both schemes.
+  colorSchemes: {
+    light: { palette: { primary: { main: "#1565c0" }, warning: { main: "#b45309" }, info: { main: "#01579b" } } },
+    dark: {
+      palette: {
+        success: { main: "#66bb6a", dark: "#2e7d32" },
+        info: { main: "#29b6f6", dark: "#01579b" },
+        warning: { main: "#ffa726", dark: "#9a4a06" },
+      },
+    },
+  },
   cssVariables: { colorSchemeSelector: "media" },
   shape: { borderRadius: 8 },
   typography: {

@@ -23,7 +23,7 @@ export interface ScriptCodeEditorProps {
 // strings, $variables, assignments, options (--flag), numbers, operators.
 const highlight = HighlightStyle.define([
   { tag: [tags.comment, tags.meta], color: "var(--mui-palette-text-secondary)", fontStyle: "italic" },
-  { tag: [tags.standard(tags.variableName), tags.attributeName], color: "var(--mui-palette-info-dark)" },
+  { tag: [tags.standard(tags.variableName), tags.attributeName], color: "var(--mui-palette-info-main)" },
   { tag: tags.operator, color: "var(--mui-palette-text-secondary)" },
   { tag: [tags.keyword, tags.controlKeyword], color: "var(--mui-palette-secondary-main)", fontWeight: "600" },
   { tag: [tags.string, tags.special(tags.string)], color: "var(--mui-palette-success-main)" },

@@ -9,6 +9,7 @@ import DialogActions from "@mui/material/DialogActions";
 import DialogContent from "@mui/material/DialogContent";
 import DialogTitle from "@mui/material/DialogTitle";
 import List from "@mui/material/List";
+import ListItem from "@mui/material/ListItem";
 import ListItemButton from "@mui/material/ListItemButton";
 import ListItemText from "@mui/material/ListItemText";
 import Stack from "@mui/material/Stack";
@@ -53,22 +54,23 @@ export default function ScriptHistoryDialog({
           <Stack direction={{ xs: "column", md: "row" }} spacing={2}>
             <List dense aria-label="Saved versions" sx={{ minWidth: 240, maxHeight: 400, overflow: "auto" }}>
               {list.map((version, index) => (
-                <ListItemButton
-                  key={version.id}
-                  selected={version.id === chosen.id}
-                  aria-current={version.id === chosen.id ? "true" : undefined}
-                  onClick={() => setChosenId(version.id)}
-                >
-                  <ListItemText
-                    primary={
-                      <>
-                        <RelativeTime iso={version.saved_at}>{formatAgo(version.saved_at, now)}</RelativeTime>
-                        {index === 0 ? " · latest" : ""}
-                      </>
-                    }
-                    secondary={`by ${version.saved_by?.name ?? "a former user"}`}
-                  />
-                </ListItemButton>
+                <ListItem key={version.id} disablePadding>
+                  <ListItemButton
+                    selected={version.id === chosen.id}
+                    aria-current={version.id === chosen.id ? "true" : undefined}
+                    onClick={() => setChosenId(version.id)}
+                  >
+                    <ListItemText
+                      primary={
+                        <>
+                          <RelativeTime iso={version.saved_at}>{formatAgo(version.saved_at, now)}</RelativeTime>
+                          {index === 0 ? " · latest" : ""}
+                        </>
+                      }
+                      secondary={`by ${version.saved_by?.name ?? "a former user"}`}
+                    />
+                  </ListItemButton>
+                </ListItem>
               ))}
             </List>
             <Box
