@@ -37,6 +37,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     stopping = true;
     logger.info({ signal }, "shutting down: stopping running builds");
     server.close();
-    void Promise.all([services.builds.stopAll(), services.spares.stop()]).finally(() => process.exit(0));
+    void Promise.all([services.builds.stopAll(), services.testRuns.stopAll(), services.spares.stop()]).finally(() =>
+      process.exit(0),
+    );
   });
 }

@@ -9,6 +9,7 @@ import { Spares } from "./golden/spares.ts";
 import { SandboxLayout } from "./layout.ts";
 import type { Logger } from "./logger.ts";
 import { Sessions } from "./sessions/sessions.ts";
+import { TestRuns } from "./sessions/test-runs.ts";
 
 export interface SandboxServices {
   layout: SandboxLayout;
@@ -18,6 +19,7 @@ export interface SandboxServices {
   spares: Spares;
   builds: Builds;
   sessions: Sessions;
+  testRuns: TestRuns;
   logger: Logger;
 }
 
@@ -48,7 +50,8 @@ export function createServices(options: {
     stopGraceMs: options.stopGraceMs,
   });
   const sessions = new Sessions(layout, goldens, spares, bus);
-  return { layout, bus, goldens, quota, spares, builds, sessions, logger: options.logger };
+  const testRuns = new TestRuns({ layout, sessions, stopGraceMs: options.stopGraceMs });
+  return { layout, bus, goldens, quota, spares, builds, sessions, testRuns, logger: options.logger };
 }
 
 /** Creates the root's directories and settles whatever a previous run left behind. */
@@ -60,6 +63,7 @@ export async function prepareRoot(services: SandboxServices): Promise<void> {
   const settled = await services.builds.recover();
   await services.goldens.recover();
   await services.spares.recover();
+  await services.testRuns.recover();
   for (const build of settled) {
     services.logger.info({ buildId: build.build_id, status: build.status }, "settled a build of the previous run");
   }

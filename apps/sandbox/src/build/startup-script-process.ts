@@ -3,11 +3,11 @@
 // stderr interleaved, as a terminal would show them).
 import { type ChildProcess, spawn } from "node:child_process";
 
-export interface ScriptEnv {
-  dockerDir: string;
-  projectId: string;
-  buildId: string;
-}
+/** A golden build names its build; a test run in an ordinary session names its session. */
+export type ScriptEnv = { dockerDir: string; projectId: string } & (
+  | { buildId: string; sessionId?: undefined }
+  | { sessionId: string; buildId?: undefined }
+);
 
 export function spawnStartupScript(options: {
   scriptPath: string;
@@ -35,10 +35,10 @@ function scriptEnvironment(env: ScriptEnv): NodeJS.ProcessEnv {
     TERM: "xterm-256color",
     FORCE_COLOR: "1",
     CLICOLOR_FORCE: "1",
-    HELIX_GOLDEN_BUILD: "true",
+    HELIX_GOLDEN_BUILD: env.buildId !== undefined ? "true" : "false",
     HELIX_DOCKER_DATA_ROOT: env.dockerDir,
     HELIX_PROJECT_ID: env.projectId,
-    HELIX_BUILD_ID: env.buildId,
+    ...(env.buildId !== undefined ? { HELIX_BUILD_ID: env.buildId } : { HELIX_SESSION_ID: env.sessionId }),
   };
 }
 

@@ -206,6 +206,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a startup script in an ordinary session, to test it
+         * @description Prepares the session's Docker directory from the project's golden (or empty, without
+         *     one), checks out the branch and runs the script there with `HELIX_GOLDEN_BUILD=false`
+         *     and `HELIX_DOCKER_DATA_ROOT` set to the session's directory. Nothing is promoted. Answers
+         *     at once; `GET /v1/test-runs/{session_id}` reports the copy's progress, how long the
+         *     preparation took, and the outcome. When the run ends its Docker directory is removed;
+         *     its record and log are kept.
+         */
+        post: operations["startTestRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/test-runs/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /** A test run, with the progress of its preparation */
+        get: operations["getTestRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/test-runs/{session_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop a test run
+         * @description Idempotent; an ended run is answered as it is.
+         */
+        post: operations["stopTestRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/test-runs/{session_id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The test run's output
+         * @description Everything the checkout and the script printed; with `follow=true`, until the run ends.
+         */
+        get: operations["getTestRunLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -290,6 +378,39 @@ export interface components {
             quota_bytes: number | null;
             /** @description Free space on the filesystem of the service's root. */
             disk_free_bytes: number;
+        };
+        StartTestRunRequest: {
+            session_id: components["schemas"]["Id"];
+            project_id: components["schemas"]["Id"];
+            startup_script: string;
+            repository_url?: string | null;
+            /** @default main */
+            branch?: string;
+        };
+        TestRun: {
+            session_id: components["schemas"]["Id"];
+            project_id: components["schemas"]["Id"];
+            /** @enum {string} */
+            status: "preparing" | "running" | "succeeded" | "failed" | "stopped" | "interrupted";
+            /** Format: date-time */
+            started_at: string;
+            /** Format: date-time */
+            finished_at: string | null;
+            /** @description How the session's Docker directory was prepared; null while it is. */
+            prepared: components["schemas"]["PreparedDocker"] | null;
+            copied_bytes: number;
+            /** @description The golden's size while it is copied; 0 without a golden. */
+            total_bytes: number;
+            exit_code: number | null;
+            error: string | null;
+        };
+        PreparedDocker: {
+            /** @enum {string} */
+            source: "golden" | "empty";
+            size_bytes: number;
+            /** @description How long preparing the Docker directory took. */
+            seconds: number;
+            golden_build_id: components["schemas"]["Id"] | null;
         };
         PrepareSessionRequest: {
             session_id: components["schemas"]["Id"];
@@ -762,6 +883,112 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthenticated"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    startTestRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartTestRunRequest"];
+            };
+        };
+        responses: {
+            /** @description The run started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getTestRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    stopTestRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run, stopped or already ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getTestRunLog: {
+        parameters: {
+            query?: {
+                follow?: boolean;
+            };
+            header?: never;
+            path: {
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     streamEvents: {

@@ -1,0 +1,234 @@
+// [Test]: the project's startup script run in an ordinary session, the way an agent session
+// would start, to see what the cache saves. The session's Docker directory is prepared from the
+// golden exactly as for any session (sessions.ts), then the script runs against it. Nothing is
+// promoted and the golden is never written: the session's copy is its own. When the run ends its
+// Docker directory is removed; its record and log stay under test-runs/.
+import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { components } from "@prewarm/api-types/sandbox";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import { streamLog } from "../build/build-log.ts";
+import { CheckoutError, checkout } from "../build/checkout.ts";
+import { describeExit, signalGroup, spawnStartupScript } from "../build/startup-script-process.ts";
+import { writeFileAtomic } from "../fs/durable.ts";
+import type { SandboxLayout } from "../layout.ts";
+import type { Sessions } from "./sessions.ts";
+
+export type TestRun = components["schemas"]["TestRun"];
+export type StartTestRun = components["schemas"]["StartTestRunRequest"];
+
+const finished = new Set<TestRun["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
+
+interface ActiveRun {
+  run: TestRun;
+  abort: AbortController;
+  terminate: (() => void) | null;
+  ended: Promise<void>;
+}
+
+export class TestRuns {
+  private readonly active = new Map<string, ActiveRun>();
+
+  constructor(private readonly deps: { layout: SandboxLayout; sessions: Sessions; stopGraceMs: number }) {}
+
+  /** Starts the run and answers at once; the run goes on in the background. */
+  async start(request: StartTestRun): Promise<TestRun> {
+    const { layout } = this.deps;
+    const id = request.session_id;
+    if (this.active.has(id) || (await this.readRecord(id))) {
+      throw new ProblemError(409, "test_run_exists", `Session ${id} has run already; use a new session ID`);
+    }
+    const run: TestRun = {
+      session_id: id,
+      project_id: request.project_id,
+      status: "preparing",
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      prepared: null,
+      copied_bytes: 0,
+      total_bytes: 0,
+      exit_code: null,
+      error: null,
+    };
+    let endRun: () => void = () => {};
+    const active: ActiveRun = {
+      run,
+      abort: new AbortController(),
+      terminate: null,
+      ended: new Promise<void>((resolve) => {
+        endRun = resolve;
+      }),
+    };
+    this.active.set(id, active);
+    await mkdir(layout.testRunDir(id), { recursive: true });
+    await writeFile(layout.testRunLogPath(id), "");
+    await this.writeRecord(run);
+    void this.execute(active, request).finally(() => {
+      this.active.delete(id);
+      endRun();
+    });
+    return { ...run };
+  }
+
+  async get(sessionId: string): Promise<TestRun> {
+    const active = this.active.get(sessionId);
+    if (active) {
+      // While the Docker directory is copied, its progress is the session's.
+      if (active.run.status === "preparing") {
+        const session = await this.deps.sessions.get(sessionId).catch(() => null);
+        if (session) {
+          return { ...active.run, copied_bytes: session.copied_bytes, total_bytes: session.total_bytes };
+        }
+      }
+      return { ...active.run };
+    }
+    const record = await this.readRecord(sessionId);
+    if (!record) throw new ProblemError(404, "test_run_not_found", `No test run for session ${sessionId}`);
+    // A record still saying it runs, with nothing running here, was cut short by a restart.
+    if (!finished.has(record.status)) {
+      return { ...record, status: "interrupted", error: "Test run interrupted by sandbox restart" };
+    }
+    return record;
+  }
+
+  async stop(sessionId: string): Promise<TestRun> {
+    const active = this.active.get(sessionId);
+    if (active && !finished.has(active.run.status)) {
+      active.run.error = "Stopped";
+      active.run.status = "stopped";
+      active.abort.abort();
+      active.terminate?.();
+      await active.ended;
+    }
+    return this.get(sessionId);
+  }
+
+  /** After a restart nothing runs: a run cut short loses its session directory and says why. */
+  async recover(): Promise<void> {
+    const { layout, sessions } = this.deps;
+    for (const name of await readdir(path.dirname(layout.testRunDir("x"))).catch(() => [] as string[])) {
+      const record = await this.readRecord(name).catch(() => null);
+      if (!record || finished.has(record.status)) continue;
+      await sessions.remove(name).catch(() => undefined);
+      await rm(layout.testRunWorkspaceDir(name), { recursive: true, force: true });
+      await this.writeRecord({
+        ...record,
+        status: "interrupted",
+        error: "Test run interrupted by sandbox restart",
+        finished_at: new Date().toISOString(),
+      });
+    }
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.active.keys()].map((id) => this.stop(id)));
+  }
+
+  async log(sessionId: string, follow: boolean): Promise<ReadableStream<Uint8Array>> {
+    await this.get(sessionId);
+    const active = this.active.get(sessionId);
+    return streamLog({
+      path: this.deps.layout.testRunLogPath(sessionId),
+      offset: 0,
+      follow,
+      ended: active?.ended ?? Promise.resolve(),
+    });
+  }
+
+  private async execute(active: ActiveRun, request: StartTestRun): Promise<void> {
+    const { layout, sessions } = this.deps;
+    const { run } = active;
+    const id = run.session_id;
+    const log = await open(layout.testRunLogPath(id), "a");
+    const say = (text: string) => log.write(`\x1b[2m${text}\x1b[0m\r\n`).catch(() => undefined);
+    let prepared = false;
+    try {
+      const startedPreparing = performance.now();
+      const session = await sessions.prepare(id, run.project_id);
+      prepared = true;
+      run.prepared = {
+        source: session.source,
+        size_bytes: session.size_bytes,
+        seconds: Math.round((performance.now() - startedPreparing) / 10) / 100,
+        golden_build_id: session.golden_build_id,
+      };
+      Object.assign(run, { copied_bytes: session.size_bytes, total_bytes: session.size_bytes });
+      await say(
+        session.source === "golden"
+          ? `Docker data prepared from cache in ${run.prepared.seconds} s (${describeSize(session.size_bytes)})`
+          : "No cache: started with an empty Docker directory",
+      );
+      if (active.abort.signal.aborted) return;
+      run.status = "running";
+      await this.writeRecord(run);
+      await checkout({
+        repositoryUrl: request.repository_url,
+        branch: request.branch ?? "main",
+        workspace: layout.testRunWorkspaceDir(id),
+        logFd: log.fd,
+        signal: active.abort.signal,
+      });
+      await writeFile(layout.testRunScriptPath(id), request.startup_script, { mode: 0o700 });
+      if (active.abort.signal.aborted) return;
+      const child = spawnStartupScript({
+        scriptPath: layout.testRunScriptPath(id),
+        workspace: layout.testRunWorkspaceDir(id),
+        logFd: log.fd,
+        env: { dockerDir: session.docker_dir, projectId: run.project_id, sessionId: id },
+      });
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        child.once("exit", (code, signal) => resolve({ code, signal }));
+        child.once("error", reject);
+      });
+      const pid = child.pid;
+      let killTimer: NodeJS.Timeout | undefined;
+      if (pid !== undefined) {
+        active.terminate = () => {
+          signalGroup(pid, "SIGTERM");
+          killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), this.deps.stopGraceMs);
+        };
+        if (active.abort.signal.aborted) active.terminate();
+      }
+      const exit = await exited;
+      clearTimeout(killTimer);
+      if (pid !== undefined) signalGroup(pid, "SIGKILL");
+      // Stopped: stop() has said so already.
+      if (active.abort.signal.aborted) return;
+      run.exit_code = exit.code;
+      run.status = exit.code === 0 ? "succeeded" : "failed";
+      run.error = exit.code === 0 ? null : describeExit(exit.code, exit.signal);
+    } catch (error) {
+      if (active.abort.signal.aborted) return;
+      run.status = "failed";
+      run.error =
+        error instanceof ProblemError || error instanceof CheckoutError
+          ? error.message
+          : `Test run failed: ${String(error)}`;
+      await say(run.error);
+    } finally {
+      run.finished_at = new Date().toISOString();
+      await log.close().catch(() => undefined);
+      // The session's Docker directory was the run's alone; the record and log stay.
+      if (prepared) await sessions.remove(id).catch(() => undefined);
+      await rm(layout.testRunWorkspaceDir(id), { recursive: true, force: true }).catch(() => undefined);
+      await this.writeRecord(run).catch(() => undefined);
+    }
+  }
+
+  private async writeRecord(run: TestRun): Promise<void> {
+    await writeFileAtomic(this.deps.layout.testRunRecordPath(run.session_id), `${JSON.stringify(run)}\n`);
+  }
+
+  private async readRecord(sessionId: string): Promise<TestRun | null> {
+    try {
+      return JSON.parse(await readFile(this.deps.layout.testRunRecordPath(sessionId), "utf8")) as TestRun;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw error;
+    }
+  }
+}
+
+function describeSize(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
+}

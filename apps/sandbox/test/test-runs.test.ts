@@ -1,0 +1,94 @@
+// [Test] runs: the startup script in an ordinary session whose Docker directory is a copy of the
+// golden, with how long the preparation took; the golden is never written, the session's
+// directory goes when the run ends, and the log stays.
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createTestSandbox, manifest, type TestSandbox } from "./helpers.ts";
+
+let sandbox: TestSandbox;
+beforeEach(async () => {
+  sandbox = await createTestSandbox();
+});
+afterEach(async () => {
+  await sandbox.close();
+});
+
+async function waitForRun(id: string, done = (status: string) => !["preparing", "running"].includes(status)) {
+  for (let i = 0; i < 200; i++) {
+    const run = await (await sandbox.request("GET", `/v1/test-runs/${id}`)).json();
+    if (done(run.status)) return run;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`test run ${id} did not end`);
+}
+
+const probe = [
+  'echo "golden=$HELIX_GOLDEN_BUILD session=$HELIX_SESSION_ID build=$(printenv HELIX_BUILD_ID || echo none)"',
+  'cat "$HELIX_DOCKER_DATA_ROOT/layer"',
+  'echo changed > "$HELIX_DOCKER_DATA_ROOT/layer"',
+].join("\n");
+
+describe("a test run", () => {
+  it("runs the script on a copy of the golden, says how it was prepared, and leaves the golden alone", async () => {
+    await sandbox.startBuild({
+      build_id: "b1",
+      project_id: "p1",
+      startup_script: 'echo cached > "$HELIX_DOCKER_DATA_ROOT/layer"',
+    });
+    expect((await sandbox.waitForBuild("b1")).status).toBe("succeeded");
+    const golden = await manifest(path.join(sandbox.root, "goldens", "p1", "generations"));
+
+    const started = await sandbox.request("POST", "/v1/test-runs", {
+      session_id: "t1",
+      project_id: "p1",
+      startup_script: probe,
+    });
+    expect(started.status).toBe(202);
+    expect((await started.json()).status).toBe("preparing");
+    const run = await waitForRun("t1");
+    expect(run).toMatchObject({
+      status: "succeeded",
+      exit_code: 0,
+      error: null,
+      prepared: { source: "golden", golden_build_id: "b1", size_bytes: expect.any(Number) },
+    });
+    expect(run.prepared.seconds).toBeGreaterThanOrEqual(0);
+    const log = await (await sandbox.request("GET", "/v1/test-runs/t1/log")).text();
+    expect(log).toMatch(/Docker data prepared from cache in [\d.]+ s/);
+    expect(log).toContain("golden=false session=t1 build=none");
+    expect(log).toContain("cached");
+    // The golden is as it was, and the session's directory is gone; the record stays.
+    expect(await manifest(path.join(sandbox.root, "goldens", "p1", "generations"))).toEqual(golden);
+    expect(await readdir(path.join(sandbox.root, "sessions"))).toEqual([]);
+    expect((await sandbox.request("GET", "/v1/test-runs/t1")).status).toBe(200);
+  });
+
+  it("starts empty without a golden, and reports a failing script", async () => {
+    await sandbox.request("POST", "/v1/test-runs", {
+      session_id: "t2",
+      project_id: "p2",
+      startup_script: "echo hi; exit 3",
+    });
+    const run = await waitForRun("t2");
+    expect(run).toMatchObject({ status: "failed", exit_code: 3, prepared: { source: "empty", size_bytes: 0 } });
+    expect(run.error).toBe("Startup script exited with code 3");
+    expect(await (await sandbox.request("GET", "/v1/test-runs/t2/log")).text()).toContain(
+      "No cache: started with an empty Docker directory",
+    );
+  });
+
+  it("stops, refuses a second run of one session, and answers unknown runs with 404", async () => {
+    await sandbox.request("POST", "/v1/test-runs", { session_id: "t3", project_id: "p3", startup_script: "sleep 30" });
+    await waitForRun("t3", (status) => status === "running");
+    const stopped = await sandbox.request("POST", "/v1/test-runs/t3/stop");
+    expect(await stopped.json()).toMatchObject({ status: "stopped", error: "Stopped" });
+    const again = await sandbox.request("POST", "/v1/test-runs", {
+      session_id: "t3",
+      project_id: "p3",
+      startup_script: "true",
+    });
+    expect(again.status).toBe(409);
+    expect((await sandbox.request("GET", "/v1/test-runs/nope")).status).toBe(404);
+  });
+});
