@@ -17,6 +17,7 @@ import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { dockerCacheRoutes } from "./routes/docker-cache/docker-cache.routes.ts";
 import { memberRoutes } from "./routes/members/members.routes.ts";
 import { projectRoutes } from "./routes/projects/projects.routes.ts";
+import { testSessionRoutes } from "./routes/test-sessions/test-sessions.routes.ts";
 import { webhookRoutes, webhookSecretRoutes } from "./routes/webhooks/webhooks.routes.ts";
 
 export function createApp(deps: AppDeps) {
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps) {
   api.route("/projects", dockerCacheRoutes(deps));
   api.route("/projects", webhookSecretRoutes(deps));
   api.route("/projects", memberRoutes(deps));
+  api.route("/projects", testSessionRoutes(deps));
   api.route("/webhooks", webhookRoutes(deps));
   api.notFound(notFoundHandler);
   app.route("/api/v1", api);

@@ -16,6 +16,7 @@ type Role = (typeof roles)[number];
 interface Fixture {
   projectId: string;
   buildId: string;
+  sessionId: string;
   webhookSecret: string;
 }
 
@@ -55,6 +56,10 @@ const expectations: Record<string, Expectation> = {
   resumeDockerCacheBuilds: { statuses: [401, 404, 403, 200] },
   stopDockerCacheBuild: { statuses: [401, 404, 403, 200], running: true },
   rotateWebhookSecret: { statuses: [401, 404, 403, 201] },
+  startTestSession: { statuses: [401, 404, 403, 202] },
+  getTestSession: { statuses: [401, 404, 200, 200] },
+  getTestSessionLog: { statuses: [401, 404, 200, 200] },
+  stopTestSession: { statuses: [401, 404, 403, 200] },
   // Verified by its signature, not by who sends it.
   receiveGithubWebhook: {
     statuses: [202, 202, 202, 202],
@@ -97,7 +102,9 @@ async function fixture(running: boolean): Promise<Fixture> {
   await bff.services.orchestrator.settleFromSandbox(sandbox.finishBuild(buildId, { sizeBytes: 1000 }));
   expect((await bff.services.store.getProject(project.id))?.metadata.docker_cache_state.status).toBe("ready");
   if (running) await build();
-  return { projectId: project.id, buildId, webhookSecret };
+  const session = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`);
+  expect(session.status).toBe(202);
+  return { projectId: project.id, buildId, webhookSecret, sessionId: (await session.json()).session_id };
 }
 
 describe("the authorization matrix of openapi/bff.yaml", () => {
@@ -117,6 +124,7 @@ describe("the authorization matrix of openapi/bff.yaml", () => {
         const url = op.path
           .replace("{project_id}", f.projectId)
           .replace("{build_id}", f.buildId)
+          .replace("{session_id}", f.sessionId)
           .replace("{user_name}", expectation.userName ?? "member");
         const rawBody = expectation.body?.(f);
         const body =

@@ -32,7 +32,13 @@ beforeAll(async () => {
   const started = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, {});
   const buildId = (await started.json()).build.id as string;
   await bff.services.orchestrator.settleFromSandbox(sandbox.finishBuild(buildId, { sizeBytes: 4096 }));
-  pathValues = { project_id: project.id, build_id: buildId, user_name: "member" };
+  const session = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`);
+  pathValues = {
+    project_id: project.id,
+    build_id: buildId,
+    user_name: "member",
+    session_id: (await session.json()).session_id,
+  };
 });
 afterAll(async () => {
   await bff.close();
@@ -45,7 +51,12 @@ async function snapshot(): Promise<unknown> {
     const columns = table === "api_tokens" ? "token_hash, user_id, label, created_at" : "*";
     rows[table] = await bff.sql.query(`SELECT ${columns} FROM ${table} ORDER BY 1`);
   }
-  return { rows, sandboxBuilds: sandbox.allBuilds(), golden: sandbox.getGolden(pathValues.project_id ?? "") };
+  return {
+    rows,
+    sandboxBuilds: sandbox.allBuilds(),
+    golden: sandbox.getGolden(pathValues.project_id ?? ""),
+    testRun: sandbox.testRuns.latest(pathValues.project_id ?? ""),
+  };
 }
 
 /** What is wrong with an answer that should be a 4xx problem giving nothing away; null if nothing. */

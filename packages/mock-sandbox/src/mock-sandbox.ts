@@ -2,6 +2,7 @@
 // behaviour as openapi/sandbox.yaml describes, plus controls a test uses to play the sandbox's
 // part: emit log lines, end a build with an exit code, report a size, go offline.
 import type { components } from "@prewarm/api-types/sandbox";
+import { MockTestRuns } from "./mock-test-runs.ts";
 
 export type Build = components["schemas"]["Build"];
 export type GoldenInfo = components["schemas"]["GoldenInfo"];
@@ -48,6 +49,10 @@ export class MockSandbox {
   private listeners = new Set<(event: SequencedEvent) => void>();
   /** While false, every request fails as a network error would. */
   online = true;
+  readonly testRuns = new MockTestRuns((projectId) => {
+    const golden = this.goldens.get(projectId);
+    return golden?.exists ? golden.size_bytes : null;
+  });
 
   reset(): void {
     for (const build of this.builds.values()) for (const wake of build.logListeners) wake();
@@ -55,6 +60,7 @@ export class MockSandbox {
     this.goldens = new Map();
     this.held = [];
     this.online = true;
+    this.testRuns.reset();
   }
 
   // --- the contract's operations ---

@@ -346,6 +346,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/test-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * [Test]: run the startup script in an ordinary session
+         * @description Starts a session whose Docker directory is prepared from the golden (or empty, without
+         *     one) and runs the script there, the way an agent session starts; nothing is promoted.
+         *     Without a body the saved script runs; with `startup_script`, that text (e.g. an unsaved
+         *     edit). Answers at once; poll `GET .../test-sessions/{session_id}` for the copy's
+         *     progress, how long preparing took and the outcome, and read its log.
+         */
+        post: operations["startTestSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/test-sessions/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /** A test session, with the progress of its Docker directory */
+        get: operations["getTestSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/test-sessions/{session_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stop a test session */
+        post: operations["stopTestSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/test-sessions/{session_id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        /** A test session's output, from the start */
+        get: operations["getTestSessionLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/webhook-secret": {
         parameters: {
             query?: never;
@@ -465,6 +551,36 @@ export interface components {
         LinkLogin: {
             /** @description The token of a one-time login link (`/login#token=...`). */
             login_token: string;
+        };
+        StartTestSessionRequest: {
+            /** @description The script to run instead of the saved one. */
+            startup_script?: string;
+        };
+        TestSession: {
+            session_id: components["schemas"]["Id"];
+            project_id: components["schemas"]["Id"];
+            /** @enum {string} */
+            status: "preparing" | "running" | "succeeded" | "failed" | "stopped" | "interrupted";
+            started_at: components["schemas"]["Timestamp"];
+            finished_at: components["schemas"]["Timestamp"] | null;
+            /** @description How the session's Docker directory was prepared; null while it is. */
+            prepared: components["schemas"]["PreparedDocker"] | null;
+            copied_bytes: number;
+            /** @description The golden's size while it is copied; 0 without a golden. */
+            total_bytes: number;
+            exit_code: number | null;
+            error: string | null;
+        };
+        PreparedDocker: {
+            /**
+             * @description `golden`: a copy of the cache; `empty`: there was no cache.
+             * @enum {string}
+             */
+            source: "golden" | "empty";
+            size_bytes: number;
+            /** @description How long preparing the Docker directory took. */
+            seconds: number;
+            golden_build_id: components["schemas"]["Id"] | null;
         };
         ScriptVersionList: {
             versions: components["schemas"]["ScriptVersion"][];
@@ -755,6 +871,7 @@ export interface components {
         };
     };
     parameters: {
+        SessionId: components["schemas"]["Id"];
         UserName: components["schemas"]["UserName"];
         ProjectId: components["schemas"]["Id"];
         BuildId: components["schemas"]["Id"];
@@ -1279,6 +1396,123 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    startTestSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["StartTestSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description The test session started */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["ContentTooLarge"];
+            422: components["responses"]["Unprocessable"];
+            502: components["responses"]["SandboxUnavailable"];
+        };
+    };
+    getTestSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["SandboxUnavailable"];
+        };
+    };
+    stopTestSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The test session, stopped or already ended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["SandboxUnavailable"];
+        };
+    };
+    getTestSessionLog: {
+        parameters: {
+            query?: {
+                follow?: boolean;
+            };
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                session_id: components["parameters"]["SessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log bytes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            502: components["responses"]["SandboxUnavailable"];
         };
     };
     rotateWebhookSecret: {

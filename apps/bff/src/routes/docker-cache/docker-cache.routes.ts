@@ -4,6 +4,7 @@ import { idParams, ProblemError, readOptionalJsonBody } from "@prewarm/service-k
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
 import { keptBuilds, notFound } from "../../docker-cache/build-orchestrator.ts";
+import { followParam, logResponse } from "../../http/log-response.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
@@ -51,22 +52,11 @@ export function dockerCacheRoutes({ store, orchestrator, sandbox }: AppDeps) {
     })
     .get("/:project_id/docker-cache/builds/:build_id/log", idParams("project_id", "build_id"), async (c) => {
       const { project_id, build_id } = c.req.valid("param");
-      const follow = c.req.query("follow");
-      if (follow !== undefined && follow !== "true" && follow !== "false") {
-        throw new ProblemError(400, "invalid_request", "follow must be true or false", [
-          { path: "follow", message: "must be true or false" },
-        ]);
-      }
+      const follow = followParam(c);
       const build = await store.getBuild(project_id, build_id);
       if (!build) throw new ProblemError(404, "build_not_found", `No build ${build_id} for project ${project_id}`);
-      const upstream = await sandbox.buildLog(build_id, follow === "true", c.req.raw.signal);
+      const upstream = await sandbox.buildLog(build_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw new ProblemError(404, "log_not_found", `The sandbox has no log for build ${build_id}`);
-      return new Response(upstream.body, {
-        headers: {
-          "content-type": "text/plain; charset=utf-8",
-          "cache-control": "no-store",
-          "x-content-type-options": "nosniff",
-        },
-      });
+      return logResponse(upstream.body);
     });
 }

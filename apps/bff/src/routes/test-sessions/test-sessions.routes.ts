@@ -1,0 +1,64 @@
+// [Test]: a session of the project that runs its startup script against a copy of the golden.
+// The sandbox keeps the runs; the BFF names them (`tst_…`) and answers only for runs of the
+// project in the path, so one project's sessions are never reachable through another's.
+import { randomUUID } from "node:crypto";
+import type { components } from "@prewarm/api-types/bff";
+import { loadContract } from "@prewarm/api-types/contract";
+import { idParams, ProblemError, readOptionalJsonBody } from "@prewarm/service-kit/problem";
+import { Hono } from "hono";
+import type { AppDeps } from "../../deps.ts";
+import { notFound } from "../../docker-cache/build-orchestrator.ts";
+import { followParam, logResponse } from "../../http/log-response.ts";
+import type { SandboxTestRun } from "../../sandbox/sandbox-client.ts";
+
+const contract = loadContract("bff");
+type Schemas = components["schemas"];
+
+function sessionNotFound(sessionId: string): ProblemError {
+  return new ProblemError(404, "test_session_not_found", `No test session ${sessionId} for this project`);
+}
+
+export function testSessionRoutes({ store, sandbox }: AppDeps) {
+  /** The run, when it is one of this project's. */
+  const ofProject = (projectId: string, run: SandboxTestRun | null, sessionId: string): Schemas["TestSession"] => {
+    if (!run || run.project_id !== projectId) throw sessionNotFound(sessionId);
+    return run;
+  };
+
+  return new Hono()
+    .post("/:project_id/test-sessions", idParams("project_id"), async (c) => {
+      const { project_id } = c.req.valid("param");
+      const body = await readOptionalJsonBody<Schemas["StartTestSessionRequest"]>(c, contract, "startTestSession");
+      const project = await store.getProject(project_id);
+      if (!project) throw notFound(project_id);
+      const script = body.startup_script ?? project.startup_script;
+      if (script.trim() === "") {
+        throw new ProblemError(422, "startup_script_required", "Add a startup script first — a test session runs it.");
+      }
+      const run = await sandbox.startTestRun({
+        session_id: `tst_${randomUUID().replaceAll("-", "")}`,
+        project_id,
+        startup_script: script,
+        repository_url: project.repository_url,
+        branch: project.default_branch,
+      });
+      return c.json(run satisfies Schemas["TestSession"], 202);
+    })
+    .get("/:project_id/test-sessions/:session_id", idParams("project_id", "session_id"), async (c) => {
+      const { project_id, session_id } = c.req.valid("param");
+      return c.json(ofProject(project_id, await sandbox.getTestRun(session_id), session_id));
+    })
+    .post("/:project_id/test-sessions/:session_id/stop", idParams("project_id", "session_id"), async (c) => {
+      const { project_id, session_id } = c.req.valid("param");
+      ofProject(project_id, await sandbox.getTestRun(session_id), session_id);
+      return c.json(ofProject(project_id, await sandbox.stopTestRun(session_id), session_id));
+    })
+    .get("/:project_id/test-sessions/:session_id/log", idParams("project_id", "session_id"), async (c) => {
+      const { project_id, session_id } = c.req.valid("param");
+      const follow = followParam(c);
+      ofProject(project_id, await sandbox.getTestRun(session_id), session_id);
+      const upstream = await sandbox.testRunLog(session_id, follow, c.req.raw.signal);
+      if (!upstream?.body) throw sessionNotFound(session_id);
+      return logResponse(upstream.body);
+    });
+}

@@ -1,0 +1,66 @@
+// [Test] sessions through the BFF: the saved script (or the text sent) runs in a session the
+// sandbox prepares from the golden; a project's sessions are reachable only through it.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
+
+const sandbox = useMockSandbox();
+let bff: TestBff;
+beforeAll(async () => {
+  bff = await createTestBff({ monitor: false });
+});
+afterAll(async () => {
+  await bff.close();
+});
+
+it("runs the saved script, or the text sent, on a copy of the golden, and reports its preparation", async () => {
+  const project = await bff.createProject({
+    name: "Shop",
+    startup_script: script,
+    repository_url: "https://git.example/shop.git",
+  });
+  sandbox.setGolden(project.id, 8_700_000_000);
+  const started = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`);
+  expect(started.status).toBe(202);
+  const session = await started.json();
+  expect(session).toMatchObject({ project_id: project.id, status: "preparing", total_bytes: 8_700_000_000 });
+  expect(session.session_id).toMatch(/^tst_/);
+  expect(sandbox.testRuns.request(session.session_id)).toMatchObject({
+    startup_script: script,
+    repository_url: "https://git.example/shop.git",
+    branch: "main",
+  });
+
+  sandbox.testRuns.prepare(session.session_id, { seconds: 1.2 });
+  sandbox.testRuns.emitLog(session.session_id, "Step 1/4\r\n");
+  sandbox.testRuns.finish(session.session_id, 0);
+  const url = `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`;
+  expect(await (await bff.request("GET", url)).json()).toMatchObject({
+    status: "succeeded",
+    prepared: { source: "golden", seconds: 1.2, size_bytes: 8_700_000_000 },
+  });
+  expect(await (await bff.request("GET", `${url}/log`)).text()).toBe("Step 1/4\r\n");
+
+  const edited = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`, {
+    startup_script: "echo draft",
+  });
+  expect(sandbox.testRuns.request((await edited.json()).session_id)?.startup_script).toBe("echo draft");
+});
+
+it("refuses without a script, and never shows one project's session through another", async () => {
+  const empty = await bff.createProject({ name: "Empty" });
+  const refused = await bff.request("POST", `/api/v1/projects/${empty.id}/test-sessions`);
+  expect(refused.status).toBe(422);
+  expect((await refused.json()).code).toBe("startup_script_required");
+
+  const mine = await bff.createProject({ name: "Mine", startup_script: script });
+  const session = await (await bff.request("POST", `/api/v1/projects/${mine.id}/test-sessions`)).json();
+  for (const path of ["", "/log"]) {
+    const res = await bff.request("GET", `/api/v1/projects/${empty.id}/test-sessions/${session.session_id}${path}`);
+    expect(res.status).toBe(404);
+  }
+  const stop = await bff.request("POST", `/api/v1/projects/${empty.id}/test-sessions/${session.session_id}/stop`);
+  expect(stop.status).toBe(404);
+  expect(sandbox.testRuns.get(session.session_id)?.status).toBe("running");
+  const stopped = await bff.request("POST", `/api/v1/projects/${mine.id}/test-sessions/${session.session_id}/stop`);
+  expect(await stopped.json()).toMatchObject({ status: "stopped" });
+});

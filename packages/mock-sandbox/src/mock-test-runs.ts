@@ -1,0 +1,129 @@
+// The mock sandbox's test runs ([Test] sessions): started as the real service would (preparing
+// from the golden when there is one, at once empty otherwise), then moved on by the test:
+// copy progress, the end of the preparation, output, and the script's exit.
+import type { components } from "@prewarm/api-types/sandbox";
+import { MockSandboxError } from "./mock-sandbox.ts";
+
+export type TestRun = components["schemas"]["TestRun"];
+export type StartTestRunRequest = components["schemas"]["StartTestRunRequest"];
+
+const ended = new Set<TestRun["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
+
+export class MockTestRuns {
+  private runs = new Map<string, { run: TestRun; log: string; request: StartTestRunRequest }>();
+
+  constructor(private readonly goldenSize: (projectId: string) => number | null) {}
+
+  reset(): void {
+    this.runs = new Map();
+  }
+
+  start(request: StartTestRunRequest): TestRun {
+    if (this.runs.has(request.session_id)) {
+      throw new MockSandboxError(409, "test_run_exists", `Session ${request.session_id} has run already`);
+    }
+    const size = this.goldenSize(request.project_id);
+    const run: TestRun = {
+      session_id: request.session_id,
+      project_id: request.project_id,
+      status: size === null ? "running" : "preparing",
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      prepared: size === null ? { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null } : null,
+      copied_bytes: 0,
+      total_bytes: size ?? 0,
+      exit_code: null,
+      error: null,
+    };
+    this.runs.set(run.session_id, { run, log: "", request });
+    return { ...run };
+  }
+
+  get(sessionId: string): TestRun | null {
+    const found = this.runs.get(sessionId);
+    return found ? { ...found.run } : null;
+  }
+
+  /** What the BFF asked to run (the script, the branch). */
+  request(sessionId: string): StartTestRunRequest | null {
+    return this.runs.get(sessionId)?.request ?? null;
+  }
+
+  latest(projectId: string): TestRun | null {
+    const mine = [...this.runs.values()].filter((found) => found.run.project_id === projectId);
+    const last = mine[mine.length - 1];
+    return last ? { ...last.run } : null;
+  }
+
+  /** Copy progress, or with `seconds` the end of the preparation (then the script runs). */
+  prepare(sessionId: string, options: { copiedBytes?: number; seconds?: number }): TestRun {
+    const found = this.require(sessionId);
+    if (options.copiedBytes !== undefined) found.run.copied_bytes = options.copiedBytes;
+    if (options.seconds !== undefined) {
+      Object.assign(found.run, {
+        status: "running",
+        copied_bytes: found.run.total_bytes,
+        prepared: {
+          source: "golden",
+          size_bytes: found.run.total_bytes,
+          seconds: options.seconds,
+          golden_build_id: "bld_golden",
+        },
+      });
+    }
+    return { ...found.run };
+  }
+
+  emitLog(sessionId: string, text: string): void {
+    this.require(sessionId).log += text;
+  }
+
+  finish(sessionId: string, exitCode: number): TestRun {
+    const found = this.require(sessionId);
+    Object.assign(found.run, {
+      status: exitCode === 0 ? "succeeded" : "failed",
+      exit_code: exitCode,
+      error: exitCode === 0 ? null : `Startup script exited with code ${exitCode}`,
+      finished_at: new Date().toISOString(),
+    });
+    return { ...found.run };
+  }
+
+  stop(sessionId: string): TestRun | null {
+    const found = this.runs.get(sessionId);
+    if (!found) return null;
+    if (!ended.has(found.run.status)) {
+      Object.assign(found.run, { status: "stopped", error: "Stopped", finished_at: new Date().toISOString() });
+    }
+    return { ...found.run };
+  }
+
+  /** The log so far; when following, what comes until the run ends. */
+  logStream(sessionId: string, follow: boolean): ReadableStream<Uint8Array> | null {
+    const found = this.runs.get(sessionId);
+    if (!found) return null;
+    const encoder = new TextEncoder();
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const flush = () => {
+          if (found.log.length > sent) {
+            controller.enqueue(encoder.encode(found.log.slice(sent)));
+            sent = found.log.length;
+          }
+          if (!follow || ended.has(found.run.status)) controller.close();
+          else timer = setTimeout(flush, 100);
+        };
+        flush();
+      },
+      cancel: () => clearTimeout(timer),
+    });
+  }
+
+  private require(sessionId: string) {
+    const found = this.runs.get(sessionId);
+    if (!found) throw new MockSandboxError(404, "test_run_not_found", `No test run ${sessionId}`);
+    return found;
+  }
+}
