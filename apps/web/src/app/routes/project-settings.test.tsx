@@ -11,6 +11,8 @@ import {
   setLog,
   setSandboxReachable,
   storedProject,
+  testSessionScripts,
+  updateTestSession,
 } from "../../testing/mocks/bff.ts";
 import { renderApp } from "../../testing/render-app.tsx";
 import { server } from "../../testing/setup-tests.ts";
@@ -354,5 +356,62 @@ describe("the startup script history", () => {
     expect(screen.getByText("Unsaved changes")).toBeVisible();
     await user.click(screen.getByRole("button", { name: "Save" }));
     await waitFor(() => expect(storedProject("shop")?.startup_script).toBe("echo older\n"));
+  });
+});
+
+describe("[Test]", () => {
+  it("runs the editor's script in a Test Session column beside the build, showing what the cache saved", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "ready",
+      size_bytes: 8_700_000_000,
+      last_ready_at: hoursAgo(2),
+      build_session_id: "bld_1",
+    });
+    setLog("bld_1", "built\r\n");
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("textbox", { name: "Startup script" }));
+    await user.paste("echo draft");
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    const column = await screen.findByRole("region", { name: "Test Session" });
+    expect(testSessionScripts()[0]).toContain("echo draft");
+    expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent(
+      "Preparing Docker data from cache… 0 B of 8.7 GB",
+    );
+    expect(within(column).getByRole("progressbar", { name: "Copying the Docker data" })).toBeVisible();
+
+    updateTestSession({ copied_bytes: 4_350_000_000 });
+    await waitFor(() => expect(within(column).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "50"));
+    updateTestSession({
+      status: "running",
+      copied_bytes: 8_700_000_000,
+      prepared: { source: "golden", size_bytes: 8_700_000_000, seconds: 1.2, golden_build_id: "bld_1" },
+    });
+    await waitFor(() =>
+      expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent(
+        "Docker data prepared from cache in 1.2 s (8.7 GB)",
+      ),
+    );
+    expect(within(column).getByRole("status")).toHaveTextContent("Running the startup script");
+
+    await user.click(within(column).getByRole("button", { name: "Stop" }));
+    await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent("Stopped"));
+  });
+
+  it("says when there was no cache", async () => {
+    seedProject();
+    const { user } = renderApp("/projects/shop/settings");
+    await screen.findByRole("textbox", { name: "Startup script" });
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    const column = await screen.findByRole("region", { name: "Test Session" });
+    updateTestSession({
+      status: "succeeded",
+      exit_code: 0,
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null },
+    });
+    await waitFor(() =>
+      expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent("No cache: started empty"),
+    );
+    expect(within(column).getByRole("status")).toHaveTextContent("Finished: the startup script exited with code 0");
   });
 });

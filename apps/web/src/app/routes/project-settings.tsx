@@ -22,6 +22,7 @@ import { ApiError } from "../../lib/problem.ts";
 
 // Below the fold, and a table: loaded after the settings are on screen.
 const BuildHistory = lazy(() => import("../../features/build-history/components/build-history.tsx"));
+const TestSessionViewer = lazy(() => import("../../features/test-session/components/test-session-viewer.tsx"));
 
 /** Why the current user may not change the project, or null when they may (they own it). */
 function useReadOnlyReason(projectId: string): string | null {
@@ -38,6 +39,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
   const project = useProject(projectId);
   useProjectEvents(projectId);
   const [viewedBuild, setViewedBuild] = useState<string | null>(null);
+  const [testSession, setTestSession] = useState<string | null>(null);
   const readOnly = useReadOnlyReason(projectId);
   const unavailable = useSandboxUnavailable();
 
@@ -66,7 +68,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
   const viewerLive = viewedBuild !== null && state.status === "building" && state.build_session_id === viewedBuild;
 
   return (
-    <Container maxWidth={viewedBuild ? "xl" : "md"} sx={{ py: 4 }}>
+    <Container maxWidth={viewedBuild || testSession ? "xl" : "md"} sx={{ py: 4 }}>
       <Box component="header" sx={{ mb: 3 }}>
         <Typography variant="overline" color="text.secondary">
           {data.name}
@@ -90,7 +92,12 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
               This script runs when an agent starts working on this project. Use it to install dependencies, start dev
               servers, etc.
             </Typography>
-            <StartupScriptEditor project={data} readOnly={readOnly !== null} />
+            <StartupScriptEditor
+              project={data}
+              readOnly={readOnly !== null}
+              unavailable={unavailable}
+              onTestStarted={setTestSession}
+            />
             <Divider sx={{ my: 3, borderStyle: "dashed" }} />
             <DockerCacheSetting
               project={data}
@@ -105,15 +112,22 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
             </Suspense>
           )}
         </Stack>
-        {viewedBuild && (
-          <Box sx={{ flex: 1, minWidth: 0, width: "100%" }}>
-            <BuildViewer
-              projectId={data.id}
-              buildId={viewedBuild}
-              live={viewerLive}
-              onClose={() => setViewedBuild(null)}
-            />
-          </Box>
+        {(viewedBuild || testSession) && (
+          <Stack spacing={3} sx={{ flex: 1, minWidth: 0, width: "100%" }}>
+            {viewedBuild && (
+              <BuildViewer
+                projectId={data.id}
+                buildId={viewedBuild}
+                live={viewerLive}
+                onClose={() => setViewedBuild(null)}
+              />
+            )}
+            {testSession && (
+              <Suspense fallback={null}>
+                <TestSessionViewer projectId={data.id} sessionId={testSession} onClose={() => setTestSession(null)} />
+              </Suspense>
+            )}
+          </Stack>
         )}
       </Stack>
     </Container>

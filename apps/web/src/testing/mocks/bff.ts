@@ -39,6 +39,17 @@ const projects = new Map<string, Project>();
 const logs = new Map<string, string>();
 const builds = new Map<string, components["schemas"]["Build"][]>();
 const versions = new Map<string, components["schemas"]["ScriptVersion"][]>();
+const testSessions = new Map<string, components["schemas"]["TestSession"]>();
+
+/** Moves a test session on, as the sandbox would; the page polls and sees it. */
+export function updateTestSession(patch: Partial<components["schemas"]["TestSession"]>): void {
+  for (const session of testSessions.values()) Object.assign(session, patch);
+}
+
+export function testSessionScripts(): string[] {
+  return [...testSessionScript.values()];
+}
+const testSessionScript = new Map<string, string>();
 
 /** The builds GET .../docker-cache/builds answers for a project, newest first. */
 export function seedBuilds(projectId: string, list: components["schemas"]["Build"][]): void {
@@ -53,6 +64,8 @@ export function resetBff(): void {
   logs.clear();
   builds.clear();
   versions.clear();
+  testSessions.clear();
+  testSessionScript.clear();
   buildCounter = 0;
 }
 
@@ -180,6 +193,44 @@ export const handlers = [
     return response(204).empty();
   }),
   http.get("/api/v1/sandbox", ({ response }) => response(200).json(sandbox)),
+  http.post("/api/v1/projects/{project_id}/test-sessions", async ({ params, request, response }) => {
+    const project = projects.get(params.project_id);
+    if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
+    const text = await request.text();
+    const script = (text ? JSON.parse(text).startup_script : undefined) ?? project.startup_script;
+    const size = project.metadata.docker_cache_state.last_ready_at ? project.metadata.docker_cache_state.size_bytes : 0;
+    const session: components["schemas"]["TestSession"] = {
+      session_id: `tst_${testSessions.size + 1}`,
+      project_id: project.id,
+      status: "preparing",
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      prepared: null,
+      copied_bytes: 0,
+      total_bytes: size,
+      exit_code: null,
+      error: null,
+    };
+    testSessions.set(session.session_id, session);
+    testSessionScript.set(session.session_id, script);
+    return response(202).json(session);
+  }),
+  http.get("/api/v1/projects/{project_id}/test-sessions/{session_id}", ({ params, response }) => {
+    const session = testSessions.get(params.session_id);
+    return session
+      ? response(200).json(session)
+      : problem(response, 404, "test_session_not_found", `No test session ${params.session_id}`);
+  }),
+  http.post("/api/v1/projects/{project_id}/test-sessions/{session_id}/stop", ({ params, response }) => {
+    const session = testSessions.get(params.session_id);
+    if (!session) return problem(response, 404, "test_session_not_found", `No test session ${params.session_id}`);
+    Object.assign(session, { status: "stopped", error: "Stopped" });
+    return response(200).json(session);
+  }),
+  http.get(
+    "/api/v1/projects/{project_id}/test-sessions/{session_id}/log",
+    () => new HttpResponse("", { headers: { "content-type": "text/plain; charset=utf-8" } }),
+  ),
   http.get("/api/v1/projects/{project_id}/startup-script/versions", ({ params, response }) =>
     projects.has(params.project_id)
       ? response(200).json({ versions: versions.get(params.project_id) ?? [] })

@@ -1,22 +1,37 @@
-// The terminal inside the build viewer: xterm.js renders the build's bytes as a terminal would,
-// ANSI colours included. Loaded lazily by build-viewer.tsx.
+// The terminal inside the build and test session viewers: xterm.js renders a log's bytes as a
+// terminal would, ANSI colours included. Loaded lazily by the viewers.
 import "@xterm/xterm/css/xterm.css";
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import { useEffect, useRef } from "react";
-import { streamBuildLog } from "../api/stream-build-log.ts";
+
+/** Reads a log from its first byte, handing each chunk over; with `follow`, until it ends. */
+export type LogReader = (options: {
+  follow: boolean;
+  signal: AbortSignal;
+  onChunk: (bytes: Uint8Array) => void;
+}) => Promise<void>;
 
 export interface BuildTerminalProps {
-  projectId: string;
-  buildId: string;
+  readLog: LogReader;
   follow: boolean;
+  /** What the output is of, in words: "build", "test session". */
+  what?: string;
+  testId?: string;
 }
 
-export default function BuildTerminal({ projectId, buildId, follow }: BuildTerminalProps) {
+export default function BuildTerminal({
+  readLog,
+  follow,
+  what = "build",
+  testId = "build-terminal",
+}: BuildTerminalProps) {
   const host = useRef<HTMLDivElement>(null);
   // Whether to follow is decided when the terminal opens: a followed log ends by itself when
   // the build does, so the build ending must not restart the stream.
   const followAtOpen = useRef(follow);
+  // One terminal per log (the viewers key it by the log); the reader is the one it opened with.
+  const opened = useRef({ readLog, what });
 
   useEffect(() => {
     const element = host.current;
@@ -59,19 +74,18 @@ export default function BuildTerminal({ projectId, buildId, follow }: BuildTermi
 
     const abort = new AbortController();
     const following = followAtOpen.current;
-    streamBuildLog({
-      projectId,
-      buildId,
+    const { readLog: read, what: kind } = opened.current;
+    read({
       follow: following,
       signal: abort.signal,
       onChunk: (bytes) => terminal.write(bytes),
     })
       .then(() => {
-        if (following) terminal.write("\r\n\x1b[2m— end of build output —\x1b[0m\r\n");
+        if (following) terminal.write(`\r\n\x1b[2m— end of ${kind} output —\x1b[0m\r\n`);
       })
       .catch((error: Error) => {
         if (abort.signal.aborted) return;
-        terminal.write(`\r\n\x1b[31mCould not load the build output: ${error.message}\x1b[0m\r\n`);
+        terminal.write(`\r\n\x1b[31mCould not load the ${kind} output: ${error.message}\x1b[0m\r\n`);
       });
 
     return () => {
@@ -79,7 +93,7 @@ export default function BuildTerminal({ projectId, buildId, follow }: BuildTermi
       resize.disconnect();
       terminal.dispose();
     };
-  }, [projectId, buildId]);
+  }, []);
 
-  return <div ref={host} data-testid="build-terminal" style={{ position: "absolute", inset: 8 }} />;
+  return <div ref={host} data-testid={testId} style={{ position: "absolute", inset: 8 }} />;
 }

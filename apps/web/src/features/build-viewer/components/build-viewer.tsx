@@ -9,6 +9,7 @@ import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
 import { lazy, Suspense } from "react";
+import { streamBuildLog } from "../api/stream-build-log.ts";
 
 const BuildTerminal = lazy(() => import("./build-terminal.tsx"));
 
@@ -49,7 +50,11 @@ export function BuildViewer({ projectId, buildId, live, onClose }: BuildViewerPr
         }}
       >
         <Suspense fallback={<CircularProgress size={24} aria-label="Loading the terminal" />}>
-          <BuildTerminal key={buildId} projectId={projectId} buildId={buildId} follow={live} />
+          <BuildTerminal
+            key={buildId}
+            readLog={(options) => streamBuildLog({ projectId, buildId, ...options })}
+            follow={live}
+          />
         </Suspense>
       </Box>
     </Paper>

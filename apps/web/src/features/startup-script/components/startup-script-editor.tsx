@@ -8,6 +8,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import type { Project } from "../../../api/project/get-project.ts";
 import { useUpdateProject } from "../../../api/project/update-project.ts";
 import { showToast } from "../../../lib/toasts.tsx";
+import { useStartTestSession } from "../../test-session/api/test-session.ts";
 
 const maxLength = 65_536;
 
@@ -52,8 +53,22 @@ function useUnsavedChangesGuard(dirty: boolean) {
   }, [dirty]);
 }
 
-/** `readOnly`: the user may see the script but not change it (the reason is shown on the page). */
-export function StartupScriptEditor({ project, readOnly = false }: { project: Project; readOnly?: boolean }) {
+export interface StartupScriptEditorProps {
+  project: Project;
+  /** The user may see the script but not change or test it (the reason is shown on the page). */
+  readOnly?: boolean;
+  /** Why [Test] cannot run now (the sandbox cannot be reached), or null. */
+  unavailable?: string | null;
+  /** [Test] started a session running the editor's script. */
+  onTestStarted?: (sessionId: string) => void;
+}
+
+export function StartupScriptEditor({
+  project,
+  readOnly = false,
+  unavailable = null,
+  onTestStarted,
+}: StartupScriptEditorProps) {
   const saved = project.startup_script;
   const [draft, setDraft] = useState(saved);
   const [base, setBase] = useState(saved);
@@ -61,6 +76,7 @@ export function StartupScriptEditor({ project, readOnly = false }: { project: Pr
   const dirty = draft !== base;
   useUnsavedChangesGuard(dirty);
   const [historyOpen, setHistoryOpen] = useState(false);
+  const startTest = useStartTestSession(project.id);
 
   // Follow changes saved elsewhere, unless the user is in the middle of an edit.
   useEffect(() => {
@@ -103,6 +119,11 @@ export function StartupScriptEditor({ project, readOnly = false }: { project: Pr
           placeholder={"#!/bin/bash\n./stack build\n./stack start"}
         />
       </Suspense>
+      {!readOnly && (
+        <Typography id="test-help" variant="body2" color="text.secondary">
+          Test runs the script in the editor in an ordinary session whose Docker data comes from the cache.
+        </Typography>
+      )}
       {tooLong && (
         <Typography id="startup-script-error" variant="body2" color="error">
           The script is {draft.length} characters; the limit is {maxLength}.
@@ -119,6 +140,14 @@ export function StartupScriptEditor({ project, readOnly = false }: { project: Pr
         </Button>
         {!readOnly && (
           <>
+            <Button
+              variant="outlined"
+              disabled={draft.trim() === "" || tooLong || startTest.isPending || unavailable !== null}
+              aria-describedby={unavailable ? "sandbox-unreachable" : "test-help"}
+              onClick={() => startTest.mutate(draft, { onSuccess: (session) => onTestStarted?.(session.session_id) })}
+            >
+              Test
+            </Button>
             <Button variant="outlined" disabled={!dirty || update.isPending} onClick={() => setDraft(base)}>
               Discard
             </Button>

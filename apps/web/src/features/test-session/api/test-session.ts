@@ -1,0 +1,87 @@
+// [Test] sessions: start one with the editor's script, follow it until it ends, stop it.
+import type { components } from "@prewarm/api-types/bff";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { apiClient } from "../../../lib/api-client.ts";
+import { toApiError } from "../../../lib/problem.ts";
+
+export type TestSession = components["schemas"]["TestSession"];
+
+const active = new Set<TestSession["status"]>(["preparing", "running"]);
+
+export function isActive(session: TestSession | undefined): boolean {
+  return session !== undefined && active.has(session.status);
+}
+
+function sessionKey(projectId: string, sessionId: string) {
+  return ["projects", projectId, "test-sessions", sessionId] as const;
+}
+
+export function useStartTestSession(projectId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (startupScript: string) => {
+      const { data, error, response } = await apiClient.POST("/api/v1/projects/{project_id}/test-sessions", {
+        params: { path: { project_id: projectId } },
+        body: { startup_script: startupScript },
+      });
+      if (!data) throw toApiError(error, response);
+      return data;
+    },
+    onSuccess: (session) => queryClient.setQueryData(sessionKey(projectId, session.session_id), session),
+  });
+}
+
+/** The session, polled twice a second while its Docker data is prepared and its script runs. */
+export function useTestSession(projectId: string, sessionId: string) {
+  return useQuery({
+    queryKey: sessionKey(projectId, sessionId),
+    queryFn: async (): Promise<TestSession> => {
+      const { data, error, response } = await apiClient.GET(
+        "/api/v1/projects/{project_id}/test-sessions/{session_id}",
+        { params: { path: { project_id: projectId, session_id: sessionId } } },
+      );
+      if (!data) throw toApiError(error, response);
+      return data;
+    },
+    refetchInterval: (query) => (isActive(query.state.data) ? 500 : false),
+  });
+}
+
+export function useStopTestSession(projectId: string, sessionId: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async () => {
+      const { data, error, response } = await apiClient.POST(
+        "/api/v1/projects/{project_id}/test-sessions/{session_id}/stop",
+        { params: { path: { project_id: projectId, session_id: sessionId } } },
+      );
+      if (!data) throw toApiError(error, response);
+      return data;
+    },
+    onSuccess: (session) => queryClient.setQueryData(sessionKey(projectId, sessionId), session),
+  });
+}
+
+export async function streamTestSessionLog(options: {
+  projectId: string;
+  sessionId: string;
+  follow: boolean;
+  signal: AbortSignal;
+  onChunk: (bytes: Uint8Array) => void;
+}): Promise<void> {
+  const { response, error } = await apiClient.GET("/api/v1/projects/{project_id}/test-sessions/{session_id}/log", {
+    params: {
+      path: { project_id: options.projectId, session_id: options.sessionId },
+      query: { follow: options.follow },
+    },
+    parseAs: "stream",
+    signal: options.signal,
+  });
+  if (!response.ok || !response.body) throw toApiError(error, response);
+  const reader = response.body.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    options.onChunk(value);
+  }
+}

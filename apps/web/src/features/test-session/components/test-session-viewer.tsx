@@ -1,0 +1,132 @@
+// The "Test Session" column: the startup script running in an ordinary session, the way an
+// agent's session starts. It leads with what the cache saved: the Docker data copied from the
+// golden (with progress while it copies, and how long it took), or that there was none.
+import Box from "@mui/material/Box";
+import Button from "@mui/material/Button";
+import CircularProgress from "@mui/material/CircularProgress";
+import IconButton from "@mui/material/IconButton";
+import LinearProgress from "@mui/material/LinearProgress";
+import Paper from "@mui/material/Paper";
+import Stack from "@mui/material/Stack";
+import SvgIcon from "@mui/material/SvgIcon";
+import Typography from "@mui/material/Typography";
+import { lazy, Suspense } from "react";
+import { formatSize } from "../../../lib/format.ts";
+import {
+  isActive,
+  streamTestSessionLog,
+  type TestSession,
+  useStopTestSession,
+  useTestSession,
+} from "../api/test-session.ts";
+
+const BuildTerminal = lazy(() => import("../../build-viewer/components/build-terminal.tsx"));
+
+/** "Docker data prepared from cache in 1.2 s (8.7 GB)", or what is happening instead. */
+export function describePreparation(session: TestSession): string {
+  if (session.prepared?.source === "golden") {
+    return `Docker data prepared from cache in ${session.prepared.seconds} s (${formatSize(session.prepared.size_bytes)})`;
+  }
+  if (session.prepared?.source === "empty") return "No cache: started empty";
+  if (session.total_bytes > 0) {
+    return `Preparing Docker data from cache… ${formatSize(session.copied_bytes)} of ${formatSize(session.total_bytes)}`;
+  }
+  return "Preparing the Docker directory…";
+}
+
+function describeStatus(session: TestSession): string {
+  switch (session.status) {
+    case "preparing":
+      return "Preparing";
+    case "running":
+      return "Running the startup script";
+    case "succeeded":
+      return "Finished: the startup script exited with code 0";
+    case "stopped":
+      return "Stopped";
+    default:
+      return `Failed: ${session.error ?? "the script did not finish"}`;
+  }
+}
+
+export function TestSessionViewer({
+  projectId,
+  sessionId,
+  onClose,
+}: {
+  projectId: string;
+  sessionId: string;
+  onClose: () => void;
+}) {
+  const query = useTestSession(projectId, sessionId);
+  const stop = useStopTestSession(projectId, sessionId);
+  const session = query.data;
+  const live = isActive(session);
+
+  return (
+    <Paper component="section" aria-labelledby="test-session-title" variant="outlined" sx={{ p: 2 }}>
+      <Stack direction="row" sx={{ alignItems: "center", mb: 1.5 }} spacing={1}>
+        <Box sx={{ flex: 1, minWidth: 0 }}>
+          <Typography id="test-session-title" variant="h6" component="h2">
+            Test Session
+          </Typography>
+          <Typography variant="body2" color="text.secondary" role="status" aria-live="polite">
+            {session ? describeStatus(session) : "Starting…"}
+          </Typography>
+        </Box>
+        {live && (
+          <Button
+            size="small"
+            variant="outlined"
+            color="warning"
+            onClick={() => stop.mutate()}
+            disabled={stop.isPending}
+          >
+            Stop
+          </Button>
+        )}
+        <IconButton aria-label="Close the test session" onClick={onClose}>
+          <SvgIcon>
+            <path d="M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z" />
+          </SvgIcon>
+        </IconButton>
+      </Stack>
+      {session && (
+        <Box sx={{ mb: 1.5 }} data-testid="test-session-preparation">
+          <Typography variant="body2" sx={{ fontWeight: 500 }}>
+            {describePreparation(session)}
+          </Typography>
+          {session.prepared === null && (
+            <LinearProgress
+              sx={{ mt: 1 }}
+              aria-label="Copying the Docker data"
+              variant={session.total_bytes > 0 ? "determinate" : "indeterminate"}
+              value={session.total_bytes > 0 ? (100 * session.copied_bytes) / session.total_bytes : undefined}
+            />
+          )}
+        </Box>
+      )}
+      <Box
+        sx={{
+          aspectRatio: "16 / 9",
+          width: "100%",
+          bgcolor: "#0d1117",
+          borderRadius: 1,
+          overflow: "hidden",
+          position: "relative",
+        }}
+      >
+        <Suspense fallback={<CircularProgress size={24} aria-label="Loading the terminal" />}>
+          <BuildTerminal
+            key={sessionId}
+            readLog={(options) => streamTestSessionLog({ projectId, sessionId, ...options })}
+            follow={live || session === undefined}
+            what="test session"
+            testId="test-session-terminal"
+          />
+        </Suspense>
+      </Box>
+    </Paper>
+  );
+}
+export default TestSessionViewer;
