@@ -16,4 +16,19 @@ test("enabling the demo project builds a real golden and shows its size", async 
   expect(project.metadata.docker_cache_state.size_bytes).toBeGreaterThan(100_000_000);
   await expect(settingsPage.terminal).toContainText("Promoted: the golden is now");
   await settingsPage.snapshot("14-real-ready");
+
+  // [Test] starts a session from that golden: a real copy, timed, then the demo script runs.
+  await settingsPage.button("Test").click();
+  const column = settingsPage.page.getByRole("region", { name: "Test Session" });
+  await expect(column.getByTestId("test-session-preparation")).toHaveText(
+    /^Docker data prepared from cache in \d+(\.\d+)? s \(\d+(\.\d+)? MB\)$/,
+    { timeout: 30_000 },
+  );
+  // With the cache, every image of the demo is already there: the script finds them CACHED.
+  await expect(column.getByRole("status")).toHaveText("Finished: the startup script exited with code 0", {
+    timeout: 30_000,
+  });
+  await expect(column.getByTestId("test-session-terminal")).toContainText("CACHED");
+  await expect(column.getByTestId("test-session-terminal")).toContainText("All images built.");
+  await settingsPage.snapshot("29-real-test-session");
 });

@@ -101,7 +101,7 @@ export function TestSessionViewer({
               sx={{ mt: 1 }}
               aria-label="Copying the Docker data"
               variant={session.total_bytes > 0 ? "determinate" : "indeterminate"}
-              value={session.total_bytes > 0 ? (100 * session.copied_bytes) / session.total_bytes : undefined}
+              value={session.total_bytes > 0 ? Math.round((100 * session.copied_bytes) / session.total_bytes) : undefined}
             />
           )}
         </Box>
