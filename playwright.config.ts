@@ -84,6 +84,12 @@ export default defineConfig({
       reuseExistingServer: false,
     },
     {
+      command: bffWithUsers(path.join(data, "bff-lone")),
+      env: { ...bffEnv("bff-lone", ports.nowhere, false), PORT: String(ports.loneBff) },
+      url: `http://127.0.0.1:${ports.loneBff}/api/v1/health`,
+      reuseExistingServer: false,
+    },
+    {
       command: bffWithUsers(path.join(data, "bff-real")),
       env: { ...bffEnv("bff-real", ports.realSandbox, true), PORT: String(ports.realBff) },
       url: `http://127.0.0.1:${ports.realBff}/api/v1/health`,

@@ -8,7 +8,8 @@ import { MockSandboxControl } from "../packages/mock-sandbox/src/control-client.
 import { ports } from "./ports.ts";
 import { apiToken, type E2eUser, users } from "./users.ts";
 
-export const screenshotDir = path.join(import.meta.dirname, ".artifacts", "screenshots");
+// Kept in the repository: the README shows the page in each state from these.
+export const screenshotDir = path.join(import.meta.dirname, "..", "docs", "screenshots");
 export const defaultScript = "#!/bin/bash\nset -e\ndocker compose build\n";
 
 export class SettingsPage {

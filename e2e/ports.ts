@@ -4,4 +4,7 @@ export const ports = {
   mockBff: 7170,
   realSandbox: 7181,
   realBff: 7180,
+  /** A BFF whose sandbox is never there: the page as it looks while the sandbox is unreachable. */
+  loneBff: 7190,
+  nowhere: 7199,
 } as const;

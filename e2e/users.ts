@@ -13,7 +13,11 @@ export const users = {
 export type E2eUser = keyof typeof users;
 
 export const dataRoot = path.join(import.meta.dirname, ".artifacts", "data");
-export const bffNames: Record<number, string> = { [ports.mockBff]: "bff-mock", [ports.realBff]: "bff-real" };
+export const bffNames: Record<number, string> = {
+  [ports.mockBff]: "bff-mock",
+  [ports.realBff]: "bff-real",
+  [ports.loneBff]: "bff-lone",
+};
 
 export function tokensFile(dataDir: string): string {
   return path.join(dataDir, "e2e-tokens.json");

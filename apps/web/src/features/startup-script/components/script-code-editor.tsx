@@ -1,7 +1,7 @@
 // The startup script in CodeMirror 6 with shell highlighting. Loaded lazily: it is the second
 // heaviest part of the page and only needed once the page is on screen. Colours come from the
 // page's palette (CSS variables), so the editor follows light and dark mode and keeps its contrast.
-import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+import { defaultKeymap, history, historyKeymap } from "@codemirror/commands";
 import { HighlightStyle, StreamLanguage, syntaxHighlighting } from "@codemirror/language";
 import { shell } from "@codemirror/legacy-modes/mode/shell";
 import { Compartment, EditorState } from "@codemirror/state";
@@ -66,7 +66,8 @@ export default function ScriptCodeEditor(props: ScriptCodeEditorProps) {
           lineNumbers(),
           EditorView.lineWrapping,
           history(),
-          keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+          // Tab is left to the browser, so keyboard users can leave the editor the way they came in.
+          keymap.of([...defaultKeymap, ...historyKeymap]),
           StreamLanguage.define(shell),
           syntaxHighlighting(highlight),
           look,
