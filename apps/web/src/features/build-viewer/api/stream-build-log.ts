@@ -1,5 +1,5 @@
 import { apiClient } from "../../../lib/api-client.ts";
-import { toApiError } from "../../../lib/problem.ts";
+import { readStream } from "../../../lib/read-stream.ts";
 
 /**
  * A build's output from its first byte; with `follow`, new output keeps arriving until the
@@ -12,7 +12,7 @@ export async function streamBuildLog(options: {
   signal: AbortSignal;
   onChunk: (bytes: Uint8Array) => void;
 }): Promise<void> {
-  const { response, error } = await apiClient.GET("/api/v1/projects/{project_id}/docker-cache/builds/{build_id}/log", {
+  const answer = await apiClient.GET("/api/v1/projects/{project_id}/docker-cache/builds/{build_id}/log", {
     params: {
       path: { project_id: options.projectId, build_id: options.buildId },
       query: { follow: options.follow },
@@ -20,11 +20,5 @@ export async function streamBuildLog(options: {
     parseAs: "stream",
     signal: options.signal,
   });
-  if (!response.ok || !response.body) throw toApiError(error, response);
-  const reader = response.body.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    options.onChunk(value);
-  }
+  await readStream(answer, options.onChunk);
 }

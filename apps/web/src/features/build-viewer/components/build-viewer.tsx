@@ -2,16 +2,13 @@
 // and replayed from the start when opened mid-build or after it ended. xterm.js is loaded only
 // when the column opens, to keep it out of the page's first download.
 import Box from "@mui/material/Box";
-import CircularProgress from "@mui/material/CircularProgress";
 import IconButton from "@mui/material/IconButton";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
-import { lazy, Suspense } from "react";
 import { streamBuildLog } from "../api/stream-build-log.ts";
-
-const BuildTerminal = lazy(() => import("./build-terminal.tsx"));
+import { TerminalFrame } from "./terminal-frame.tsx";
 
 export interface BuildViewerProps {
   projectId: string;
@@ -39,24 +36,11 @@ export function BuildViewer({ projectId, buildId, live, onClose }: BuildViewerPr
           </SvgIcon>
         </IconButton>
       </Stack>
-      <Box
-        sx={{
-          aspectRatio: "16 / 9",
-          width: "100%",
-          bgcolor: "#0d1117",
-          borderRadius: 1,
-          overflow: "hidden",
-          position: "relative",
-        }}
-      >
-        <Suspense fallback={<CircularProgress size={24} aria-label="Loading the terminal" />}>
-          <BuildTerminal
-            key={buildId}
-            readLog={(options) => streamBuildLog({ projectId, buildId, ...options })}
-            follow={live}
-          />
-        </Suspense>
-      </Box>
+      <TerminalFrame
+        logKey={buildId}
+        readLog={(options) => streamBuildLog({ projectId, buildId, ...options })}
+        follow={live}
+      />
     </Paper>
   );
 }

@@ -3,6 +3,7 @@ import type { components } from "@prewarm/api-types/bff";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiClient } from "../../../lib/api-client.ts";
 import { toApiError } from "../../../lib/problem.ts";
+import { readStream } from "../../../lib/read-stream.ts";
 
 export type TestSession = components["schemas"]["TestSession"];
 
@@ -69,7 +70,7 @@ export async function streamTestSessionLog(options: {
   signal: AbortSignal;
   onChunk: (bytes: Uint8Array) => void;
 }): Promise<void> {
-  const { response, error } = await apiClient.GET("/api/v1/projects/{project_id}/test-sessions/{session_id}/log", {
+  const answer = await apiClient.GET("/api/v1/projects/{project_id}/test-sessions/{session_id}/log", {
     params: {
       path: { project_id: options.projectId, session_id: options.sessionId },
       query: { follow: options.follow },
@@ -77,11 +78,5 @@ export async function streamTestSessionLog(options: {
     parseAs: "stream",
     signal: options.signal,
   });
-  if (!response.ok || !response.body) throw toApiError(error, response);
-  const reader = response.body.getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    options.onChunk(value);
-  }
+  await readStream(answer, options.onChunk);
 }

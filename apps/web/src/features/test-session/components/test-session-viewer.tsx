@@ -3,15 +3,14 @@
 // golden (with progress while it copies, and how long it took), or that there was none.
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
-import CircularProgress from "@mui/material/CircularProgress";
 import IconButton from "@mui/material/IconButton";
 import LinearProgress from "@mui/material/LinearProgress";
 import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
-import { lazy, Suspense } from "react";
 import { formatSize } from "../../../lib/format.ts";
+import { TerminalFrame } from "../../build-viewer/components/terminal-frame.tsx";
 import {
   isActive,
   streamTestSessionLog,
@@ -19,8 +18,6 @@ import {
   useStopTestSession,
   useTestSession,
 } from "../api/test-session.ts";
-
-const BuildTerminal = lazy(() => import("../../build-viewer/components/build-terminal.tsx"));
 
 /** "Docker data prepared from cache in 1.2 s (8.7 GB)", or what is happening instead. */
 export function describePreparation(session: TestSession): string {
@@ -101,31 +98,20 @@ export function TestSessionViewer({
               sx={{ mt: 1 }}
               aria-label="Copying the Docker data"
               variant={session.total_bytes > 0 ? "determinate" : "indeterminate"}
-              value={session.total_bytes > 0 ? Math.round((100 * session.copied_bytes) / session.total_bytes) : undefined}
+              value={
+                session.total_bytes > 0 ? Math.round((100 * session.copied_bytes) / session.total_bytes) : undefined
+              }
             />
           )}
         </Box>
       )}
-      <Box
-        sx={{
-          aspectRatio: "16 / 9",
-          width: "100%",
-          bgcolor: "#0d1117",
-          borderRadius: 1,
-          overflow: "hidden",
-          position: "relative",
-        }}
-      >
-        <Suspense fallback={<CircularProgress size={24} aria-label="Loading the terminal" />}>
-          <BuildTerminal
-            key={sessionId}
-            readLog={(options) => streamTestSessionLog({ projectId, sessionId, ...options })}
-            follow={live || session === undefined}
-            what="test session"
-            testId="test-session-terminal"
-          />
-        </Suspense>
-      </Box>
+      <TerminalFrame
+        logKey={sessionId}
+        readLog={(options) => streamTestSessionLog({ projectId, sessionId, ...options })}
+        follow={live || session === undefined}
+        what="test session"
+        testId="test-session-terminal"
+      />
     </Paper>
   );
 }
