@@ -24,5 +24,7 @@ for (const file of files) {
   console.log(`${(bytes / 1000).toFixed(1).padStart(7)} kB  ${file}`);
 }
 const verdict = total <= budgetBytes ? "within" : "OVER";
-console.log(`${(total / 1000).toFixed(1).padStart(7)} kB  first-load JavaScript, gzip (${verdict} the ${budgetBytes / 1000} kB budget)`);
+console.log(
+  `${(total / 1000).toFixed(1).padStart(7)} kB  first-load JavaScript, gzip (${verdict} the ${budgetBytes / 1000} kB budget)`,
+);
 if (total > budgetBytes) process.exit(1);
