@@ -50,6 +50,7 @@ try {
     });
     const { build } = (await started.json()) as { build: { id: string } };
     const event = await events.waitFor((message) => {
+      if (message.event !== "project") return false;
       const state = JSON.parse(message.data).metadata.docker_cache_state;
       return state.build_session_id === build.id && state.status !== "building";
     }, 30_000);

@@ -351,7 +351,8 @@ describe("the project's event stream", () => {
     const res = await bff.request("GET", `/api/v1/projects/${id}/events`);
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const events: EventSourceMessage[] = [];
-    const parser = createParser({ onEvent: (e) => events.push(e) });
+    const sandboxEvents: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (e) => (e.event === "project" ? events : sandboxEvents).push(e) });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     const next = async () => {
@@ -366,6 +367,8 @@ describe("the project's event stream", () => {
     sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "", { sizeBytes: 10 });
     while (latest.metadata.docker_cache_state.status !== "ready") latest = await next();
     expect(latest.metadata.docker_cache_state.size_bytes).toBe(10);
+    // The stream also said, from its start, whether the sandbox can be reached.
+    expect(JSON.parse(sandboxEvents[0]?.data ?? "null")).toMatchObject({ reachable: true });
     await reader.cancel();
   });
 });

@@ -114,6 +114,7 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
     // Each browser saw the change, whichever process made it.
     for (const watcher of watchers) {
       await watcher.waitFor((event) => {
+        if (event.event !== "project") return false;
         const project = JSON.parse(event.data);
         const cache = project.metadata.docker_cache_state;
         return cache.build_session_id === second && cache.size_bytes === 777 && cache.queued === null;

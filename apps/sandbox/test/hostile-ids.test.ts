@@ -81,11 +81,15 @@ it("refuses over a thousand hostile IDs on every operation and touches nothing",
       "getBuildLog",
       "getGolden",
       "getSession",
+      "getTestRun",
+      "getTestRunLog",
       "prepareSession",
       "removeBuild",
       "removeSession",
       "startBuild",
+      "startTestRun",
       "stopBuild",
+      "stopTestRun",
     ].sort(),
   );
   const before = await treeManifest(outer, { times: false });
@@ -105,6 +109,9 @@ it("refuses over a thousand hostile IDs on every operation and touches nothing",
       } else if (op.operationId === "prepareSession") {
         bodies.push({ session_id: id, project_id: "p1" });
         bodies.push({ session_id: "s9", project_id: id });
+      } else if (op.operationId === "startTestRun") {
+        bodies.push({ session_id: id, project_id: "p1", startup_script: "true" });
+        bodies.push({ session_id: "t9", project_id: id, startup_script: "true" });
       }
       for (const body of bodies.length > 0 ? bodies : [undefined]) {
         const res = await sandbox.request(op.method, url, body);
