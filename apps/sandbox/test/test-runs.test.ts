@@ -92,3 +92,20 @@ describe("a test run", () => {
     expect((await sandbox.request("GET", "/v1/test-runs/nope")).status).toBe(404);
   });
 });
+
+it("keeps the newest 20 ended runs of a project, and another project's runs", async () => {
+  await sandbox.request("POST", "/v1/test-runs", { session_id: "other", project_id: "p9", startup_script: "true" });
+  await waitForRun("other");
+  for (let i = 0; i < 22; i++) {
+    await sandbox.request("POST", "/v1/test-runs", { session_id: `r${i}`, project_id: "p1", startup_script: "true" });
+    await waitForRun(`r${i}`);
+  }
+  await sandbox.services.testRuns.prune("p1");
+  const kept = (await readdir(path.join(sandbox.root, "test-runs"))).sort();
+  expect(kept).toHaveLength(21);
+  expect(kept).toContain("other");
+  expect(kept).not.toContain("r0");
+  expect(kept).not.toContain("r1");
+  expect(kept).toContain("r21");
+  expect((await sandbox.request("GET", "/v1/test-runs/r0")).status).toBe(404);
+});

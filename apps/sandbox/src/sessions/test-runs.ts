@@ -19,6 +19,9 @@ export type StartTestRun = components["schemas"]["StartTestRunRequest"];
 
 const finished = new Set<TestRun["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 
+/** Ended runs kept per project, like the builds: their records and logs, newest first. */
+export const keptTestRuns = 20;
+
 interface ActiveRun {
   run: TestRun;
   abort: AbortController;
@@ -66,6 +69,7 @@ export class TestRuns {
     void this.execute(active, request).finally(() => {
       this.active.delete(id);
       endRun();
+      void this.prune(run.project_id).catch(() => undefined);
     });
     return { ...run };
   }
@@ -118,6 +122,20 @@ export class TestRuns {
         finished_at: new Date().toISOString(),
       });
     }
+  }
+
+  /** Removes the project's ended runs beyond the newest `keptTestRuns`. */
+  async prune(projectId: string): Promise<string[]> {
+    const { layout } = this.deps;
+    const ended: TestRun[] = [];
+    for (const name of await readdir(path.dirname(layout.testRunDir("x"))).catch(() => [] as string[])) {
+      const record = await this.readRecord(name).catch(() => null);
+      if (record?.project_id === projectId && finished.has(record.status) && !this.active.has(name)) ended.push(record);
+    }
+    ended.sort((a, b) => b.started_at.localeCompare(a.started_at));
+    const doomed = ended.slice(keptTestRuns).map((run) => run.session_id);
+    for (const id of doomed) await rm(layout.testRunDir(id), { recursive: true, force: true });
+    return doomed;
   }
 
   async stopAll(): Promise<void> {
