@@ -3,6 +3,7 @@ import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Typography from "@mui/material/Typography";
 import { useLogOut, useSession } from "../api/auth/session.ts";
+import { hasUnsavedChanges } from "../lib/unsaved-changes.ts";
 
 export function TopBar() {
   const session = useSession();
@@ -17,7 +18,19 @@ export function TopBar() {
       <Typography variant="body2" color="text.secondary">
         Logged in as <strong>{session.data.name}</strong>
       </Typography>
-      <Button size="small" onClick={() => logOut.mutate()} disabled={logOut.isPending}>
+      <Button
+        size="small"
+        onClick={() => {
+          if (
+            hasUnsavedChanges() &&
+            !window.confirm("The startup script has unsaved changes. Log out and lose them?")
+          ) {
+            return;
+          }
+          logOut.mutate();
+        }}
+        disabled={logOut.isPending}
+      >
         Log out
       </Button>
     </Box>

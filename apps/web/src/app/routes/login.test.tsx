@@ -1,5 +1,5 @@
 import { screen, waitFor } from "@testing-library/react";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { logInAs, member, seedProject } from "../../testing/mocks/bff.ts";
 import { renderApp } from "../../testing/render-app.tsx";
 
@@ -74,5 +74,21 @@ describe("a member of a project", () => {
     renderApp("/projects/shop/settings");
     expect(await screen.findByRole("button", { name: "Retry" })).toBeEnabled();
     expect(screen.queryByText(/the project's owner/)).not.toBeInTheDocument();
+  });
+});
+
+describe("logging out with unsaved changes", () => {
+  it("asks first, and stays when the person says no", async () => {
+    seedProject();
+    const confirm = vi.spyOn(window, "confirm").mockReturnValueOnce(false).mockReturnValueOnce(true);
+    const { user } = renderApp("/projects/shop/settings");
+    await user.click(await screen.findByRole("textbox", { name: "Startup script" }));
+    await user.paste("echo unsaved");
+    await user.click(screen.getByRole("button", { name: "Log out" }));
+    expect(confirm).toHaveBeenCalledWith("The startup script has unsaved changes. Log out and lose them?");
+    expect(screen.getByRole("heading", { name: "Project settings" })).toBeVisible();
+    await user.click(screen.getByRole("button", { name: "Log out" }));
+    await screen.findByRole("heading", { name: "Log in" });
+    confirm.mockRestore();
   });
 });

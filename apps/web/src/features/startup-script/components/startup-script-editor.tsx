@@ -8,6 +8,7 @@ import { lazy, Suspense, useEffect, useState } from "react";
 import type { Project } from "../../../api/project/get-project.ts";
 import { useUpdateProject } from "../../../api/project/update-project.ts";
 import { showToast } from "../../../lib/toasts.tsx";
+import { useUnsavedChangesGuard } from "../../../lib/unsaved-changes.ts";
 import { useStartTestSession } from "../../test-session/api/test-session.ts";
 
 const maxLength = 65_536;
@@ -37,20 +38,6 @@ function ScriptPreview({ script }: { script: string }) {
       {script}
     </Box>
   );
-}
-
-/** Asks before the page is left (closed, reloaded, navigated away) while an edit is not saved. */
-function useUnsavedChangesGuard(dirty: boolean) {
-  useEffect(() => {
-    if (!dirty) return;
-    const guard = (event: BeforeUnloadEvent) => {
-      event.preventDefault();
-      // Older browsers show the prompt only when returnValue is set.
-      event.returnValue = "";
-    };
-    window.addEventListener("beforeunload", guard);
-    return () => window.removeEventListener("beforeunload", guard);
-  }, [dirty]);
 }
 
 export interface StartupScriptEditorProps {
