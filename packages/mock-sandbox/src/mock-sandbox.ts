@@ -2,6 +2,7 @@
 // behaviour as openapi/sandbox.yaml describes, plus controls a test uses to play the sandbox's
 // part: emit log lines, end a build with an exit code, report a size, go offline.
 import type { components } from "@prewarm/api-types/sandbox";
+import { MockSandboxError } from "./mock-error.ts";
 import { MockTestRuns } from "./mock-test-runs.ts";
 
 export type Build = components["schemas"]["Build"];
@@ -22,15 +23,7 @@ interface MockBuild {
   logListeners: Set<() => void>;
 }
 
-export class MockSandboxError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { MockSandboxError } from "./mock-error.ts";
 
 export interface FinishOptions {
   exitCode?: number;

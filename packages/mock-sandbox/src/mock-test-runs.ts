@@ -2,7 +2,7 @@
 // from the golden when there is one, at once empty otherwise), then moved on by the test:
 // copy progress, the end of the preparation, output, and the script's exit.
 import type { components } from "@prewarm/api-types/sandbox";
-import { MockSandboxError } from "./mock-sandbox.ts";
+import { MockSandboxError } from "./mock-error.ts";
 
 export type TestRun = components["schemas"]["TestRun"];
 export type StartTestRunRequest = components["schemas"]["StartTestRunRequest"];

@@ -1,6 +1,6 @@
 import Alert from "@mui/material/Alert";
 import Snackbar from "@mui/material/Snackbar";
-import type { Toast } from "./toasts.tsx";
+import type { Toast } from "./toast.ts";
 
 export default function ToastSnackbar({ toast, onDismiss }: { toast: Toast; onDismiss: () => void }) {
   return (

@@ -2,12 +2,9 @@
 // for every failed change); one Toaster shows them, newest last. The snackbar itself is loaded
 // with the first message, so a visit without one does not pay for it.
 import { lazy, Suspense, useEffect, useState } from "react";
+import type { Toast } from "./toast.ts";
 
-export interface Toast {
-  id: number;
-  message: string;
-  severity: "success" | "info" | "error";
-}
+export type { Toast } from "./toast.ts";
 
 type Listener = (toast: Toast) => void;
 const listeners = new Set<Listener>();
