@@ -12,6 +12,7 @@
 import { text } from "node:stream/consumers";
 import { AuthStore, UserExistsError } from "./auth/auth-store.ts";
 import { loginUrl } from "./auth/bootstrap-owner.ts";
+import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 import { parseEnv } from "./env.ts";
 import { openSqlClient } from "./services.ts";
 import { dataDirHolder } from "./store/data-dir-lock.ts";
@@ -78,11 +79,7 @@ async function main(args: string[]): Promise<void> {
     switch (command) {
       case "add-user": {
         const name = rest[0];
-        if (!name || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
-          throw new UsageError(
-            "A user name is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
-          );
-        }
+        if (!isValidUserName(name)) throw new UsageError(`A user name is ${userNameRule}.`);
         const made = await auth.createUser(name, passwordFromStdin ? await readPassword() : null);
         console.log(`Made user ${made.name}.`);
         if (!passwordFromStdin)

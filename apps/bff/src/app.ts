@@ -1,10 +1,11 @@
 // The BFF's HTTP app: the API under /api/v1 and, when built, the web app itself. Every request
-// passes, in this order: security headers, body limits, authentication (401), the same-origin
+// passes, in this order: security headers, body limits and JSON-only bodies, authentication (401), the same-origin
 // check of cookie changes (403), and for /projects/{id}/... the project access check (404/403).
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
+import { requireJsonBody } from "@prewarm/service-kit/request-body";
 import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -30,6 +31,8 @@ export function createApp(deps: AppDeps) {
 
   const api = new Hono();
   api.use(bodyLimits());
+  // Bodies not declared JSON are refused with 415, so no HTML form reaches a handler.
+  api.use(requireJsonBody());
   api.use(authenticate(deps.auth));
   api.use(sameOriginChanges(deps.allowedOrigins));
   api.use("/projects/:project_id", projectAccess(deps.auth));

@@ -2,6 +2,7 @@
 // misconfigured deployment fails at start with every bad variable listed.
 import path from "node:path";
 import { EnvReader } from "@prewarm/service-kit/env";
+import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 
 export interface BffEnv {
   host: string;
@@ -45,9 +46,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     if (!URL.canParse(origin)) env.problem(`ALLOWED_ORIGINS must list URLs, got "${origin}"`, null);
   }
   const ownerName = env.string("OWNER_NAME", "owner");
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(ownerName)) {
-    env.problem("OWNER_NAME must be 1-64 letters, digits, '.', '_' or '-'", null);
-  }
+  if (!isValidUserName(ownerName)) env.problem(`OWNER_NAME must be ${userNameRule}`, null);
   return env.done("BFF", {
     host,
     port,

@@ -89,6 +89,9 @@ export class SandboxLayout {
     return this.inside("sessions", id(sessionId, "session_id"));
   }
 
+  get testRunsDir(): string {
+    return this.inside("test-runs");
+  }
   testRunDir(sessionId: string): string {
     return this.inside("test-runs", id(sessionId, "session_id"));
   }

@@ -133,20 +133,23 @@ function describeInvalid(errors: InvalidPart[]): string {
   return `The request is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join("; ")}`;
 }
 
+/** The answer to an ID that cannot be one, before anything uses it. */
+export function invalidId(name: string): ProblemError {
+  return new ProblemError(
+    400,
+    "invalid_id",
+    `${name} must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`,
+    [{ path: name, message: "is not a valid ID" }],
+  );
+}
+
 /** Validates path parameters that are IDs before anything can use them. */
 export function idParams<K extends string>(...names: K[]) {
   return validator("param", (value: Record<string, string>) => {
     const ids = {} as Record<K, string>;
     for (const name of names) {
       const id = value[name];
-      if (!isValidId(id)) {
-        throw new ProblemError(
-          400,
-          "invalid_id",
-          `${name} must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`,
-          [{ path: name, message: "is not a valid ID" }],
-        );
-      }
+      if (!isValidId(id)) throw invalidId(name);
       ids[name] = id;
     }
     return ids;

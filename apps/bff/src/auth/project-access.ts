@@ -5,7 +5,7 @@
 //            existence is never leaked.
 // Every route under /projects/{project_id} passes here before its handler runs.
 import { isValidId } from "@prewarm/api-types/contract";
-import { ProblemError } from "@prewarm/service-kit/problem";
+import { invalidId, ProblemError } from "@prewarm/service-kit/problem";
 import type { MiddlewareHandler } from "hono";
 import { notFound } from "../docker-cache/build-orchestrator.ts";
 import type { AuthStore } from "./auth-store.ts";
@@ -15,14 +15,7 @@ const readMethods = new Set(["GET", "HEAD"]);
 export function projectAccess(auth: AuthStore): MiddlewareHandler {
   return async (c, next) => {
     const projectId = c.req.param("project_id");
-    if (!isValidId(projectId)) {
-      throw new ProblemError(
-        400,
-        "invalid_id",
-        "project_id must be 1-64 letters, digits, '_' or '-', starting with a letter or digit",
-        [{ path: "project_id", message: "is not a valid ID" }],
-      );
-    }
+    if (!isValidId(projectId)) throw invalidId("project_id");
     const role = await auth.roleIn(projectId, c.get("user").id);
     if (role === null) throw notFound(projectId);
     if (role !== "owner" && !readMethods.has(c.req.method)) {

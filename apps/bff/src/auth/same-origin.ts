@@ -6,6 +6,7 @@
 // are not affected; a cross-site page cannot read or attach a token.
 import { ProblemError } from "@prewarm/service-kit/problem";
 import type { MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
 import { sessionCookie } from "./authenticate.ts";
 
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -21,16 +22,12 @@ export function sameOriginChanges(allowedOrigins: readonly string[]): Middleware
     // Any request naming a foreign origin is refused, whatever it authenticates with: a login
     // or logout forced by another site is an attack too.
     if (origin !== undefined && !fromApp) throw crossSite(origin);
-    const cookieCarried = c.get("authenticatedBy") === "session" || hasCookie(c.req.header("cookie"));
+    const cookieCarried = c.get("authenticatedBy") === "session" || getCookie(c, sessionCookie) !== undefined;
     if (origin === undefined && cookieCarried && c.req.header("sec-fetch-site") !== "same-origin") {
       throw crossSite(null);
     }
     return next();
   };
-}
-
-function hasCookie(header: string | undefined): boolean {
-  return header?.split(";").some((part) => part.trim().startsWith(`${sessionCookie}=`)) ?? false;
 }
 
 function crossSite(origin: string | null): ProblemError {

@@ -1,5 +1,5 @@
 // What every answer of the BFF carries, and how much of a request it reads.
-import { limitBody, MAX_BODY_BYTES, requireJsonBody } from "@prewarm/service-kit/request-body";
+import { limitBody, MAX_BODY_BYTES } from "@prewarm/service-kit/request-body";
 import type { MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 
@@ -7,15 +7,13 @@ import { secureHeaders } from "hono/secure-headers";
 export const maxWebhookBodyBytes = 10 * 1024 * 1024;
 
 /**
- * Refuses bodies over the limit with 413 before anything reads them (1 MiB: a startup script is
- * at most 64 KiB of text; even fully escaped it fits), and bodies not declared JSON with 415.
+ * Refuses bodies over the limit with 413 before anything reads them: 1 MiB for the API (a
+ * startup script is at most 64 KiB of text; even fully escaped it fits), more for webhooks.
  */
 export function bodyLimits(): MiddlewareHandler {
   const api = limitBody(MAX_BODY_BYTES);
   const webhooks = limitBody(maxWebhookBodyBytes);
-  const json = requireJsonBody();
-  return (c, next) =>
-    (c.req.path.startsWith("/api/v1/webhooks/") ? webhooks : api)(c, () => json(c, next).then(() => undefined));
+  return (c, next) => (c.req.path.startsWith("/api/v1/webhooks/") ? webhooks : api)(c, next);
 }
 
 /**

@@ -11,12 +11,9 @@ export class SandboxHealth {
 
   // Until the first connection is tried nothing is known; saying "reachable" avoids a banner
   // flashing at every start.
-  constructor(now: () => Date = () => new Date()) {
-    this.now = now;
+  constructor(private readonly now: () => Date = () => new Date()) {
     this.current = { reachable: true, since: now().toISOString(), detail: null };
   }
-
-  private readonly now: () => Date;
 
   status(): SandboxStatus {
     return this.current;

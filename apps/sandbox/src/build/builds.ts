@@ -19,7 +19,7 @@ import type { Spares } from "../golden/spares.ts";
 import type { Logger } from "../logger.ts";
 import { streamLog } from "./build-log.ts";
 import { checkout } from "./checkout.ts";
-import { describeExit, signalGroup, spawnStartupScript } from "./startup-script-process.ts";
+import { describeExit, type ScriptExit, startStartupScript } from "./startup-script-process.ts";
 
 export type Build = components["schemas"]["Build"];
 export type StartBuildRequest = components["schemas"]["StartBuildRequest"];
@@ -368,35 +368,23 @@ export class Builds {
   private async runScript(
     running: RunningBuild,
     options: { scriptPath: string; workspace: string; dockerDir: string; logFd: number },
-  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  ): Promise<ScriptExit> {
     const { build } = running.record;
-    const child = spawnStartupScript({
+    const script = startStartupScript({
       scriptPath: options.scriptPath,
       workspace: options.workspace,
       logFd: options.logFd,
       env: { dockerDir: options.dockerDir, projectId: build.project_id, buildId: build.build_id },
+      stopGraceMs: this.deps.stopGraceMs,
     });
-    // Listen before the first await: a quick script can exit while the record is written.
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once("exit", (code, signal) => resolve({ code, signal }));
-      child.once("error", reject);
-    });
-    const pid = child.pid;
-    if (pid === undefined) return exited;
-    running.record.pid = pid;
+    if (script.pid === undefined) return script.exited;
+    running.record.pid = script.pid;
     await this.writeRecord(running.record);
-    let killTimer: NodeJS.Timeout | undefined;
-    running.terminate = () => {
-      signalGroup(pid, "SIGTERM");
-      killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), this.deps.stopGraceMs);
-    };
+    running.terminate = script.terminate;
     if (running.stopReason) running.terminate();
-    const exit = await exited;
-    clearTimeout(killTimer);
-    // Whatever the script left running in the background must not outlive it, nor keep writing
-    // into a Docker directory that is about to be promoted or removed: its process group, and
-    // anything that left the group but still carries the build's marker in its environment.
-    signalGroup(pid, "SIGKILL");
+    const exit = await script.exited;
+    // Anything that left the script's process group but still carries the build's marker in
+    // its environment must not outlive it either.
     await killLeftovers(build.build_id);
     running.terminate = () => running.abort.abort();
     return exit;

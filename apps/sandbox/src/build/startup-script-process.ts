@@ -42,6 +42,54 @@ function scriptEnvironment(env: ScriptEnv): NodeJS.ProcessEnv {
   };
 }
 
+export interface ScriptExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface RunningScript {
+  pid: number | undefined;
+  /**
+   * Settles when the script exits. By then its whole process group has been killed too: what it
+   * left running in the background must not outlive it, nor keep writing into a Docker
+   * directory that is about to be promoted or removed.
+   */
+  exited: Promise<ScriptExit>;
+  /** SIGTERM to the group now, SIGKILL after the grace period if it is still there. */
+  terminate: () => void;
+}
+
+/** Starts the script and hands back how to wait for it and how to end it. */
+export function startStartupScript(options: {
+  scriptPath: string;
+  workspace: string;
+  logFd: number;
+  env: ScriptEnv;
+  stopGraceMs: number;
+}): RunningScript {
+  const child = spawnStartupScript(options);
+  const pid = child.pid;
+  let killTimer: NodeJS.Timeout | undefined;
+  // Listened to at once: a quick script can exit before the caller's next await.
+  const exited = new Promise<ScriptExit>((resolve, reject) => {
+    child.once("exit", (code, signal) => {
+      clearTimeout(killTimer);
+      if (pid !== undefined) signalGroup(pid, "SIGKILL");
+      resolve({ code, signal });
+    });
+    child.once("error", reject);
+  });
+  return {
+    pid,
+    exited,
+    terminate: () => {
+      if (pid === undefined) return;
+      signalGroup(pid, "SIGTERM");
+      killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), options.stopGraceMs);
+    },
+  };
+}
+
 /** Signals every process of the group; a group that is already gone is fine. */
 export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {

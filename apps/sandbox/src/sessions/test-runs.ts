@@ -4,12 +4,11 @@
 // promoted and the golden is never written: the session's copy is its own. When the run ends its
 // Docker directory is removed; its record and log stay under test-runs/.
 import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import path from "node:path";
 import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import { streamLog } from "../build/build-log.ts";
 import { CheckoutError, checkout } from "../build/checkout.ts";
-import { describeExit, signalGroup, spawnStartupScript } from "../build/startup-script-process.ts";
+import { describeExit, startStartupScript } from "../build/startup-script-process.ts";
 import { writeFileAtomic } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { Sessions } from "./sessions.ts";
@@ -110,7 +109,7 @@ export class TestRuns {
   /** After a restart nothing runs: a run cut short loses its session directory and says why. */
   async recover(): Promise<void> {
     const { layout, sessions } = this.deps;
-    for (const name of await readdir(path.dirname(layout.testRunDir("x"))).catch(() => [] as string[])) {
+    for (const name of await readdir(layout.testRunsDir).catch(() => [] as string[])) {
       const record = await this.readRecord(name).catch(() => null);
       if (!record || finished.has(record.status)) continue;
       await sessions.remove(name).catch(() => undefined);
@@ -128,7 +127,7 @@ export class TestRuns {
   async prune(projectId: string): Promise<string[]> {
     const { layout } = this.deps;
     const ended: TestRun[] = [];
-    for (const name of await readdir(path.dirname(layout.testRunDir("x"))).catch(() => [] as string[])) {
+    for (const name of await readdir(layout.testRunsDir).catch(() => [] as string[])) {
       const record = await this.readRecord(name).catch(() => null);
       if (record?.project_id === projectId && finished.has(record.status) && !this.active.has(name)) ended.push(record);
     }
@@ -188,28 +187,16 @@ export class TestRuns {
       });
       await writeFile(layout.testRunScriptPath(id), request.startup_script, { mode: 0o700 });
       if (active.abort.signal.aborted) return;
-      const child = spawnStartupScript({
+      const script = startStartupScript({
         scriptPath: layout.testRunScriptPath(id),
         workspace: layout.testRunWorkspaceDir(id),
         logFd: log.fd,
         env: { dockerDir: session.docker_dir, projectId: run.project_id, sessionId: id },
+        stopGraceMs: this.deps.stopGraceMs,
       });
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-        child.once("exit", (code, signal) => resolve({ code, signal }));
-        child.once("error", reject);
-      });
-      const pid = child.pid;
-      let killTimer: NodeJS.Timeout | undefined;
-      if (pid !== undefined) {
-        active.terminate = () => {
-          signalGroup(pid, "SIGTERM");
-          killTimer ??= setTimeout(() => signalGroup(pid, "SIGKILL"), this.deps.stopGraceMs);
-        };
-        if (active.abort.signal.aborted) active.terminate();
-      }
-      const exit = await exited;
-      clearTimeout(killTimer);
-      if (pid !== undefined) signalGroup(pid, "SIGKILL");
+      active.terminate = script.terminate;
+      if (active.abort.signal.aborted) active.terminate();
+      const exit = await script.exited;
       // Stopped: stop() has said so already.
       if (active.abort.signal.aborted) return;
       run.exit_code = exit.code;

@@ -4,21 +4,18 @@ import type { components } from "@prewarm/api-types/bff";
 import { idParams, ProblemError } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
 import { validator } from "hono/validator";
+import { isValidUserName, userNameRule } from "../../auth/user-name.ts";
 import type { AppDeps } from "../../deps.ts";
 
 type Schemas = components["schemas"];
-const userNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 // The project ID was checked by the access check already; this adds the user name.
 const memberParams = validator("param", (value: Record<string, string>) => {
   const name = value.user_name ?? "";
-  if (!userNamePattern.test(name)) {
-    throw new ProblemError(
-      400,
-      "invalid_user_name",
-      "user_name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-      [{ path: "user_name", message: "is not a valid user name" }],
-    );
+  if (!isValidUserName(name)) {
+    throw new ProblemError(400, "invalid_user_name", `user_name must be ${userNameRule}`, [
+      { path: "user_name", message: "is not a valid user name" },
+    ]);
   }
   return { project_id: value.project_id ?? "", user_name: name };
 });
