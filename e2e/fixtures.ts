@@ -5,11 +5,18 @@ import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
 import { type Browser, test as base, expect, type Locator, type Page } from "@playwright/test";
 import { MockSandboxControl } from "../packages/mock-sandbox/src/control-client.ts";
+import type { Build } from "../packages/mock-sandbox/src/mock-sandbox.ts";
 import { ports } from "./ports.ts";
 import { apiToken, type E2eUser, users } from "./users.ts";
 
-// Kept in the repository: the README shows the page in each state from these.
-export const screenshotDir = path.join(import.meta.dirname, "..", "docs", "screenshots");
+// The README shows the page in each state from docs/screenshots; `npm run screenshots` refreshes
+// them there. Other runs keep theirs with the run's artifacts, so a test run changes no file of
+// the repository.
+export const screenshotDir = path.resolve(
+  import.meta.dirname,
+  "..",
+  process.env.SCREENSHOT_DIR ?? path.join("e2e", ".artifacts", "screenshots"),
+);
 export const defaultScript = "#!/bin/bash\nset -e\ndocker compose build\n";
 
 export class SettingsPage {
@@ -30,9 +37,18 @@ export class SettingsPage {
     this.editor = page.getByRole("textbox", { name: "Startup script" });
   }
 
+  /** Opens the page and waits until the owner can use it: the editor has loaded and is theirs to edit. */
   async open(): Promise<void> {
     await this.page.goto(`/projects/${this.projectId}/settings`);
     await expect(this.page.getByRole("heading", { name: "Project settings" })).toBeVisible();
+    await expect(this.editor).toBeEditable();
+  }
+
+  /** Turns the cache on, as the owner would, and waits for the page to say a build started. */
+  async turnOn(): Promise<void> {
+    await this.toggle.click();
+    await expect(this.toggle).toBeChecked();
+    await expect(this.status).toHaveText(/^Building…/);
   }
 
   button(name: string): Locator {
@@ -83,11 +99,18 @@ export async function pageAs(browser: Browser, baseURL: string, user: E2eUser | 
   return page;
 }
 
+type NewProject = { startupScript?: string; name?: string };
+
 interface Fixtures {
   mockSandbox: MockSandboxControl;
   /** Creates a project on the BFF; each test gets projects of its own. */
-  createProject: (options?: { startupScript?: string; name?: string }) => Promise<string>;
+  createProject: (options?: NewProject) => Promise<string>;
   settings: (projectId: string) => Promise<SettingsPage>;
+  /**
+   * The story most specs start from: a new project, its settings open, the cache turned on, and
+   * its first build running on the mock sandbox.
+   */
+  buildingProject: (options?: NewProject) => Promise<{ projectId: string; settingsPage: SettingsPage; build: Build }>;
 }
 
 export const test = base.extend<Fixtures>({
@@ -127,6 +150,14 @@ export const test = base.extend<Fixtures>({
       const settings = new SettingsPage(page, projectId);
       await settings.open();
       return settings;
+    });
+  },
+  buildingProject: async ({ createProject, settings, mockSandbox }, use) => {
+    await use(async (options) => {
+      const projectId = await createProject(options);
+      const settingsPage = await settings(projectId);
+      await settingsPage.turnOn();
+      return { projectId, settingsPage, build: await mockSandbox.latestBuild(projectId) };
     });
   },
 });

@@ -1,6 +1,6 @@
 // Who sees what, in a real browser: logging in by the form, a member who sees a project
 // read-only, a stranger who cannot tell it exists, and a page the CSP lets run in full.
-import { expect, pageAs, snapshot, test } from "../fixtures.ts";
+import { expect, pageAs, SettingsPage, snapshot, test } from "../fixtures.ts";
 import { users } from "../users.ts";
 
 test("logging in by the form leads to the page asked for", async ({ browser, baseURL, createProject }) => {
@@ -68,8 +68,10 @@ test("the page runs under its Content-Security-Policy without a violation", asyn
   const projectId = await createProject();
   const response = await page.goto(`/projects/${projectId}/settings`);
   expect(response?.headers()["content-security-policy"]).toContain("frame-ancestors 'none'");
-  await page.getByRole("switch", { name: "Pre-warm Docker cache" }).click();
-  await page.getByRole("button", { name: "View", exact: true }).click();
-  await expect(page.getByTestId("build-terminal")).toBeVisible();
+  const settingsPage = new SettingsPage(page, projectId);
+  await expect(settingsPage.editor).toBeEditable();
+  await settingsPage.turnOn();
+  await settingsPage.button("View").click();
+  await expect(settingsPage.terminal).toBeVisible();
   expect(violations).toEqual([]);
 });

@@ -1,15 +1,12 @@
 import { expect, test } from "../fixtures.ts";
 
 test("Delete cache asks first, then deletes the golden and the status says there is none", async ({
-  createProject,
-  settings,
+  buildingProject,
   mockSandbox,
   page,
 }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  await mockSandbox.finishBuild((await mockSandbox.latestBuild(projectId)).build_id, { sizeBytes: 312_000_000 });
+  const { projectId, settingsPage, build } = await buildingProject();
+  await mockSandbox.finishBuild(build.build_id, { sizeBytes: 312_000_000 });
   await expect(settingsPage.status).toHaveText(/^Ready · 312 MB/);
 
   await settingsPage.button("Delete cache").click();
@@ -23,6 +20,5 @@ test("Delete cache asks first, then deletes the golden and the status says there
   await dialog.getByRole("button", { name: "Delete cache" }).click();
   await expect(settingsPage.status).toHaveText("No cache yet — will build on next merge");
   await settingsPage.snapshot("09-deleted");
-  const golden = await page.request.get(`http://127.0.0.1:7171/v1/goldens/${projectId}`);
-  expect((await golden.json()).exists).toBe(false);
+  expect((await mockSandbox.golden(projectId)).exists).toBe(false);
 });

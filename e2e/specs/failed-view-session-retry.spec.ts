@@ -1,14 +1,10 @@
 import { expect, test } from "../fixtures.ts";
 
 test("a failed build shows why, its session log, and Retry starts another", async ({
-  createProject,
-  settings,
+  buildingProject,
   mockSandbox,
 }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  const failed = await mockSandbox.latestBuild(projectId);
+  const { projectId, settingsPage, build: failed } = await buildingProject();
   await mockSandbox.emitLog(
     failed.build_id,
     "Step 1/3 : FROM node:20\n\x1b[31mERROR: failed to solve: pull access denied\x1b[0m\n",
@@ -25,7 +21,7 @@ test("a failed build shows why, its session log, and Retry starts another", asyn
 
   await settingsPage.button("Retry").click();
   await expect(settingsPage.status).toHaveText("Building… Started just now");
-  const retried = await mockSandbox.latestBuild(projectId);
+  const retried = await mockSandbox.nextBuild(projectId, failed.build_id);
   expect(retried.build_id).not.toBe(failed.build_id);
   expect(retried.status).toBe("running");
 });

@@ -1,14 +1,10 @@
 import { expect, test } from "../fixtures.ts";
 
 test("View shows the build's output from the start, and each line as it is emitted", async ({
-  createProject,
-  settings,
+  buildingProject,
   mockSandbox,
 }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  const build = await mockSandbox.latestBuild(projectId);
+  const { settingsPage, build } = await buildingProject();
   // Output from before the viewer opened is replayed.
   await mockSandbox.emitLog(build.build_id, "\x1b[1m[+] Building 0.0s (1/3)\x1b[0m\n");
 

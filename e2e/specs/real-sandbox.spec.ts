@@ -5,8 +5,7 @@ import { expect, test } from "../fixtures.ts";
 test("enabling the demo project builds a real golden and shows its size", async ({ settings, request }) => {
   test.setTimeout(120_000);
   const settingsPage = await settings("demo");
-  await settingsPage.toggle.click();
-  await expect(settingsPage.status).toHaveText(/^Building…/);
+  await settingsPage.turnOn();
   await settingsPage.button("View").click();
   await expect(settingsPage.terminal).toContainText("Building images for the demo project", { timeout: 20_000 });
   await settingsPage.snapshot("13-real-building");

@@ -2,33 +2,23 @@
 // paused after failures (and Resume), evicted for disk space, the build history with its chart,
 // the script's history, dark mode and a narrow window. Each state is photographed and checked
 // by axe.
-import type { MockSandboxControl } from "../../packages/mock-sandbox/src/control-client.ts";
 import { expect, test } from "../fixtures.ts";
 
-/** Waits for a build of the project other than `previous` to start on the sandbox. */
-async function nextBuild(mockSandbox: MockSandboxControl, projectId: string, previous: string): Promise<string> {
-  await expect.poll(async () => (await mockSandbox.latestBuild(projectId)).build_id).not.toBe(previous);
-  return (await mockSandbox.latestBuild(projectId)).build_id;
-}
-
 test("a merge during a build queues one follow-up; merges while off leave the cache behind main", async ({
-  createProject,
-  settings,
+  buildingProject,
   mockSandbox,
   request,
   page,
 }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  const first = (await mockSandbox.latestBuild(projectId)).build_id;
+  const { projectId, settingsPage, build } = await buildingProject();
+  const first = build.build_id;
   await request.post(`/api/v1/projects/${projectId}/main-changed`, { data: { commit_sha: "abc1234" } });
   await expect(page.getByText("Next build queued (a merge, abc1234) — it starts when this one ends.")).toBeVisible();
   await expect(page.getByTestId("build-elapsed")).toHaveText(/^\d+s elapsed$/);
   await settingsPage.snapshot("16-queued");
 
   await mockSandbox.finishBuild(first, { sizeBytes: 1_200_000_000 });
-  const second = await nextBuild(mockSandbox, projectId, first);
+  const second = (await mockSandbox.nextBuild(projectId, first)).build_id;
   await mockSandbox.finishBuild(second, { sizeBytes: 1_300_000_000 });
   await expect(settingsPage.status).toHaveText(/^Ready · 1\.3 GB · Updated just now$/);
 
@@ -56,22 +46,20 @@ test("a merge during a build queues one follow-up; merges while off leave the ca
 });
 
 test("three failed builds in a row pause merge builds until Resume", async ({
-  createProject,
-  settings,
+  buildingProject,
   mockSandbox,
   request,
   page,
 }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  let build = (await mockSandbox.latestBuild(projectId)).build_id;
+  const started = await buildingProject();
+  const { projectId, settingsPage } = started;
+  let build = started.build.build_id;
   for (let i = 0; i < 3; i++) {
     await mockSandbox.finishBuild(build, { exitCode: 2 });
     await expect(settingsPage.status).toHaveText("Failed: Startup script exited with code 2");
     if (i < 2) {
       await request.post(`/api/v1/projects/${projectId}/main-changed`, { data: { commit_sha: `f00${i}abc` } });
-      build = await nextBuild(mockSandbox, projectId, build);
+      build = (await mockSandbox.nextBuild(projectId, build)).build_id;
     }
   }
   const paused = page.getByText("Paused after 3 failed builds in a row: merges to main do not start builds.");
@@ -83,11 +71,9 @@ test("three failed builds in a row pause merge builds until Resume", async ({
   await expect(paused).toHaveCount(0);
 });
 
-test("a golden evicted for disk space says so", async ({ createProject, settings, mockSandbox }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  await mockSandbox.finishBuild((await mockSandbox.latestBuild(projectId)).build_id, { sizeBytes: 500_000_000 });
+test("a golden evicted for disk space says so", async ({ buildingProject, mockSandbox }) => {
+  const { projectId, settingsPage, build } = await buildingProject();
+  await mockSandbox.finishBuild(build.build_id, { sizeBytes: 500_000_000 });
   await expect(settingsPage.status).toHaveText(/^Ready · 500 MB/);
   await mockSandbox.evictGolden(projectId);
   await expect(settingsPage.status).toHaveText("Evicted just now to free disk space — will build again on next merge");
@@ -114,14 +100,11 @@ test("the script's history shows earlier versions and restores one", async ({ cr
 });
 
 test("dark mode follows the system, and under 900 px the viewer stacks below the settings", async ({
-  createProject,
-  settings,
+  buildingProject,
   page,
 }) => {
   await page.emulateMedia({ colorScheme: "dark" });
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
+  const { settingsPage } = await buildingProject();
   await settingsPage.button("View").click();
   await expect(settingsPage.viewer).toBeVisible();
   const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);

@@ -1,15 +1,11 @@
 import { expect, test } from "../fixtures.ts";
 
 test("turning the setting off keeps the cache and starts nothing", async ({
-  createProject,
-  settings,
+  buildingProject,
   mockSandbox,
   request,
 }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  const build = await mockSandbox.latestBuild(projectId);
+  const { projectId, settingsPage, build } = await buildingProject();
   await mockSandbox.finishBuild(build.build_id, { sizeBytes: 8_700_000_000 });
   await expect(settingsPage.status).toHaveText("Ready · 8.7 GB · Updated just now");
 
@@ -22,6 +18,5 @@ test("turning the setting off keeps the cache and starts nothing", async ({
   const merged = await request.post(`/api/v1/projects/${projectId}/main-changed`, { data: { commit_sha: "def5678" } });
   expect((await merged.json()).action).toBe("recorded");
   expect(await mockSandbox.builds(projectId)).toHaveLength(1);
-  const golden = await request.get(`http://127.0.0.1:7171/v1/goldens/${projectId}`);
-  expect(await golden.json()).toMatchObject({ exists: true, size_bytes: 8_700_000_000 });
+  expect(await mockSandbox.golden(projectId)).toMatchObject({ exists: true, size_bytes: 8_700_000_000 });
 });

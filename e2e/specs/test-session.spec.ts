@@ -3,15 +3,11 @@
 import { expect, test } from "../fixtures.ts";
 
 test("Test runs the script in a session prepared from the cache, beside the build's log", async ({
-  createProject,
-  settings,
+  buildingProject,
   mockSandbox,
   page,
 }) => {
-  const projectId = await createProject();
-  const settingsPage = await settings(projectId);
-  await settingsPage.toggle.click();
-  const build = await mockSandbox.latestBuild(projectId);
+  const { projectId, settingsPage, build } = await buildingProject();
   await mockSandbox.emitLog(build.build_id, "\x1b[32mSuccessfully built\x1b[0m\r\n");
   await mockSandbox.finishBuild(build.build_id, { sizeBytes: 8_700_000_000 });
   await expect(settingsPage.status).toHaveText(/^Ready · 8\.7 GB/);

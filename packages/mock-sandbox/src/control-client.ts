@@ -1,6 +1,6 @@
 // How an e2e test plays the sandbox's part: a client for the mock sandbox's /__control API.
 
-import type { Build, FinishOptions, StartBuildRequest } from "./mock-sandbox.ts";
+import type { Build, FinishOptions, GoldenInfo, StartBuildRequest } from "./mock-sandbox.ts";
 import type { TestRun } from "./mock-test-runs.ts";
 
 export class MockSandboxControl {
@@ -16,13 +16,31 @@ export class MockSandboxControl {
   }
 
   /** The project's newest build, waiting for the BFF to start one if there is none yet. */
-  async latestBuild(projectId: string, timeoutMs = 10_000): Promise<Build> {
+  async latestBuild(projectId: string, timeoutMs = 20_000): Promise<Build> {
+    return this.waitForBuild(projectId, () => true, timeoutMs, "no build");
+  }
+
+  /** Waits for the BFF to start a build of the project other than `previousId`. */
+  async nextBuild(projectId: string, previousId: string, timeoutMs = 20_000): Promise<Build> {
+    return this.waitForBuild(projectId, (build) => build.build_id !== previousId, timeoutMs, "no build after");
+  }
+
+  /** What the sandbox says of the project's golden (the contract's own GET /v1/goldens/{id}). */
+  async golden(projectId: string): Promise<GoldenInfo> {
+    return (await (await this.send("GET", `/v1/goldens/${projectId}`)).json()) as GoldenInfo;
+  }
+
+  private async waitForBuild(
+    projectId: string,
+    wanted: (build: Build) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Build> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const builds = await this.builds(projectId);
-      const last = builds[builds.length - 1];
-      if (last) return last;
-      if (Date.now() > deadline) throw new Error(`no build of ${projectId} reached the mock sandbox`);
+      const last = (await this.builds(projectId)).at(-1);
+      if (last && wanted(last)) return last;
+      if (Date.now() > deadline) throw new Error(`${what} of ${projectId} reached the mock sandbox in ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -1,7 +1,9 @@
 import { screen, waitFor } from "@testing-library/react";
+import { delay } from "msw";
 import { describe, expect, it, vi } from "vitest";
-import { logInAs, member, seedProject } from "../../testing/mocks/bff.ts";
+import { bffHttp, logInAs, member, owner, seedProject } from "../../testing/mocks/bff.ts";
 import { renderApp } from "../../testing/render-app.tsx";
+import { server } from "../../testing/setup-tests.ts";
 
 describe("logging in", () => {
   it("sends someone logged out to the login page, and back to where they were going", async () => {
@@ -74,6 +76,28 @@ describe("a member of a project", () => {
     renderApp("/projects/shop/settings");
     expect(await screen.findByRole("button", { name: "Retry" })).toBeEnabled();
     expect(screen.queryByText(/the project's owner/)).not.toBeInTheDocument();
+  });
+
+  it("as the owner, never sees a notice while the page checks who they are to the project", async () => {
+    seedProject();
+    // Members answer slowly; the project itself quickly.
+    server.use(
+      bffHttp.get("/api/v1/projects/{project_id}/members", async ({ response }) => {
+        await delay(300);
+        return response(200).json({ members: [{ user: owner, role: "owner" }] });
+      }),
+    );
+    const notices: string[] = [];
+    const watcher = new MutationObserver(() => {
+      for (const notice of document.querySelectorAll('[role="alert"], [role="note"]')) {
+        notices.push(notice.textContent ?? "");
+      }
+    });
+    watcher.observe(document.body, { childList: true, subtree: true, characterData: true });
+    renderApp("/projects/shop/settings");
+    expect(await screen.findByRole("switch", { name: "Pre-warm Docker cache" })).toBeEnabled();
+    watcher.disconnect();
+    expect(notices).toEqual([]);
   });
 });
 

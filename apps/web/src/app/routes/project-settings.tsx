@@ -24,13 +24,18 @@ import { ApiError } from "../../lib/problem.ts";
 const BuildHistory = lazy(() => import("../../features/build-history/components/build-history.tsx"));
 const TestSessionViewer = lazy(() => import("../../features/test-session/components/test-session-viewer.tsx"));
 
-/** Why the current user may not change the project, or null when they may (they own it). */
-function useReadOnlyReason(projectId: string): string | null {
+/**
+ * Whether the current user may change the project: undefined while that is being checked (the
+ * page waits for it, so an owner never sees a member's page flash by), null when they may (they
+ * own it), or why not.
+ */
+function useReadOnlyReason(projectId: string): string | null | undefined {
   const session = useSession();
   const members = useProjectMembers(projectId);
+  if (members.isPending) return undefined;
   const owner = members.data?.find((member) => member.role === "owner")?.user;
   if (owner && owner.id === session.data?.id) return null;
-  if (!members.data) return "Checking whether you may change this project…";
+  if (!members.data) return "Could not check whether you may change this project; reload the page to try again.";
   const who = owner ? `${owner.name}, the project's owner,` : "the project's owner";
   return `Only ${who} can change it. You can see its status and build logs.`;
 }
@@ -43,7 +48,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
   const readOnly = useReadOnlyReason(projectId);
   const unavailable = useSandboxUnavailable();
 
-  if (project.isPending) {
+  if (project.isPending || (project.isSuccess && readOnly === undefined)) {
     return (
       <Box sx={{ display: "grid", placeItems: "center", minHeight: "50vh" }}>
         <CircularProgress aria-label="Loading the project" />
@@ -74,8 +79,9 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
           {data.name}
         </Typography>
         <Typography variant="h1">Project settings</Typography>
-        {readOnly && project.data && (
-          <Alert id="read-only-reason" severity="info" sx={{ mt: 2 }}>
+        {readOnly && (
+          // A standing notice, not an alert: nothing happened that needs announcing.
+          <Alert id="read-only-reason" severity="info" role="note" sx={{ mt: 2 }}>
             {readOnly}
           </Alert>
         )}
@@ -94,7 +100,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
             </Typography>
             <StartupScriptEditor
               project={data}
-              readOnly={readOnly !== null}
+              readOnly={readOnly != null}
               unavailable={unavailable}
               onTestStarted={setTestSession}
             />
@@ -102,7 +108,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
             <DockerCacheSetting
               project={data}
               onView={setViewedBuild}
-              readOnly={readOnly !== null}
+              readOnly={readOnly != null}
               unavailable={unavailable}
             />
           </Paper>
