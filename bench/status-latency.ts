@@ -52,7 +52,7 @@ try {
     const event = await events.waitFor((message) => {
       if (message.event !== "project") return false;
       const state = JSON.parse(message.data).metadata.docker_cache_state;
-      return state.build_session_id === build.id && state.status !== "building";
+      return state.build_id === build.id && state.status !== "building";
     }, 30_000);
     const arrivedAt = performance.timeOrigin + performance.now();
     const status = JSON.parse(event.data).metadata.docker_cache_state.status;

@@ -9,6 +9,9 @@ export default mergeConfig(
       environment: "jsdom",
       include: ["src/**/*.test.{ts,tsx}"],
       setupFiles: ["src/testing/setup-tests.ts"],
+      // Lazy parts of the page (editor, dialogs, viewers) are transformed on first import, which
+      // takes seconds on a busy machine: deadlines are for hangs, not for speed.
+      testTimeout: 30_000,
     },
   }),
 );

@@ -22,6 +22,13 @@ if (env.seedDemo) await seedDemoProject(services.store, services.auth, env.dataD
 await startServices(services);
 
 const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {
+  if (bootstrap.loginLink) {
+    // Printed to the terminal once, for the person who started it; the link works once. Before
+    // "listening", so whoever waits for that line has seen the link if there is one.
+    process.stdout.write(
+      `\n  Made the owner account "${bootstrap.ownerName}". Log in once with this link (valid 24 hours):\n  ${bootstrap.loginLink}\n  Later: npm run admin -- login-link ${bootstrap.ownerName}\n\n`,
+    );
+  }
   logger.info(
     {
       address: `http://${info.address}:${info.port}`,
@@ -30,12 +37,6 @@ const server = serve({ fetch: createApp(services).fetch, hostname: env.host, por
     },
     "BFF listening",
   );
-  if (bootstrap.loginLink) {
-    // Printed to the terminal once, for the person who started it; the link works once.
-    process.stdout.write(
-      `\n  Made the owner account "${bootstrap.ownerName}". Log in once with this link (valid 24 hours):\n  ${bootstrap.loginLink}\n  Later: npm run admin -- login-link ${bootstrap.ownerName}\n\n`,
-    );
-  }
 });
 
 let stopping = false;

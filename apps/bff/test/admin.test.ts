@@ -18,26 +18,33 @@ async function dataDir(): Promise<string> {
   return dir;
 }
 
+// Each case starts real processes (node, tsx and PGlite's start, several times): far longer
+// than a unit test on a busy machine.
+const processTimeout = 180_000;
+
+/** A real BFF on `dir`, once it has said it listens: by then it has printed any login link. */
 async function startBff(dir: string) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = await startService(
     entries.bff,
-    { PORT: String(port), DATA_DIR: dir, SANDBOX_URL: "http://127.0.0.1:9", WEB_DIST: "" },
+    { PORT: String(port), DATA_DIR: dir, SANDBOX_URL: "http://127.0.0.1:9", WEB_DIST: "", LOG_LEVEL: "info" },
     `${url}/api/v1/health`,
     { stdout: "pipe" },
   );
   let stdout = "";
   child.stdout?.on("data", (chunk) => (stdout += chunk));
+  await expect.poll(() => stdout, { timeout: 30_000 }).toContain('"msg":"BFF listening"');
   return { url, child, stdout: () => stdout };
 }
 
 describe("the first start", () => {
-  it("prints a one-time login link for a new owner, and the link logs in once", async () => {
+  it("prints a one-time login link for a new owner, and the link logs in once", {
+    timeout: processTimeout,
+  }, async () => {
     const dir = await dataDir();
     const bff = await startBff(dir);
     try {
-      await expect.poll(bff.stdout).toMatch(/login#token=/);
       expect(bff.stdout()).toContain('Made the owner account "owner"');
       const link = /(http:\/\/\S+\/login#token=(\S+))/.exec(bff.stdout());
       expect(link?.[1]?.startsWith(bff.url)).toBe(true);
@@ -54,10 +61,10 @@ describe("the first start", () => {
     } finally {
       await kill9(bff.child);
     }
+    expect(bff.stdout()).toMatch(/login#token=[\s\S]*"msg":"BFF listening"/);
     // A second start has its owner already and prints no link.
     const again = await startBff(dir);
     try {
-      await new Promise((resolve) => setTimeout(resolve, 300));
       expect(again.stdout()).not.toContain("login#token=");
     } finally {
       await kill9(again.child);
@@ -66,7 +73,9 @@ describe("the first start", () => {
 });
 
 describe("npm run admin", () => {
-  it("makes users, passwords and tokens that the BFF accepts, and refuses a data directory in use", async () => {
+  it("makes users, passwords and tokens that the BFF accepts, and refuses a data directory in use", {
+    timeout: processTimeout,
+  }, async () => {
     const dir = await dataDir();
     const env = { DATA_DIR: dir };
     const made = await runCommand(entries.admin, ["add-user", "alice", "--password-stdin"], env, "a good password\n");

@@ -55,7 +55,7 @@ async function snapshot(): Promise<unknown> {
     rows,
     sandboxBuilds: sandbox.allBuilds(),
     golden: sandbox.getGolden(pathValues.project_id ?? ""),
-    testRun: sandbox.testRuns.latest(pathValues.project_id ?? ""),
+    testSession: sandbox.testSessions.latest(pathValues.project_id ?? ""),
   };
 }
 

@@ -70,7 +70,7 @@ it("waits for the sandbox to finish the project's previous build instead of fail
   sandbox.startBuild({ build_id: "bld_previous", project_id: project.id, startup_script: script });
   const res = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
   const { build } = await res.json();
-  expect(await state(project.id)).toMatchObject({ status: "building", build_session_id: build.id });
+  expect(await state(project.id)).toMatchObject({ status: "building", build_id: build.id });
   sandbox.finishBuild("bld_previous");
   await sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE id = $1", [build.id]);
   await bff.services.monitor.reconcile();

@@ -66,7 +66,7 @@ describe("turning Pre-warm Docker cache on", () => {
     expect(body.project.metadata.docker_cache_state).toMatchObject({ status: "building", error: null });
 
     const build = sandbox.latestBuild(id);
-    expect(build?.build_id).toBe(body.project.metadata.docker_cache_state.build_session_id);
+    expect(build?.build_id).toBe(body.project.metadata.docker_cache_state.build_id);
     expect(sandbox.buildRequest(build?.build_id ?? "")).toMatchObject({
       project_id: id,
       repository_url: "https://git.example/shop.git",
@@ -204,7 +204,7 @@ describe("a failed build", () => {
     sandbox.finishBuild(first, { exitCode: 1 });
     await expect.poll(() => sandbox.latestBuild(id)?.build_id).not.toBe(first);
     expect(sandbox.latestBuild(id)?.status).toBe("running");
-    await expect.poll(async () => (await cacheState(id)).build_session_id).toBe(sandbox.latestBuild(id)?.build_id);
+    await expect.poll(async () => (await cacheState(id)).build_id).toBe(sandbox.latestBuild(id)?.build_id);
     expect(await cacheState(id)).toMatchObject({ status: "building", queued: null });
   });
 });

@@ -52,7 +52,7 @@ for (const backend of storeBackends()) {
           size_bytes: 0,
           last_build_at: null,
           last_ready_at: null,
-          build_session_id: null,
+          build_id: null,
           error: null,
           queued: null,
           golden_commit: null,
@@ -133,7 +133,7 @@ for (const backend of storeBackends()) {
       expect(settled?.followUp).toMatchObject({ trigger: "merge", commit_sha: "c0ffee2", status: "running" });
       expect(settled?.project.metadata.docker_cache_state).toMatchObject({
         status: "building",
-        build_session_id: settled?.followUp?.id,
+        build_id: settled?.followUp?.id,
         size_bytes: 42,
         last_ready_at: finishedAt,
         golden_commit: "c0ffee1",
@@ -186,7 +186,7 @@ for (const backend of storeBackends()) {
         error: "Startup script exited with code 2",
         size_bytes: 42,
         last_ready_at: "2026-01-01T00:00:00.000Z",
-        build_session_id: second.id,
+        build_id: second.id,
         consecutive_failures: 1,
       });
     });
@@ -206,11 +206,11 @@ for (const backend of storeBackends()) {
         size_bytes: 77,
         last_ready_at: builtAt,
       });
-      expect(
-        await store.getBuild(project.id, ready?.project.metadata.docker_cache_state.build_session_id ?? ""),
-      ).toMatchObject({
-        status: "stopped",
-      });
+      expect(await store.getBuild(project.id, ready?.project.metadata.docker_cache_state.build_id ?? "")).toMatchObject(
+        {
+          status: "stopped",
+        },
+      );
     });
 
     it("settles a build once; later or stale outcomes change nothing", async () => {

@@ -117,7 +117,7 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
         if (event.event !== "project") return false;
         const project = JSON.parse(event.data);
         const cache = project.metadata.docker_cache_state;
-        return cache.build_session_id === second && cache.size_bytes === 777 && cache.queued === null;
+        return cache.build_id === second && cache.size_bytes === 777 && cache.queued === null;
       });
       await watcher.close();
     }

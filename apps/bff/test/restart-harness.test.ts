@@ -35,7 +35,7 @@ interface ApiProject {
     docker_cache_state: {
       status: string;
       size_bytes: number;
-      build_session_id: string | null;
+      build_id: string | null;
       queued: unknown;
     };
   };
@@ -228,7 +228,7 @@ for (const { name, pglite, skip } of stores)
                       : "none"
                     : "failed";
               expect(state.status, `${project.id}'s status after ${last.status} (${context})`).toBe(expected);
-              expect(state.build_session_id, `${project.id}'s last build (${context})`).toBe(last.id);
+              expect(state.build_id, `${project.id}'s last build (${context})`).toBe(last.id);
             }
           }
         }

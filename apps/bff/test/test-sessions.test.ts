@@ -24,15 +24,15 @@ it("runs the saved script, or the text sent, on a copy of the golden, and report
   const session = await started.json();
   expect(session).toMatchObject({ project_id: project.id, status: "preparing", total_bytes: 8_700_000_000 });
   expect(session.session_id).toMatch(/^tst_/);
-  expect(sandbox.testRuns.request(session.session_id)).toMatchObject({
+  expect(sandbox.testSessions.request(session.session_id)).toMatchObject({
     startup_script: script,
     repository_url: "https://git.example/shop.git",
     branch: "main",
   });
 
-  sandbox.testRuns.prepare(session.session_id, { seconds: 1.2 });
-  sandbox.testRuns.emitLog(session.session_id, "Step 1/4\r\n");
-  sandbox.testRuns.finish(session.session_id, 0);
+  sandbox.testSessions.prepare(session.session_id, { seconds: 1.2 });
+  sandbox.testSessions.emitLog(session.session_id, "Step 1/4\r\n");
+  sandbox.testSessions.finish(session.session_id, 0);
   const url = `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`;
   expect(await (await bff.request("GET", url)).json()).toMatchObject({
     status: "succeeded",
@@ -43,7 +43,7 @@ it("runs the saved script, or the text sent, on a copy of the golden, and report
   const edited = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`, {
     startup_script: "echo draft",
   });
-  expect(sandbox.testRuns.request((await edited.json()).session_id)?.startup_script).toBe("echo draft");
+  expect(sandbox.testSessions.request((await edited.json()).session_id)?.startup_script).toBe("echo draft");
 });
 
 it("refuses without a script, and never shows one project's session through another", async () => {
@@ -60,7 +60,7 @@ it("refuses without a script, and never shows one project's session through anot
   }
   const stop = await bff.request("POST", `/api/v1/projects/${empty.id}/test-sessions/${session.session_id}/stop`);
   expect(stop.status).toBe(404);
-  expect(sandbox.testRuns.get(session.session_id)?.status).toBe("running");
+  expect(sandbox.testSessions.get(session.session_id)?.status).toBe("running");
   const stopped = await bff.request("POST", `/api/v1/projects/${mine.id}/test-sessions/${session.session_id}/stop`);
   expect(await stopped.json()).toMatchObject({ status: "stopped" });
 });

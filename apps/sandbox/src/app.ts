@@ -9,7 +9,7 @@ import { buildRoutes } from "./routes/builds/builds.routes.ts";
 import { eventRoutes } from "./routes/events/events.routes.ts";
 import { goldenRoutes } from "./routes/goldens/goldens.routes.ts";
 import { sessionRoutes } from "./routes/sessions/sessions.routes.ts";
-import { testRunRoutes } from "./routes/sessions/test-runs.routes.ts";
+import { testSessionRoutes } from "./routes/sessions/test-sessions.routes.ts";
 import type { SandboxServices } from "./services.ts";
 
 export interface AppOptions {
@@ -32,7 +32,7 @@ export function createApp(services: SandboxServices, options: AppOptions = {}) {
   app.route("/v1/builds", buildRoutes(services));
   app.route("/v1/goldens", goldenRoutes(services));
   app.route("/v1/sessions", sessionRoutes(services));
-  app.route("/v1/test-runs", testRunRoutes(services));
+  app.route("/v1/test-sessions", testSessionRoutes(services));
   app.route("/v1/events", eventRoutes(services));
   return app;
 }

@@ -37,7 +37,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     stopping = true;
     logger.info({ signal }, "shutting down: stopping running builds");
     server.close();
-    void Promise.all([services.builds.stopAll(), services.testRuns.stopAll(), services.spares.stop()]).finally(() =>
+    void Promise.all([services.builds.stopAll(), services.testSessions.stopAll(), services.spares.stop()]).finally(() =>
       process.exit(0),
     );
   });

@@ -10,7 +10,7 @@
 //   <root>/builds/<build>/                                 a running build's work directory
 //   <root>/build-records/<build>.json, <build>.log         a build's state and output, kept
 //   <root>/sessions/<session>/docker/, session.json        a session's Docker directory
-//   <root>/test-runs/<session>/run.json, log, workspace/   a test run of a startup script
+//   <root>/test-sessions/<session>/run.json, log, workspace/   a test session of a startup script
 //   <root>/tmp/                                            staging; anything left here is garbage
 import { randomUUID } from "node:crypto";
 import path from "node:path";
@@ -89,23 +89,23 @@ export class SandboxLayout {
     return this.inside("sessions", id(sessionId, "session_id"));
   }
 
-  get testRunsDir(): string {
-    return this.inside("test-runs");
+  get testSessionsDir(): string {
+    return this.inside("test-sessions");
   }
-  testRunDir(sessionId: string): string {
-    return this.inside("test-runs", id(sessionId, "session_id"));
+  testSessionDir(sessionId: string): string {
+    return this.inside("test-sessions", id(sessionId, "session_id"));
   }
-  testRunRecordPath(sessionId: string): string {
-    return path.join(this.testRunDir(sessionId), "run.json");
+  testSessionRecordPath(sessionId: string): string {
+    return path.join(this.testSessionDir(sessionId), "run.json");
   }
-  testRunLogPath(sessionId: string): string {
-    return path.join(this.testRunDir(sessionId), "log");
+  testSessionLogPath(sessionId: string): string {
+    return path.join(this.testSessionDir(sessionId), "log");
   }
-  testRunWorkspaceDir(sessionId: string): string {
-    return path.join(this.testRunDir(sessionId), "workspace");
+  testSessionWorkspaceDir(sessionId: string): string {
+    return path.join(this.testSessionDir(sessionId), "workspace");
   }
-  testRunScriptPath(sessionId: string): string {
-    return path.join(this.testRunDir(sessionId), "startup.sh");
+  testSessionScriptPath(sessionId: string): string {
+    return path.join(this.testSessionDir(sessionId), "startup.sh");
   }
 
   /** A fresh, unique path in tmp/ for staging something before it is renamed into place. */

@@ -1,6 +1,6 @@
 // The service's parts, wired once. Tests build the same parts over a temp root.
 import { mkdir } from "node:fs/promises";
-import { Builds } from "./build/builds.ts";
+import { Builds } from "./builds/builds.ts";
 import { EventBus } from "./events/event-bus.ts";
 import { GenerationPins, KeyedLocks } from "./golden/golden-locks.ts";
 import { GoldenQuota } from "./golden/golden-quota.ts";
@@ -9,7 +9,7 @@ import { Spares } from "./golden/spares.ts";
 import { SandboxLayout } from "./layout.ts";
 import type { Logger } from "./logger.ts";
 import { Sessions } from "./sessions/sessions.ts";
-import { TestRuns } from "./sessions/test-runs.ts";
+import { TestSessions } from "./sessions/test-sessions.ts";
 
 export interface SandboxServices {
   layout: SandboxLayout;
@@ -19,7 +19,7 @@ export interface SandboxServices {
   spares: Spares;
   builds: Builds;
   sessions: Sessions;
-  testRuns: TestRuns;
+  testSessions: TestSessions;
   logger: Logger;
 }
 
@@ -50,8 +50,8 @@ export function createServices(options: {
     stopGraceMs: options.stopGraceMs,
   });
   const sessions = new Sessions(layout, goldens, spares, bus);
-  const testRuns = new TestRuns({ layout, sessions, stopGraceMs: options.stopGraceMs });
-  return { layout, bus, goldens, quota, spares, builds, sessions, testRuns, logger: options.logger };
+  const testSessions = new TestSessions({ layout, sessions, stopGraceMs: options.stopGraceMs });
+  return { layout, bus, goldens, quota, spares, builds, sessions, testSessions, logger: options.logger };
 }
 
 /** Creates the root's directories and settles whatever a previous run left behind. */
@@ -63,7 +63,7 @@ export async function prepareRoot(services: SandboxServices): Promise<void> {
   const settled = await services.builds.recover();
   await services.goldens.recover();
   await services.spares.recover();
-  await services.testRuns.recover();
+  await services.testSessions.recover();
   for (const build of settled) {
     services.logger.info({ buildId: build.build_id, status: build.status }, "settled a build of the previous run");
   }

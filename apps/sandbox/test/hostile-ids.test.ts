@@ -81,15 +81,15 @@ it("refuses over a thousand hostile IDs on every operation and touches nothing",
       "getBuildLog",
       "getGolden",
       "getSession",
-      "getTestRun",
-      "getTestRunLog",
+      "getTestSession",
+      "getTestSessionLog",
       "prepareSession",
       "removeBuild",
       "removeSession",
       "startBuild",
-      "startTestRun",
+      "startTestSession",
       "stopBuild",
-      "stopTestRun",
+      "stopTestSession",
     ].sort(),
   );
   const before = await treeManifest(outer, { times: false });
@@ -109,7 +109,7 @@ it("refuses over a thousand hostile IDs on every operation and touches nothing",
       } else if (op.operationId === "prepareSession") {
         bodies.push({ session_id: id, project_id: "p1" });
         bodies.push({ session_id: "s9", project_id: id });
-      } else if (op.operationId === "startTestRun") {
+      } else if (op.operationId === "startTestSession") {
         bodies.push({ session_id: id, project_id: "p1", startup_script: "true" });
         bodies.push({ session_id: "t9", project_id: id, startup_script: "true" });
       }

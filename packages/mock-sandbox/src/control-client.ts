@@ -1,7 +1,7 @@
 // How an e2e test plays the sandbox's part: a client for the mock sandbox's /__control API.
 
 import type { Build, FinishOptions, GoldenInfo, StartBuildRequest } from "./mock-sandbox.ts";
-import type { TestRun } from "./mock-test-runs.ts";
+import type { TestSession } from "./mock-test-sessions.ts";
 
 export class MockSandboxControl {
   constructor(readonly baseUrl: string) {}
@@ -61,23 +61,30 @@ export class MockSandboxControl {
     await this.send("POST", `/__control/goldens/${projectId}`, { size_bytes: sizeBytes });
   }
 
-  /** The project's newest test run, or null. */
-  async latestTestRun(projectId: string): Promise<TestRun | null> {
-    return (await (await this.send("GET", `/__control/test-runs?project_id=${projectId}`)).json()) as TestRun | null;
-  }
-
-  async prepareTestRun(sessionId: string, options: { copiedBytes?: number; seconds?: number }): Promise<TestRun> {
-    return (await (await this.send("POST", `/__control/test-runs/${sessionId}/prepare`, options)).json()) as TestRun;
-  }
-
-  async emitTestRunLog(sessionId: string, text: string): Promise<void> {
-    await this.send("POST", `/__control/test-runs/${sessionId}/log`, { text });
-  }
-
-  async finishTestRun(sessionId: string, exitCode: number): Promise<TestRun> {
+  /** The project's newest test session, or null. */
+  async latestTestSession(projectId: string): Promise<TestSession | null> {
     return (await (
-      await this.send("POST", `/__control/test-runs/${sessionId}/finish`, { exit_code: exitCode })
-    ).json()) as TestRun;
+      await this.send("GET", `/__control/test-sessions?project_id=${projectId}`)
+    ).json()) as TestSession | null;
+  }
+
+  async prepareTestSession(
+    sessionId: string,
+    options: { copiedBytes?: number; seconds?: number },
+  ): Promise<TestSession> {
+    return (await (
+      await this.send("POST", `/__control/test-sessions/${sessionId}/prepare`, options)
+    ).json()) as TestSession;
+  }
+
+  async emitTestSessionLog(sessionId: string, text: string): Promise<void> {
+    await this.send("POST", `/__control/test-sessions/${sessionId}/log`, { text });
+  }
+
+  async finishTestSession(sessionId: string, exitCode: number): Promise<TestSession> {
+    return (await (
+      await this.send("POST", `/__control/test-sessions/${sessionId}/finish`, { exit_code: exitCode })
+    ).json()) as TestSession;
   }
 
   /** Evicts the project's golden as a host short of disk space would, announcing it. */

@@ -70,28 +70,32 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
         return new HttpResponse(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
       }),
     ),
-    http.post("/v1/test-runs", async ({ request, response }) => {
+    http.post("/v1/test-sessions", async ({ request, response }) => {
       const body = await request.json();
       return guarded(sandbox, { session_id: body.session_id, project_id: body.project_id }, () =>
-        response(202).json(sandbox.testRuns.start(body)),
+        response(202).json(sandbox.testSessions.start(body)),
       );
     }),
-    http.get("/v1/test-runs/{session_id}", ({ params, response }) =>
+    http.get("/v1/test-sessions/{session_id}", ({ params, response }) =>
       guarded(sandbox, params, () => {
-        const run = sandbox.testRuns.get(params.session_id);
-        return run ? response(200).json(run) : problem(404, "test_run_not_found", `No test run ${params.session_id}`);
+        const run = sandbox.testSessions.get(params.session_id);
+        return run
+          ? response(200).json(run)
+          : problem(404, "test_session_not_found", `No test session ${params.session_id}`);
       }),
     ),
-    http.post("/v1/test-runs/{session_id}/stop", ({ params, response }) =>
+    http.post("/v1/test-sessions/{session_id}/stop", ({ params, response }) =>
       guarded(sandbox, params, () => {
-        const run = sandbox.testRuns.stop(params.session_id);
-        return run ? response(200).json(run) : problem(404, "test_run_not_found", `No test run ${params.session_id}`);
+        const run = sandbox.testSessions.stop(params.session_id);
+        return run
+          ? response(200).json(run)
+          : problem(404, "test_session_not_found", `No test session ${params.session_id}`);
       }),
     ),
-    http.get("/v1/test-runs/{session_id}/log", ({ params, query }) =>
+    http.get("/v1/test-sessions/{session_id}/log", ({ params, query }) =>
       guarded(sandbox, params, () => {
-        const stream = sandbox.testRuns.logStream(params.session_id, query.get("follow") === "true");
-        if (!stream) return problem(404, "test_run_not_found", `No test run ${params.session_id}`);
+        const stream = sandbox.testSessions.logStream(params.session_id, query.get("follow") === "true");
+        if (!stream) return problem(404, "test_session_not_found", `No test session ${params.session_id}`);
         return new HttpResponse(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
       }),
     ),

@@ -3,7 +3,7 @@
 // part: emit log lines, end a build with an exit code, report a size, go offline.
 import type { components } from "@prewarm/api-types/sandbox";
 import { MockSandboxError } from "./mock-error.ts";
-import { MockTestRuns } from "./mock-test-runs.ts";
+import { MockTestSessions } from "./mock-test-sessions.ts";
 
 export type Build = components["schemas"]["Build"];
 export type GoldenInfo = components["schemas"]["GoldenInfo"];
@@ -42,7 +42,7 @@ export class MockSandbox {
   private listeners = new Set<(event: SequencedEvent) => void>();
   /** While false, every request fails as a network error would. */
   online = true;
-  readonly testRuns = new MockTestRuns((projectId) => {
+  readonly testSessions = new MockTestSessions((projectId) => {
     const golden = this.goldens.get(projectId);
     return golden?.exists ? golden.size_bytes : null;
   });
@@ -53,7 +53,7 @@ export class MockSandbox {
     this.goldens = new Map();
     this.held = [];
     this.online = true;
-    this.testRuns.reset();
+    this.testSessions.reset();
   }
 
   // --- the contract's operations ---

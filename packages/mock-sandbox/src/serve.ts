@@ -64,16 +64,18 @@ function controlApp(sandbox: MockSandbox) {
     sandbox.evictGolden(c.req.param("project_id"));
     return c.body(null, 204);
   });
-  app.get("/__control/test-runs", (c) => c.json(sandbox.testRuns.latest(c.req.query("project_id") ?? "")));
-  app.post("/__control/test-runs/:session_id/prepare", async (c) =>
-    c.json(sandbox.testRuns.prepare(c.req.param("session_id"), await c.req.json())),
+  app.get("/__control/test-sessions", (c) => c.json(sandbox.testSessions.latest(c.req.query("project_id") ?? "")));
+  app.post("/__control/test-sessions/:session_id/prepare", async (c) =>
+    c.json(sandbox.testSessions.prepare(c.req.param("session_id"), await c.req.json())),
   );
-  app.post("/__control/test-runs/:session_id/log", async (c) => {
-    sandbox.testRuns.emitLog(c.req.param("session_id"), (await c.req.json<{ text: string }>()).text);
+  app.post("/__control/test-sessions/:session_id/log", async (c) => {
+    sandbox.testSessions.emitLog(c.req.param("session_id"), (await c.req.json<{ text: string }>()).text);
     return c.body(null, 204);
   });
-  app.post("/__control/test-runs/:session_id/finish", async (c) =>
-    c.json(sandbox.testRuns.finish(c.req.param("session_id"), (await c.req.json<{ exit_code: number }>()).exit_code)),
+  app.post("/__control/test-sessions/:session_id/finish", async (c) =>
+    c.json(
+      sandbox.testSessions.finish(c.req.param("session_id"), (await c.req.json<{ exit_code: number }>()).exit_code),
+    ),
   );
   app.post("/__control/online", async (c) => {
     sandbox.online = (await c.req.json<{ online: boolean }>()).online;

@@ -66,11 +66,11 @@ export class BuildOrchestrator {
   async stopBuild(projectId: string): Promise<Project> {
     const project = await this.requireProject(projectId);
     const state = project.metadata.docker_cache_state;
-    if (state.status !== "building" || !state.build_session_id) {
+    if (state.status !== "building" || !state.build_id) {
       throw new ProblemError(409, "no_build_running", "No build is running for this project");
     }
     await this.deps.store.dropQueue(projectId);
-    const buildId = state.build_session_id;
+    const buildId = state.build_id;
     // Naming the project makes the stop final even if the build's start is still on its way.
     const ended = await this.deps.sandbox.stopBuild(buildId, projectId);
     if (ended && ended.status !== "running") await this.settleFromSandbox(ended);

@@ -3,7 +3,7 @@
 // - `docker_cache_state` changes only through the transitions below, each applied by the store
 //   (store/project-store.ts) as one atomic SQL statement guarded by the states it may start
 //   from; a settings update never touches it.
-// - `building` means exactly one build of the project is running; its ID is `build_session_id`.
+// - `building` means exactly one build of the project is running; its ID is `build_id`.
 //   A trigger while building never starts a second build: it queues one follow-up, replacing
 //   any queued before (the latest commit wins). Of any number of racing triggers, exactly one
 //   starts a build and the others queue, whichever BFF process they reach.

@@ -10,8 +10,8 @@ export type SandboxBuild = components["schemas"]["Build"];
 export type SandboxGolden = components["schemas"]["GoldenInfo"];
 export type SandboxEvent = components["schemas"]["SandboxEvent"];
 export type StartSandboxBuild = components["schemas"]["StartBuildRequest"];
-export type SandboxTestRun = components["schemas"]["TestRun"];
-export type StartSandboxTestRun = components["schemas"]["StartTestRunRequest"];
+export type SandboxTestSession = components["schemas"]["TestSession"];
+export type StartSandboxTestSession = components["schemas"]["StartTestSessionRequest"];
 
 type Problem = components["schemas"]["Problem"];
 
@@ -66,33 +66,33 @@ export class SandboxClient {
     throw refused("stop the build", response.status, error);
   }
 
-  async startTestRun(body: StartSandboxTestRun): Promise<SandboxTestRun> {
-    const { data, error, response } = await this.call(() => this.client.POST("/v1/test-runs", { body }));
+  async startTestSession(body: StartSandboxTestSession): Promise<SandboxTestSession> {
+    const { data, error, response } = await this.call(() => this.client.POST("/v1/test-sessions", { body }));
     if (data) return data;
     throw refused("start the test session", response.status, error);
   }
 
-  /** The test run, or null when the sandbox has none of that ID. */
-  async getTestRun(sessionId: string): Promise<SandboxTestRun | null> {
+  /** The test session, or null when the sandbox has none of that ID. */
+  async getTestSession(sessionId: string): Promise<SandboxTestSession | null> {
     const { data, error, response } = await this.call(() =>
-      this.client.GET("/v1/test-runs/{session_id}", { params: { path: { session_id: sessionId } } }),
+      this.client.GET("/v1/test-sessions/{session_id}", { params: { path: { session_id: sessionId } } }),
     );
     if (data) return data;
     if (response.status === 404) return null;
     throw refused("read the test session", response.status, error);
   }
 
-  async stopTestRun(sessionId: string): Promise<SandboxTestRun | null> {
+  async stopTestSession(sessionId: string): Promise<SandboxTestSession | null> {
     const { data, error, response } = await this.call(() =>
-      this.client.POST("/v1/test-runs/{session_id}/stop", { params: { path: { session_id: sessionId } } }),
+      this.client.POST("/v1/test-sessions/{session_id}/stop", { params: { path: { session_id: sessionId } } }),
     );
     if (data) return data;
     if (response.status === 404) return null;
     throw refused("stop the test session", response.status, error);
   }
 
-  async testRunLog(sessionId: string, follow: boolean, signal?: AbortSignal): Promise<Response | null> {
-    const url = `${this.baseUrl}/v1/test-runs/${encodeURIComponent(sessionId)}/log?follow=${follow}`;
+  async testSessionLog(sessionId: string, follow: boolean, signal?: AbortSignal): Promise<Response | null> {
+    const url = `${this.baseUrl}/v1/test-sessions/${encodeURIComponent(sessionId)}/log?follow=${follow}`;
     const response = await this.fetchRaw(url, { headers: this.authorization, signal });
     if (response.status === 404) return null;
     if (!response.ok)

@@ -559,7 +559,7 @@ export class ProjectStore {
           size_bytes: Number(row.cache_size_bytes),
           last_build_at: iso(row.cache_last_build_at),
           last_ready_at: iso(row.cache_last_ready_at),
-          build_session_id: row.cache_build_id,
+          build_id: row.cache_build_id,
           error: row.cache_error,
           queued: row.queued_trigger
             ? { trigger: row.queued_trigger, commit_sha: row.queued_commit, queued_at: iso(row.queued_at) as string }

@@ -1,5 +1,5 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { handlers, resetBff } from "./mocks/bff.ts";
@@ -30,6 +30,10 @@ globalThis.ResizeObserver ??= class {
 Range.prototype.getClientRects ??= () =>
   ({ length: 0, item: () => null, [Symbol.iterator]: [][Symbol.iterator] }) as unknown as DOMRectList;
 Range.prototype.getBoundingClientRect ??= () => new DOMRect(0, 0, 0, 0);
+
+// `findBy…` and `waitFor` wait for what a person would wait for; a busy machine makes that slower
+// (see vitest.config.ts), never different.
+configure({ asyncUtilTimeout: 10_000 });
 
 export const server = setupServer(...handlers);
 

@@ -659,7 +659,7 @@ export interface components {
             /** @description When the golden sessions start from was promoted; null when there is none. */
             last_ready_at: components["schemas"]["Timestamp"] | null;
             /** @description The current or last build, whose log can be read. */
-            build_session_id: components["schemas"]["Id"] | null;
+            build_id: components["schemas"]["Id"] | null;
             /** @description Why the last build failed. */
             error: string | null;
             /** @description The follow-up build that starts when the running one ends. */

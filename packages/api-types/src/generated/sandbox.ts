@@ -206,7 +206,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/test-runs": {
+    "/v1/test-sessions": {
         parameters: {
             query?: never;
             header?: never;
@@ -220,18 +220,18 @@ export interface paths {
          * @description Prepares the session's Docker directory from the project's golden (or empty, without
          *     one), checks out the branch and runs the script there with `HELIX_GOLDEN_BUILD=false`
          *     and `HELIX_DOCKER_DATA_ROOT` set to the session's directory. Nothing is promoted. Answers
-         *     at once; `GET /v1/test-runs/{session_id}` reports the copy's progress, how long the
+         *     at once; `GET /v1/test-sessions/{session_id}` reports the copy's progress, how long the
          *     preparation took, and the outcome. When the run ends its Docker directory is removed;
          *     its record and log are kept.
          */
-        post: operations["startTestRun"];
+        post: operations["startTestSession"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/test-runs/{session_id}": {
+    "/v1/test-sessions/{session_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -240,8 +240,8 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** A test run, with the progress of its preparation */
-        get: operations["getTestRun"];
+        /** A test session, with the progress of its preparation */
+        get: operations["getTestSession"];
         put?: never;
         post?: never;
         delete?: never;
@@ -250,7 +250,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/test-runs/{session_id}/stop": {
+    "/v1/test-sessions/{session_id}/stop": {
         parameters: {
             query?: never;
             header?: never;
@@ -262,17 +262,17 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Stop a test run
+         * Stop a test session
          * @description Idempotent; an ended run is answered as it is.
          */
-        post: operations["stopTestRun"];
+        post: operations["stopTestSession"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/test-runs/{session_id}/log": {
+    "/v1/test-sessions/{session_id}/log": {
         parameters: {
             query?: never;
             header?: never;
@@ -282,10 +282,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The test run's output
+         * The test session's output
          * @description Everything the checkout and the script printed; with `follow=true`, until the run ends.
          */
-        get: operations["getTestRunLog"];
+        get: operations["getTestSessionLog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -379,7 +379,7 @@ export interface components {
             /** @description Free space on the filesystem of the service's root. */
             disk_free_bytes: number;
         };
-        StartTestRunRequest: {
+        StartTestSessionRequest: {
             session_id: components["schemas"]["Id"];
             project_id: components["schemas"]["Id"];
             startup_script: string;
@@ -387,7 +387,7 @@ export interface components {
             /** @default main */
             branch?: string;
         };
-        TestRun: {
+        TestSession: {
             session_id: components["schemas"]["Id"];
             project_id: components["schemas"]["Id"];
             /** @enum {string} */
@@ -885,7 +885,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
-    startTestRun: {
+    startTestSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -894,7 +894,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["StartTestRunRequest"];
+                "application/json": components["schemas"]["StartTestSessionRequest"];
             };
         };
         responses: {
@@ -904,7 +904,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TestRun"];
+                    "application/json": components["schemas"]["TestSession"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -914,7 +914,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
-    getTestRun: {
+    getTestSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -931,7 +931,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TestRun"];
+                    "application/json": components["schemas"]["TestSession"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -939,7 +939,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    stopTestRun: {
+    stopTestSession: {
         parameters: {
             query?: never;
             header?: never;
@@ -956,7 +956,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TestRun"];
+                    "application/json": components["schemas"]["TestSession"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -964,7 +964,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
         };
     };
-    getTestRunLog: {
+    getTestSessionLog: {
         parameters: {
             query?: {
                 follow?: boolean;

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
 import { notFound } from "../../docker-cache/build-orchestrator.ts";
 import { followParam, logResponse } from "../../http/log-response.ts";
-import type { SandboxTestRun } from "../../sandbox/sandbox-client.ts";
+import type { SandboxTestSession } from "../../sandbox/sandbox-client.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
@@ -20,7 +20,7 @@ function sessionNotFound(sessionId: string): ProblemError {
 
 export function testSessionRoutes({ store, sandbox }: AppDeps) {
   /** The run, when it is one of this project's. */
-  const ofProject = (projectId: string, run: SandboxTestRun | null, sessionId: string): Schemas["TestSession"] => {
+  const ofProject = (projectId: string, run: SandboxTestSession | null, sessionId: string): Schemas["TestSession"] => {
     if (!run || run.project_id !== projectId) throw sessionNotFound(sessionId);
     return run;
   };
@@ -35,7 +35,7 @@ export function testSessionRoutes({ store, sandbox }: AppDeps) {
       if (script.trim() === "") {
         throw new ProblemError(422, "startup_script_required", "Add a startup script first — a test session runs it.");
       }
-      const run = await sandbox.startTestRun({
+      const run = await sandbox.startTestSession({
         session_id: `tst_${randomUUID().replaceAll("-", "")}`,
         project_id,
         startup_script: script,
@@ -46,18 +46,18 @@ export function testSessionRoutes({ store, sandbox }: AppDeps) {
     })
     .get("/:project_id/test-sessions/:session_id", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
-      return c.json(ofProject(project_id, await sandbox.getTestRun(session_id), session_id));
+      return c.json(ofProject(project_id, await sandbox.getTestSession(session_id), session_id));
     })
     .post("/:project_id/test-sessions/:session_id/stop", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
-      ofProject(project_id, await sandbox.getTestRun(session_id), session_id);
-      return c.json(ofProject(project_id, await sandbox.stopTestRun(session_id), session_id));
+      ofProject(project_id, await sandbox.getTestSession(session_id), session_id);
+      return c.json(ofProject(project_id, await sandbox.stopTestSession(session_id), session_id));
     })
     .get("/:project_id/test-sessions/:session_id/log", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
       const follow = followParam(c);
-      ofProject(project_id, await sandbox.getTestRun(session_id), session_id);
-      const upstream = await sandbox.testRunLog(session_id, follow, c.req.raw.signal);
+      ofProject(project_id, await sandbox.getTestSession(session_id), session_id);
+      const upstream = await sandbox.testSessionLog(session_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw sessionNotFound(session_id);
       return logResponse(upstream.body);
     });

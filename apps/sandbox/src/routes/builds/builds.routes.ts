@@ -2,7 +2,7 @@ import { loadContract } from "@prewarm/api-types/contract";
 import type { components } from "@prewarm/api-types/sandbox";
 import { idParams, jsonBody, ProblemError, readOptionalJsonBody } from "@prewarm/service-kit/problem";
 import { Hono } from "hono";
-import type { StartBuildRequest } from "../../build/builds.ts";
+import type { StartBuildRequest } from "../../builds/builds.ts";
 import type { SandboxServices } from "../../services.ts";
 
 const contract = loadContract("sandbox");

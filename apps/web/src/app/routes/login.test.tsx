@@ -51,7 +51,7 @@ describe("logging in", () => {
 
 describe("a member of a project", () => {
   it("sees the settings and the status, but may change nothing, and is told why", async () => {
-    seedProject({ status: "failed", error: "exit 1", build_session_id: "bld_1", auto_warm_docker_cache: true });
+    seedProject({ status: "failed", error: "exit 1", build_id: "bld_1", auto_warm_docker_cache: true });
     logInAs(member);
     renderApp("/projects/shop/settings");
     const reason = await screen.findByText(
@@ -72,7 +72,7 @@ describe("a member of a project", () => {
   });
 
   it("as the owner, nothing says otherwise", async () => {
-    seedProject({ status: "failed", error: "exit 1", build_session_id: "bld_1", auto_warm_docker_cache: true });
+    seedProject({ status: "failed", error: "exit 1", build_id: "bld_1", auto_warm_docker_cache: true });
     renderApp("/projects/shop/settings");
     expect(await screen.findByRole("button", { name: "Retry" })).toBeEnabled();
     expect(screen.queryByText(/the project's owner/)).not.toBeInTheDocument();

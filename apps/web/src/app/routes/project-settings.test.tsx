@@ -100,7 +100,7 @@ describe("the status row", () => {
       auto_warm_docker_cache: true,
       status: "failed",
       error: "Startup script exited with code 2",
-      build_session_id: "bld_9",
+      build_id: "bld_9",
       size_bytes: 8_700_000_000,
       last_ready_at: hoursAgo(48),
     });
@@ -118,7 +118,7 @@ describe("the status row", () => {
     seedProject({
       auto_warm_docker_cache: true,
       status: "building",
-      build_session_id: "bld_3",
+      build_id: "bld_3",
       last_build_at: new Date().toISOString(),
       size_bytes: 312_000_000,
       last_ready_at: hoursAgo(3),
@@ -164,7 +164,7 @@ describe("the build viewer", () => {
     seedProject({
       auto_warm_docker_cache: true,
       status: "building",
-      build_session_id: "bld_3",
+      build_id: "bld_3",
       last_build_at: new Date().toISOString(),
     });
     const { user } = renderApp("/projects/shop/settings");
@@ -197,7 +197,7 @@ describe("everything the state knows, said plainly", () => {
     seedProject({
       auto_warm_docker_cache: true,
       status: "building",
-      build_session_id: "bld_1",
+      build_id: "bld_1",
       last_build_at: minutesAgo(3),
       queued: { trigger: "merge", commit_sha: "abcdef1234567", queued_at: minutesAgo(1) },
     });
@@ -224,7 +224,7 @@ describe("everything the state knows, said plainly", () => {
       auto_warm_docker_cache: true,
       status: "failed",
       error: "Startup script exited with code 1",
-      build_session_id: "bld_3",
+      build_id: "bld_3",
       consecutive_failures: 3,
       paused: true,
     });
@@ -247,7 +247,7 @@ describe("everything the state knows, said plainly", () => {
 
   it("shows a banner while the sandbox cannot be reached, and disables what needs it, saying why", async () => {
     setSandboxReachable(false);
-    seedProject({ auto_warm_docker_cache: true, status: "failed", error: "boom", build_session_id: "bld_1" });
+    seedProject({ auto_warm_docker_cache: true, status: "failed", error: "boom", build_id: "bld_1" });
     renderApp("/projects/shop/settings");
     const banner = await screen.findByRole("alert");
     expect(banner).toHaveTextContent("The sandbox cannot be reached");
@@ -366,7 +366,7 @@ describe("[Test]", () => {
       status: "ready",
       size_bytes: 8_700_000_000,
       last_ready_at: hoursAgo(2),
-      build_session_id: "bld_1",
+      build_id: "bld_1",
     });
     setLog("bld_1", "built\r\n");
     const { user } = renderApp("/projects/shop/settings");

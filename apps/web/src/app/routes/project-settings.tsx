@@ -70,7 +70,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
 
   const data = project.data;
   const state = data.metadata.docker_cache_state;
-  const viewerLive = viewedBuild !== null && state.status === "building" && state.build_session_id === viewedBuild;
+  const viewerLive = viewedBuild !== null && state.status === "building" && state.build_id === viewedBuild;
 
   return (
     <Container maxWidth={viewedBuild || testSession ? "xl" : "md"} sx={{ py: 4 }}>

@@ -96,7 +96,7 @@ export function seedProject(
         size_bytes: 0,
         last_build_at: null,
         last_ready_at: null,
-        build_session_id: null,
+        build_id: null,
         error: null,
         queued: null,
         golden_commit: null,
@@ -154,7 +154,7 @@ function startBuild(project: Project): string {
   const id = `bld_${buildCounter}`;
   Object.assign(project.metadata.docker_cache_state, {
     status: "building",
-    build_session_id: id,
+    build_id: id,
     last_build_at: new Date().toISOString(),
     error: null,
   });

@@ -12,7 +12,7 @@ export type Build = components["schemas"]["Build"];
  */
 export function useBuilds(projectId: string, state: DockerCacheState) {
   return useQuery({
-    queryKey: ["projects", projectId, "builds", state.build_session_id, state.status],
+    queryKey: ["projects", projectId, "builds", state.build_id, state.status],
     queryFn: async (): Promise<Build[]> => {
       const { data, error, response } = await apiClient.GET("/api/v1/projects/{project_id}/docker-cache/builds", {
         params: { path: { project_id: projectId } },

@@ -41,7 +41,7 @@ export function CacheStatus({ projectId, state, onView, readOnly = false, unavai
   const busy = startBuild.isPending || stopBuild.isPending || deleteCache.isPending || unavailable !== null;
   // Disabled buttons explain themselves through the banner that says why.
   const why = unavailable ? { "aria-describedby": "sandbox-unreachable" } : {};
-  const buildId = state.build_session_id;
+  const buildId = state.build_id;
 
   const summary = (() => {
     switch (state.status) {

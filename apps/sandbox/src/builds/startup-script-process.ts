@@ -3,7 +3,7 @@
 // stderr interleaved, as a terminal would show them).
 import { type ChildProcess, spawn } from "node:child_process";
 
-/** A golden build names its build; a test run in an ordinary session names its session. */
+/** A golden build names its build; a test session names its session. */
 export type ScriptEnv = { dockerDir: string; projectId: string } & (
   | { buildId: string; sessionId?: undefined }
   | { sessionId: string; buildId?: undefined }

@@ -1,16 +1,16 @@
-// The mock sandbox's test runs ([Test] sessions): started as the real service would (preparing
+// The mock sandbox's test sessions ([Test] sessions): started as the real service would (preparing
 // from the golden when there is one, at once empty otherwise), then moved on by the test:
 // copy progress, the end of the preparation, output, and the script's exit.
 import type { components } from "@prewarm/api-types/sandbox";
 import { MockSandboxError } from "./mock-error.ts";
 
-export type TestRun = components["schemas"]["TestRun"];
-export type StartTestRunRequest = components["schemas"]["StartTestRunRequest"];
+export type TestSession = components["schemas"]["TestSession"];
+export type StartTestSessionRequest = components["schemas"]["StartTestSessionRequest"];
 
-const ended = new Set<TestRun["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
+const ended = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 
-export class MockTestRuns {
-  private runs = new Map<string, { run: TestRun; log: string; request: StartTestRunRequest }>();
+export class MockTestSessions {
+  private runs = new Map<string, { run: TestSession; log: string; request: StartTestSessionRequest }>();
 
   constructor(private readonly goldenSize: (projectId: string) => number | null) {}
 
@@ -18,12 +18,12 @@ export class MockTestRuns {
     this.runs = new Map();
   }
 
-  start(request: StartTestRunRequest): TestRun {
+  start(request: StartTestSessionRequest): TestSession {
     if (this.runs.has(request.session_id)) {
-      throw new MockSandboxError(409, "test_run_exists", `Session ${request.session_id} has run already`);
+      throw new MockSandboxError(409, "test_session_exists", `Session ${request.session_id} has run already`);
     }
     const size = this.goldenSize(request.project_id);
-    const run: TestRun = {
+    const run: TestSession = {
       session_id: request.session_id,
       project_id: request.project_id,
       status: size === null ? "running" : "preparing",
@@ -39,24 +39,24 @@ export class MockTestRuns {
     return { ...run };
   }
 
-  get(sessionId: string): TestRun | null {
+  get(sessionId: string): TestSession | null {
     const found = this.runs.get(sessionId);
     return found ? { ...found.run } : null;
   }
 
   /** What the BFF asked to run (the script, the branch). */
-  request(sessionId: string): StartTestRunRequest | null {
+  request(sessionId: string): StartTestSessionRequest | null {
     return this.runs.get(sessionId)?.request ?? null;
   }
 
-  latest(projectId: string): TestRun | null {
+  latest(projectId: string): TestSession | null {
     const mine = [...this.runs.values()].filter((found) => found.run.project_id === projectId);
     const last = mine[mine.length - 1];
     return last ? { ...last.run } : null;
   }
 
   /** Copy progress, or with `seconds` the end of the preparation (then the script runs). */
-  prepare(sessionId: string, options: { copiedBytes?: number; seconds?: number }): TestRun {
+  prepare(sessionId: string, options: { copiedBytes?: number; seconds?: number }): TestSession {
     const found = this.require(sessionId);
     if (options.copiedBytes !== undefined) found.run.copied_bytes = options.copiedBytes;
     if (options.seconds !== undefined) {
@@ -78,7 +78,7 @@ export class MockTestRuns {
     this.require(sessionId).log += text;
   }
 
-  finish(sessionId: string, exitCode: number): TestRun {
+  finish(sessionId: string, exitCode: number): TestSession {
     const found = this.require(sessionId);
     Object.assign(found.run, {
       status: exitCode === 0 ? "succeeded" : "failed",
@@ -89,7 +89,7 @@ export class MockTestRuns {
     return { ...found.run };
   }
 
-  stop(sessionId: string): TestRun | null {
+  stop(sessionId: string): TestSession | null {
     const found = this.runs.get(sessionId);
     if (!found) return null;
     if (!ended.has(found.run.status)) {
@@ -123,7 +123,7 @@ export class MockTestRuns {
 
   private require(sessionId: string) {
     const found = this.runs.get(sessionId);
-    if (!found) throw new MockSandboxError(404, "test_run_not_found", `No test run ${sessionId}`);
+    if (!found) throw new MockSandboxError(404, "test_session_not_found", `No test session ${sessionId}`);
     return found;
   }
 }

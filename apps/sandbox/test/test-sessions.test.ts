@@ -16,11 +16,11 @@ afterEach(async () => {
 
 async function waitForRun(id: string, done = (status: string) => !["preparing", "running"].includes(status)) {
   for (let i = 0; i < 200; i++) {
-    const run = await (await sandbox.request("GET", `/v1/test-runs/${id}`)).json();
+    const run = await (await sandbox.request("GET", `/v1/test-sessions/${id}`)).json();
     if (done(run.status)) return run;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`test run ${id} did not end`);
+  throw new Error(`test session ${id} did not end`);
 }
 
 const probe = [
@@ -29,7 +29,7 @@ const probe = [
   'echo changed > "$HELIX_DOCKER_DATA_ROOT/layer"',
 ].join("\n");
 
-describe("a test run", () => {
+describe("a test session", () => {
   it("runs the script on a copy of the golden, says how it was prepared, and leaves the golden alone", async () => {
     await sandbox.startBuild({
       build_id: "b1",
@@ -39,7 +39,7 @@ describe("a test run", () => {
     expect((await sandbox.waitForBuild("b1")).status).toBe("succeeded");
     const golden = await manifest(path.join(sandbox.root, "goldens", "p1", "generations"));
 
-    const started = await sandbox.request("POST", "/v1/test-runs", {
+    const started = await sandbox.request("POST", "/v1/test-sessions", {
       session_id: "t1",
       project_id: "p1",
       startup_script: probe,
@@ -54,18 +54,18 @@ describe("a test run", () => {
       prepared: { source: "golden", golden_build_id: "b1", size_bytes: expect.any(Number) },
     });
     expect(run.prepared.seconds).toBeGreaterThanOrEqual(0);
-    const log = await (await sandbox.request("GET", "/v1/test-runs/t1/log")).text();
+    const log = await (await sandbox.request("GET", "/v1/test-sessions/t1/log")).text();
     expect(log).toMatch(/Docker data prepared from cache in [\d.]+ s/);
     expect(log).toContain("golden=false session=t1 build=none");
     expect(log).toContain("cached");
     // The golden is as it was, and the session's directory is gone; the record stays.
     expect(await manifest(path.join(sandbox.root, "goldens", "p1", "generations"))).toEqual(golden);
     expect(await readdir(path.join(sandbox.root, "sessions"))).toEqual([]);
-    expect((await sandbox.request("GET", "/v1/test-runs/t1")).status).toBe(200);
+    expect((await sandbox.request("GET", "/v1/test-sessions/t1")).status).toBe(200);
   });
 
   it("starts empty without a golden, and reports a failing script", async () => {
-    await sandbox.request("POST", "/v1/test-runs", {
+    await sandbox.request("POST", "/v1/test-sessions", {
       session_id: "t2",
       project_id: "p2",
       startup_script: "echo hi; exit 3",
@@ -73,39 +73,47 @@ describe("a test run", () => {
     const run = await waitForRun("t2");
     expect(run).toMatchObject({ status: "failed", exit_code: 3, prepared: { source: "empty", size_bytes: 0 } });
     expect(run.error).toBe("Startup script exited with code 3");
-    expect(await (await sandbox.request("GET", "/v1/test-runs/t2/log")).text()).toContain(
+    expect(await (await sandbox.request("GET", "/v1/test-sessions/t2/log")).text()).toContain(
       "No cache: started with an empty Docker directory",
     );
   });
 
   it("stops, refuses a second run of one session, and answers unknown runs with 404", async () => {
-    await sandbox.request("POST", "/v1/test-runs", { session_id: "t3", project_id: "p3", startup_script: "sleep 30" });
+    await sandbox.request("POST", "/v1/test-sessions", {
+      session_id: "t3",
+      project_id: "p3",
+      startup_script: "sleep 30",
+    });
     await waitForRun("t3", (status) => status === "running");
-    const stopped = await sandbox.request("POST", "/v1/test-runs/t3/stop");
+    const stopped = await sandbox.request("POST", "/v1/test-sessions/t3/stop");
     expect(await stopped.json()).toMatchObject({ status: "stopped", error: "Stopped" });
-    const again = await sandbox.request("POST", "/v1/test-runs", {
+    const again = await sandbox.request("POST", "/v1/test-sessions", {
       session_id: "t3",
       project_id: "p3",
       startup_script: "true",
     });
     expect(again.status).toBe(409);
-    expect((await sandbox.request("GET", "/v1/test-runs/nope")).status).toBe(404);
+    expect((await sandbox.request("GET", "/v1/test-sessions/nope")).status).toBe(404);
   });
 });
 
 it("keeps the newest 20 ended runs of a project, and another project's runs", async () => {
-  await sandbox.request("POST", "/v1/test-runs", { session_id: "other", project_id: "p9", startup_script: "true" });
+  await sandbox.request("POST", "/v1/test-sessions", { session_id: "other", project_id: "p9", startup_script: "true" });
   await waitForRun("other");
   for (let i = 0; i < 22; i++) {
-    await sandbox.request("POST", "/v1/test-runs", { session_id: `r${i}`, project_id: "p1", startup_script: "true" });
+    await sandbox.request("POST", "/v1/test-sessions", {
+      session_id: `r${i}`,
+      project_id: "p1",
+      startup_script: "true",
+    });
     await waitForRun(`r${i}`);
   }
-  await sandbox.services.testRuns.prune("p1");
-  const kept = (await readdir(path.join(sandbox.root, "test-runs"))).sort();
+  await sandbox.services.testSessions.prune("p1");
+  const kept = (await readdir(path.join(sandbox.root, "test-sessions"))).sort();
   expect(kept).toHaveLength(21);
   expect(kept).toContain("other");
   expect(kept).not.toContain("r0");
   expect(kept).not.toContain("r1");
   expect(kept).toContain("r21");
-  expect((await sandbox.request("GET", "/v1/test-runs/r0")).status).toBe(404);
+  expect((await sandbox.request("GET", "/v1/test-sessions/r0")).status).toBe(404);
 });

@@ -2,45 +2,45 @@
 // would start, to see what the cache saves. The session's Docker directory is prepared from the
 // golden exactly as for any session (sessions.ts), then the script runs against it. Nothing is
 // promoted and the golden is never written: the session's copy is its own. When the run ends its
-// Docker directory is removed; its record and log stay under test-runs/.
+// Docker directory is removed; its record and log stay under test-sessions/.
 import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
-import { streamLog } from "../build/build-log.ts";
-import { CheckoutError, checkout } from "../build/checkout.ts";
-import { describeExit, startStartupScript } from "../build/startup-script-process.ts";
+import { streamLog } from "../builds/build-log.ts";
+import { CheckoutError, checkout } from "../builds/checkout.ts";
+import { describeExit, startStartupScript } from "../builds/startup-script-process.ts";
 import { writeFileAtomic } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { Sessions } from "./sessions.ts";
 
-export type TestRun = components["schemas"]["TestRun"];
-export type StartTestRun = components["schemas"]["StartTestRunRequest"];
+export type TestSession = components["schemas"]["TestSession"];
+export type StartTestSession = components["schemas"]["StartTestSessionRequest"];
 
-const finished = new Set<TestRun["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
+const finished = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 
 /** Ended runs kept per project, like the builds: their records and logs, newest first. */
-export const keptTestRuns = 20;
+export const keptTestSessions = 20;
 
 interface ActiveRun {
-  run: TestRun;
+  run: TestSession;
   abort: AbortController;
   terminate: (() => void) | null;
   ended: Promise<void>;
 }
 
-export class TestRuns {
+export class TestSessions {
   private readonly active = new Map<string, ActiveRun>();
 
   constructor(private readonly deps: { layout: SandboxLayout; sessions: Sessions; stopGraceMs: number }) {}
 
   /** Starts the run and answers at once; the run goes on in the background. */
-  async start(request: StartTestRun): Promise<TestRun> {
+  async start(request: StartTestSession): Promise<TestSession> {
     const { layout } = this.deps;
     const id = request.session_id;
     if (this.active.has(id) || (await this.readRecord(id))) {
-      throw new ProblemError(409, "test_run_exists", `Session ${id} has run already; use a new session ID`);
+      throw new ProblemError(409, "test_session_exists", `Session ${id} has run already; use a new session ID`);
     }
-    const run: TestRun = {
+    const run: TestSession = {
       session_id: id,
       project_id: request.project_id,
       status: "preparing",
@@ -62,8 +62,8 @@ export class TestRuns {
       }),
     };
     this.active.set(id, active);
-    await mkdir(layout.testRunDir(id), { recursive: true });
-    await writeFile(layout.testRunLogPath(id), "");
+    await mkdir(layout.testSessionDir(id), { recursive: true });
+    await writeFile(layout.testSessionLogPath(id), "");
     await this.writeRecord(run);
     void this.execute(active, request).finally(() => {
       this.active.delete(id);
@@ -73,7 +73,7 @@ export class TestRuns {
     return { ...run };
   }
 
-  async get(sessionId: string): Promise<TestRun> {
+  async get(sessionId: string): Promise<TestSession> {
     const active = this.active.get(sessionId);
     if (active) {
       // While the Docker directory is copied, its progress is the session's.
@@ -86,15 +86,15 @@ export class TestRuns {
       return { ...active.run };
     }
     const record = await this.readRecord(sessionId);
-    if (!record) throw new ProblemError(404, "test_run_not_found", `No test run for session ${sessionId}`);
+    if (!record) throw new ProblemError(404, "test_session_not_found", `No test session ${sessionId}`);
     // A record still saying it runs, with nothing running here, was cut short by a restart.
     if (!finished.has(record.status)) {
-      return { ...record, status: "interrupted", error: "Test run interrupted by sandbox restart" };
+      return { ...record, status: "interrupted", error: "Test session interrupted by sandbox restart" };
     }
     return record;
   }
 
-  async stop(sessionId: string): Promise<TestRun> {
+  async stop(sessionId: string): Promise<TestSession> {
     const active = this.active.get(sessionId);
     if (active && !finished.has(active.run.status)) {
       active.run.error = "Stopped";
@@ -109,31 +109,31 @@ export class TestRuns {
   /** After a restart nothing runs: a run cut short loses its session directory and says why. */
   async recover(): Promise<void> {
     const { layout, sessions } = this.deps;
-    for (const name of await readdir(layout.testRunsDir).catch(() => [] as string[])) {
+    for (const name of await readdir(layout.testSessionsDir).catch(() => [] as string[])) {
       const record = await this.readRecord(name).catch(() => null);
       if (!record || finished.has(record.status)) continue;
       await sessions.remove(name).catch(() => undefined);
-      await rm(layout.testRunWorkspaceDir(name), { recursive: true, force: true });
+      await rm(layout.testSessionWorkspaceDir(name), { recursive: true, force: true });
       await this.writeRecord({
         ...record,
         status: "interrupted",
-        error: "Test run interrupted by sandbox restart",
+        error: "Test session interrupted by sandbox restart",
         finished_at: new Date().toISOString(),
       });
     }
   }
 
-  /** Removes the project's ended runs beyond the newest `keptTestRuns`. */
+  /** Removes the project's ended runs beyond the newest `keptTestSessions`. */
   async prune(projectId: string): Promise<string[]> {
     const { layout } = this.deps;
-    const ended: TestRun[] = [];
-    for (const name of await readdir(layout.testRunsDir).catch(() => [] as string[])) {
+    const ended: TestSession[] = [];
+    for (const name of await readdir(layout.testSessionsDir).catch(() => [] as string[])) {
       const record = await this.readRecord(name).catch(() => null);
       if (record?.project_id === projectId && finished.has(record.status) && !this.active.has(name)) ended.push(record);
     }
     ended.sort((a, b) => b.started_at.localeCompare(a.started_at));
-    const doomed = ended.slice(keptTestRuns).map((run) => run.session_id);
-    for (const id of doomed) await rm(layout.testRunDir(id), { recursive: true, force: true });
+    const doomed = ended.slice(keptTestSessions).map((run) => run.session_id);
+    for (const id of doomed) await rm(layout.testSessionDir(id), { recursive: true, force: true });
     return doomed;
   }
 
@@ -145,18 +145,18 @@ export class TestRuns {
     await this.get(sessionId);
     const active = this.active.get(sessionId);
     return streamLog({
-      path: this.deps.layout.testRunLogPath(sessionId),
+      path: this.deps.layout.testSessionLogPath(sessionId),
       offset: 0,
       follow,
       ended: active?.ended ?? Promise.resolve(),
     });
   }
 
-  private async execute(active: ActiveRun, request: StartTestRun): Promise<void> {
+  private async execute(active: ActiveRun, request: StartTestSession): Promise<void> {
     const { layout, sessions } = this.deps;
     const { run } = active;
     const id = run.session_id;
-    const log = await open(layout.testRunLogPath(id), "a");
+    const log = await open(layout.testSessionLogPath(id), "a");
     const say = (text: string) => log.write(`\x1b[2m${text}\x1b[0m\r\n`).catch(() => undefined);
     let prepared = false;
     try {
@@ -181,15 +181,15 @@ export class TestRuns {
       await checkout({
         repositoryUrl: request.repository_url,
         branch: request.branch ?? "main",
-        workspace: layout.testRunWorkspaceDir(id),
+        workspace: layout.testSessionWorkspaceDir(id),
         logFd: log.fd,
         signal: active.abort.signal,
       });
-      await writeFile(layout.testRunScriptPath(id), request.startup_script, { mode: 0o700 });
+      await writeFile(layout.testSessionScriptPath(id), request.startup_script, { mode: 0o700 });
       if (active.abort.signal.aborted) return;
       const script = startStartupScript({
-        scriptPath: layout.testRunScriptPath(id),
-        workspace: layout.testRunWorkspaceDir(id),
+        scriptPath: layout.testSessionScriptPath(id),
+        workspace: layout.testSessionWorkspaceDir(id),
         logFd: log.fd,
         env: { dockerDir: session.docker_dir, projectId: run.project_id, sessionId: id },
         stopGraceMs: this.deps.stopGraceMs,
@@ -208,25 +208,25 @@ export class TestRuns {
       run.error =
         error instanceof ProblemError || error instanceof CheckoutError
           ? error.message
-          : `Test run failed: ${String(error)}`;
+          : `Test session failed: ${String(error)}`;
       await say(run.error);
     } finally {
       run.finished_at = new Date().toISOString();
       await log.close().catch(() => undefined);
       // The session's Docker directory was the run's alone; the record and log stay.
       if (prepared) await sessions.remove(id).catch(() => undefined);
-      await rm(layout.testRunWorkspaceDir(id), { recursive: true, force: true }).catch(() => undefined);
+      await rm(layout.testSessionWorkspaceDir(id), { recursive: true, force: true }).catch(() => undefined);
       await this.writeRecord(run).catch(() => undefined);
     }
   }
 
-  private async writeRecord(run: TestRun): Promise<void> {
-    await writeFileAtomic(this.deps.layout.testRunRecordPath(run.session_id), `${JSON.stringify(run)}\n`);
+  private async writeRecord(run: TestSession): Promise<void> {
+    await writeFileAtomic(this.deps.layout.testSessionRecordPath(run.session_id), `${JSON.stringify(run)}\n`);
   }
 
-  private async readRecord(sessionId: string): Promise<TestRun | null> {
+  private async readRecord(sessionId: string): Promise<TestSession | null> {
     try {
-      return JSON.parse(await readFile(this.deps.layout.testRunRecordPath(sessionId), "utf8")) as TestRun;
+      return JSON.parse(await readFile(this.deps.layout.testSessionRecordPath(sessionId), "utf8")) as TestSession;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
       throw error;
