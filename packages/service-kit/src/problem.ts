@@ -1,10 +1,9 @@
 // One error shape for both services: RFC 9457 problem details with a stable `code`. Handlers
 // throw ProblemError; the app's single onError turns it (and anything else) into the same body.
 
-import { type Contract, type InvalidPart, isValidId } from "@prewarm/api-types/contract";
+import type { InvalidPart } from "@prewarm/api-types/contract";
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { validator } from "hono/validator";
 
 export interface Problem {
   type: string;
@@ -102,37 +101,6 @@ export function notFoundHandler(c: Context): Response {
   );
 }
 
-/** Validates a JSON body against the contract's schema for the operation. */
-export function jsonBody<T>(contract: Contract, operationId: string) {
-  return validator("json", (value) => {
-    const result = contract.validateBody<T>(operationId, value);
-    if (!result.ok) {
-      throw new ProblemError(400, "invalid_request", describeInvalid(result.errors), result.errors);
-    }
-    return result.value;
-  });
-}
-
-/** Reads a JSON body that may be left out entirely, validated like jsonBody. */
-export async function readOptionalJsonBody<T>(c: Context, contract: Contract, operationId: string): Promise<T> {
-  const text = await c.req.text();
-  let value: unknown = {};
-  if (text.trim() !== "") {
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new ProblemError(400, "malformed_request", "Malformed JSON in request body");
-    }
-  }
-  const result = contract.validateBody<T>(operationId, value);
-  if (!result.ok) throw new ProblemError(400, "invalid_request", describeInvalid(result.errors), result.errors);
-  return result.value;
-}
-
-function describeInvalid(errors: InvalidPart[]): string {
-  return `The request is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join("; ")}`;
-}
-
 /** The answer to an ID that cannot be one, before anything uses it. */
 export function invalidId(name: string): ProblemError {
   return new ProblemError(
@@ -141,17 +109,4 @@ export function invalidId(name: string): ProblemError {
     `${name} must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`,
     [{ path: name, message: "is not a valid ID" }],
   );
-}
-
-/** Validates path parameters that are IDs before anything can use them. */
-export function idParams<K extends string>(...names: K[]) {
-  return validator("param", (value: Record<string, string>) => {
-    const ids = {} as Record<K, string>;
-    for (const name of names) {
-      const id = value[name];
-      if (!isValidId(id)) throw invalidId(name);
-      ids[name] = id;
-    }
-    return ids;
-  });
 }

@@ -1,10 +1,13 @@
-// What a request body must be before any handler reads it: at most `maxBytes` (by Content-Length,
-// or counted as it streams in without one), and declared JSON. Anything else is a problem answer
-// and nothing is done.
+// What a request must be before any handler reads it: a body of at most `maxBytes` (by
+// Content-Length, or counted as it streams in without one), declared JSON, valid against the
+// contract's schema for the operation, and IDs in its path that match the ID pattern. Anything
+// else is a problem answer and nothing is done.
 
-import type { MiddlewareHandler } from "hono";
+import { type Contract, type InvalidPart, isValidId } from "@prewarm/api-types/contract";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { ProblemError } from "./problem.ts";
+import { validator } from "hono/validator";
+import { invalidId, ProblemError } from "./problem.ts";
 
 /** Every request body the services take is small JSON; a startup script is at most 64 KiB. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -34,4 +37,48 @@ export function requireJsonBody(): MiddlewareHandler {
       `Request bodies must be application/json${type === undefined ? "" : `, not ${type.slice(0, 100)}`}; nothing was done.`,
     );
   };
+}
+
+/** Validates a JSON body against the contract's schema for the operation. */
+export function jsonBody<T>(contract: Contract, operationId: string) {
+  return validator("json", (value) => {
+    const result = contract.validateBody<T>(operationId, value);
+    if (!result.ok) {
+      throw new ProblemError(400, "invalid_request", describeInvalid(result.errors), result.errors);
+    }
+    return result.value;
+  });
+}
+
+/** Reads a JSON body that may be left out entirely, validated like jsonBody. */
+export async function readOptionalJsonBody<T>(c: Context, contract: Contract, operationId: string): Promise<T> {
+  const text = await c.req.text();
+  let value: unknown = {};
+  if (text.trim() !== "") {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ProblemError(400, "malformed_request", "Malformed JSON in request body");
+    }
+  }
+  const result = contract.validateBody<T>(operationId, value);
+  if (!result.ok) throw new ProblemError(400, "invalid_request", describeInvalid(result.errors), result.errors);
+  return result.value;
+}
+
+function describeInvalid(errors: InvalidPart[]): string {
+  return `The request is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join("; ")}`;
+}
+
+/** Validates path parameters that are IDs before anything can use them. */
+export function idParams<K extends string>(...names: K[]) {
+  return validator("param", (value: Record<string, string>) => {
+    const ids = {} as Record<K, string>;
+    for (const name of names) {
+      const id = value[name];
+      if (!isValidId(id)) throw invalidId(name);
+      ids[name] = id;
+    }
+    return ids;
+  });
 }

@@ -4,7 +4,8 @@
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
-import { jsonBody, ProblemError } from "@prewarm/service-kit/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import { jsonBody } from "@prewarm/service-kit/request-body";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { sessionLifetimeDays, type User } from "../../auth/auth-store.ts";

@@ -1,6 +1,7 @@
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, ProblemError, readOptionalJsonBody } from "@prewarm/service-kit/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import { idParams, readOptionalJsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
 import { keptBuilds, notFound } from "../../docker-cache/build-orchestrator.ts";

@@ -1,7 +1,8 @@
 // Who can see a project. The owner adds and removes members; members and the owner see the list.
 // Access itself is decided before these handlers run (auth/project-access.ts).
 import type { components } from "@prewarm/api-types/bff";
-import { idParams, ProblemError } from "@prewarm/service-kit/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import { idParams } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import { validator } from "hono/validator";
 import { isValidUserName, userNameRule } from "../../auth/user-name.ts";

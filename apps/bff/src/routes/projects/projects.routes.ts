@@ -1,6 +1,7 @@
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, jsonBody, ProblemError } from "@prewarm/service-kit/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import { idParams, jsonBody } from "@prewarm/service-kit/request-body";
 import { streamSubscription } from "@prewarm/service-kit/sse";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";

@@ -2,7 +2,8 @@
 // parsed before its signature checks out.
 import { randomBytes } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
-import { idParams, ProblemError } from "@prewarm/service-kit/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import { idParams } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
 import { notFound } from "../../docker-cache/build-orchestrator.ts";

@@ -1,6 +1,7 @@
 import { loadContract } from "@prewarm/api-types/contract";
 import type { components } from "@prewarm/api-types/sandbox";
-import { idParams, jsonBody, ProblemError, readOptionalJsonBody } from "@prewarm/service-kit/problem";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import { idParams, jsonBody, readOptionalJsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { StartBuildRequest } from "../../builds/builds.ts";
 import type { SandboxServices } from "../../services.ts";

@@ -1,5 +1,5 @@
 import type { components } from "@prewarm/api-types/sandbox";
-import { idParams } from "@prewarm/service-kit/problem";
+import { idParams } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import { diskFreeBytes } from "../../fs/disk.ts";
 import type { SandboxServices } from "../../services.ts";

@@ -1,6 +1,6 @@
 import { loadContract } from "@prewarm/api-types/contract";
 import type { components } from "@prewarm/api-types/sandbox";
-import { idParams, jsonBody } from "@prewarm/service-kit/problem";
+import { idParams, jsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { SandboxServices } from "../../services.ts";
 

@@ -1,5 +1,5 @@
 import { loadContract } from "@prewarm/api-types/contract";
-import { idParams, jsonBody } from "@prewarm/service-kit/problem";
+import { idParams, jsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { SandboxServices } from "../../services.ts";
 import type { StartTestSession } from "../../sessions/test-sessions.ts";
