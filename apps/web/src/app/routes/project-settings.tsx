@@ -1,5 +1,7 @@
 // A project's settings page: the Startup Script section with the Pre-warm Docker cache setting,
-// and the Docker Cache Build viewer beside it when open (below it on narrow screens).
+// and the Docker Cache Build and Test Session viewers beside it when open (below it on narrow
+// screens). Features do not import each other; the page wires them together: [Test] in the
+// editor starts a test session here, and the Test Session column shows it.
 import Alert from "@mui/material/Alert";
 import Box from "@mui/material/Box";
 import CircularProgress from "@mui/material/CircularProgress";
@@ -18,6 +20,7 @@ import { BuildViewer } from "../../features/build-viewer/components/build-viewer
 import { DockerCacheSetting } from "../../features/docker-cache/components/docker-cache-setting.tsx";
 import { SandboxBanner } from "../../features/docker-cache/components/sandbox-banner.tsx";
 import { StartupScriptEditor } from "../../features/startup-script/components/startup-script-editor.tsx";
+import { useStartTestSession } from "../../features/test-session/api/test-session.ts";
 import { ApiError } from "../../lib/problem.ts";
 
 // Below the fold, and a table: loaded after the settings are on screen.
@@ -47,6 +50,7 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
   const [testSession, setTestSession] = useState<string | null>(null);
   const readOnly = useReadOnlyReason(projectId);
   const unavailable = useSandboxUnavailable();
+  const startTest = useStartTestSession(projectId);
 
   if (project.isPending || (project.isSuccess && readOnly === undefined)) {
     return (
@@ -102,7 +106,10 @@ export function ProjectSettingsRoute({ projectId }: { projectId: string }) {
               project={data}
               readOnly={readOnly != null}
               unavailable={unavailable}
-              onTestStarted={setTestSession}
+              testStarting={startTest.isPending}
+              onTest={(startupScript) =>
+                startTest.mutate(startupScript, { onSuccess: (session) => setTestSession(session.session_id) })
+              }
             />
             <Divider sx={{ my: 3, borderStyle: "dashed" }} />
             <DockerCacheSetting

@@ -15,9 +15,9 @@ import TableRow from "@mui/material/TableRow";
 import Typography from "@mui/material/Typography";
 import { lazy, Suspense, useState } from "react";
 import type { DockerCacheState } from "../../../api/project/get-project.ts";
+import { RelativeTime } from "../../../components/relative-time.tsx";
 import { formatAgo, formatSeconds, formatSize } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
-import { RelativeTime } from "../../docker-cache/components/relative-time.tsx";
 import { type Build, useBuilds } from "../api/list-builds.ts";
 
 const BuildChart = lazy(() => import("./build-chart.tsx"));

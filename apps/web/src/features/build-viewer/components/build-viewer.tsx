@@ -7,10 +7,10 @@ import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
+import { TerminalFrame } from "../../../components/terminal-frame.tsx";
 import { streamBuildLog } from "../api/stream-build-log.ts";
-import { TerminalFrame } from "./terminal-frame.tsx";
 
-export interface BuildViewerProps {
+interface BuildViewerProps {
   projectId: string;
   buildId: string;
   /** Whether the build is still running, so its output keeps coming. */
@@ -40,6 +40,8 @@ export function BuildViewer({ projectId, buildId, live, onClose }: BuildViewerPr
         logKey={buildId}
         readLog={(options) => streamBuildLog({ projectId, buildId, ...options })}
         follow={live}
+        what="build"
+        testId="build-terminal"
       />
     </Paper>
   );

@@ -7,13 +7,13 @@ import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { lazy, Suspense, useState } from "react";
 import type { DockerCacheState } from "../../../api/project/get-project.ts";
+import { RelativeTime } from "../../../components/relative-time.tsx";
 import { formatAge, formatAgo, formatElapsed, formatSize } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
 import { useDeleteCache } from "../api/delete-cache.ts";
 import { useResumeBuilds } from "../api/resume-builds.ts";
 import { useStartBuild } from "../api/start-build.ts";
 import { useStopBuild } from "../api/stop-build.ts";
-import { RelativeTime } from "./relative-time.tsx";
 import { StatusIndicator } from "./status-indicator.tsx";
 
 // Dialogs bring the modal machinery (focus trap, portal, backdrop); load it when one is opened.

@@ -3,9 +3,9 @@
 import Alert from "@mui/material/Alert";
 import AlertTitle from "@mui/material/AlertTitle";
 import { useSandboxStatus } from "../../../api/sandbox/sandbox-status.ts";
+import { RelativeTime } from "../../../components/relative-time.tsx";
 import { formatAgo } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
-import { RelativeTime } from "./relative-time.tsx";
 
 export function SandboxBanner() {
   const status = useSandboxStatus();

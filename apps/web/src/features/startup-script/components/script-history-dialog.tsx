@@ -15,9 +15,9 @@ import ListItemText from "@mui/material/ListItemText";
 import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { useState } from "react";
+import { RelativeTime } from "../../../components/relative-time.tsx";
 import { formatAgo } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
-import { RelativeTime } from "../../docker-cache/components/relative-time.tsx";
 import { type ScriptVersion, useScriptVersions } from "../api/script-versions.ts";
 
 export default function ScriptHistoryDialog({

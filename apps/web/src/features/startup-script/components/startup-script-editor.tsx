@@ -9,7 +9,6 @@ import type { Project } from "../../../api/project/get-project.ts";
 import { useUpdateProject } from "../../../api/project/update-project.ts";
 import { showToast } from "../../../lib/toasts.tsx";
 import { useUnsavedChangesGuard } from "../../../lib/unsaved-changes.ts";
-import { useStartTestSession } from "../../test-session/api/test-session.ts";
 
 const maxLength = 65_536;
 
@@ -40,21 +39,24 @@ function ScriptPreview({ script }: { script: string }) {
   );
 }
 
-export interface StartupScriptEditorProps {
+interface StartupScriptEditorProps {
   project: Project;
   /** The user may see the script but not change or test it (the reason is shown on the page). */
   readOnly?: boolean;
   /** Why [Test] cannot run now (the sandbox cannot be reached), or null. */
   unavailable?: string | null;
-  /** [Test] started a session running the editor's script. */
-  onTestStarted?: (sessionId: string) => void;
+  /** [Test]: runs the editor's script in a test session (the page starts it and shows it). */
+  onTest?: (startupScript: string) => void;
+  /** A test session asked for by [Test] is starting. */
+  testStarting?: boolean;
 }
 
 export function StartupScriptEditor({
   project,
   readOnly = false,
   unavailable = null,
-  onTestStarted,
+  onTest,
+  testStarting = false,
 }: StartupScriptEditorProps) {
   const saved = project.startup_script;
   const [draft, setDraft] = useState(saved);
@@ -63,7 +65,6 @@ export function StartupScriptEditor({
   const dirty = draft !== base;
   useUnsavedChangesGuard(dirty);
   const [historyOpen, setHistoryOpen] = useState(false);
-  const startTest = useStartTestSession(project.id);
 
   // Follow changes saved elsewhere, unless the user is in the middle of an edit.
   useEffect(() => {
@@ -129,9 +130,9 @@ export function StartupScriptEditor({
           <>
             <Button
               variant="outlined"
-              disabled={draft.trim() === "" || tooLong || startTest.isPending || unavailable !== null}
+              disabled={draft.trim() === "" || tooLong || testStarting || unavailable !== null}
               aria-describedby={unavailable ? "sandbox-unreachable" : "test-help"}
-              onClick={() => startTest.mutate(draft, { onSuccess: (session) => onTestStarted?.(session.session_id) })}
+              onClick={() => onTest?.(draft)}
             >
               Test
             </Button>

@@ -9,8 +9,8 @@ import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
+import { TerminalFrame } from "../../../components/terminal-frame.tsx";
 import { formatSize } from "../../../lib/format.ts";
-import { TerminalFrame } from "../../build-viewer/components/terminal-frame.tsx";
 import {
   isActive,
   streamTestSessionLog,

@@ -2,12 +2,12 @@
 import Box from "@mui/material/Box";
 import CircularProgress from "@mui/material/CircularProgress";
 import { lazy, Suspense } from "react";
-import type { BuildTerminalProps } from "./build-terminal.tsx";
+import type { LogTerminalProps } from "./log-terminal.tsx";
 
-const BuildTerminal = lazy(() => import("./build-terminal.tsx"));
+const LogTerminal = lazy(() => import("./log-terminal.tsx"));
 
 /** `logKey` names the log: a new one opens a new terminal. */
-export function TerminalFrame({ logKey, ...terminal }: BuildTerminalProps & { logKey: string }) {
+export function TerminalFrame({ logKey, ...terminal }: LogTerminalProps & { logKey: string }) {
   return (
     <Box
       sx={{
@@ -20,7 +20,7 @@ export function TerminalFrame({ logKey, ...terminal }: BuildTerminalProps & { lo
       }}
     >
       <Suspense fallback={<CircularProgress size={24} aria-label="Loading the terminal" />}>
-        <BuildTerminal key={logKey} {...terminal} />
+        <LogTerminal key={logKey} {...terminal} />
       </Suspense>
     </Box>
   );

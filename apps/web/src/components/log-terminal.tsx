@@ -1,36 +1,31 @@
 // The terminal inside the build and test session viewers: xterm.js renders a log's bytes as a
-// terminal would, ANSI colours included. Loaded lazily by the viewers.
+// terminal would, ANSI colours included. Loaded lazily by the terminal frame.
 import "@xterm/xterm/css/xterm.css";
 import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import { useEffect, useRef } from "react";
 
 /** Reads a log from its first byte, handing each chunk over; with `follow`, until it ends. */
-export type LogReader = (options: {
+type LogReader = (options: {
   follow: boolean;
   signal: AbortSignal;
   onChunk: (bytes: Uint8Array) => void;
 }) => Promise<void>;
 
-export interface BuildTerminalProps {
+export interface LogTerminalProps {
   readLog: LogReader;
   follow: boolean;
   /** What the output is of, in words: "build", "test session". */
-  what?: string;
-  testId?: string;
+  what: string;
+  testId: string;
 }
 
-export default function BuildTerminal({
-  readLog,
-  follow,
-  what = "build",
-  testId = "build-terminal",
-}: BuildTerminalProps) {
+export default function LogTerminal({ readLog, follow, what, testId }: LogTerminalProps) {
   const host = useRef<HTMLDivElement>(null);
   // Whether to follow is decided when the terminal opens: a followed log ends by itself when
-  // the build does, so the build ending must not restart the stream.
+  // the build (or test session) does, so its ending must not restart the stream.
   const followAtOpen = useRef(follow);
-  // One terminal per log (the viewers key it by the log); the reader is the one it opened with.
+  // One terminal per log (the frame keys it by the log); the reader is the one it opened with.
   const opened = useRef({ readLog, what });
 
   useEffect(() => {

@@ -1,4 +1,4 @@
-import { formatExact } from "../../../lib/format.ts";
+import { formatExact } from "../lib/format.ts";
 
 /**
  * A relative time ("2h ago") whose exact value shows on hover (the browser's own tooltip, which
