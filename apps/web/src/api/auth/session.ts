@@ -3,7 +3,7 @@
 import type { components } from "@prewarm/api-types/bff";
 import { queryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiClient } from "../../lib/api-client.ts";
-import { toApiError } from "../../lib/problem.ts";
+import { unwrap } from "../../lib/unwrap.ts";
 
 export type User = components["schemas"]["User"];
 export type LoginRequest = components["schemas"]["LoginRequest"];
@@ -11,10 +11,10 @@ export type LoginRequest = components["schemas"]["LoginRequest"];
 export const sessionQueryOptions = queryOptions({
   queryKey: ["session"],
   queryFn: async (): Promise<User | null> => {
-    const { data, error, response } = await apiClient.GET("/api/v1/me");
-    if (response.status === 401) return null;
-    if (!data) throw toApiError(error, response);
-    return data.user;
+    const answer = await apiClient.GET("/api/v1/me");
+    // Not logged in is an answer here, not a failure.
+    if (answer.response.status === 401) return null;
+    return unwrap(answer).user;
   },
   staleTime: Number.POSITIVE_INFINITY,
 });
@@ -27,9 +27,7 @@ export function useLogIn() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: async (body: LoginRequest) => {
-      const { data, error, response } = await apiClient.POST("/api/v1/auth/login", { body });
-      if (!data) throw toApiError(error, response);
-      return data.user;
+      return unwrap(await apiClient.POST("/api/v1/auth/login", { body })).user;
     },
     onSuccess: (user) => {
       // Whatever was loaded as someone else (or as nobody) is not this user's to see.
@@ -43,8 +41,7 @@ export function useLogOut() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: async () => {
-      const { error, response } = await apiClient.POST("/api/v1/auth/logout");
-      if (!response.ok) throw toApiError(error, response);
+      unwrap(await apiClient.POST("/api/v1/auth/logout"));
     },
     onSuccess: () => {
       queryClient.setQueryData(sessionQueryOptions.queryKey, null);

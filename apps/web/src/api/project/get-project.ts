@@ -1,17 +1,17 @@
 import type { components } from "@prewarm/api-types/bff";
 import { type QueryClient, queryOptions, useQuery } from "@tanstack/react-query";
 import { apiClient } from "../../lib/api-client.ts";
-import { toApiError } from "../../lib/problem.ts";
+import { unwrap } from "../../lib/unwrap.ts";
 
 export type Project = components["schemas"]["Project"];
 export type DockerCacheState = components["schemas"]["DockerCacheState"];
 
 export async function getProject(projectId: string): Promise<Project> {
-  const { data, error, response } = await apiClient.GET("/api/v1/projects/{project_id}", {
-    params: { path: { project_id: projectId } },
-  });
-  if (!data) throw toApiError(error, response);
-  return data;
+  return unwrap(
+    await apiClient.GET("/api/v1/projects/{project_id}", {
+      params: { path: { project_id: projectId } },
+    }),
+  );
 }
 
 export function getProjectQueryOptions(projectId: string) {

@@ -1,7 +1,7 @@
 import type { components } from "@prewarm/api-types/bff";
 import { queryOptions, useQuery } from "@tanstack/react-query";
 import { apiClient } from "../../lib/api-client.ts";
-import { toApiError } from "../../lib/problem.ts";
+import { unwrap } from "../../lib/unwrap.ts";
 
 export type Member = components["schemas"]["Member"];
 
@@ -9,11 +9,11 @@ export function membersQueryOptions(projectId: string) {
   return queryOptions({
     queryKey: ["projects", projectId, "members"],
     queryFn: async (): Promise<Member[]> => {
-      const { data, error, response } = await apiClient.GET("/api/v1/projects/{project_id}/members", {
-        params: { path: { project_id: projectId } },
-      });
-      if (!data) throw toApiError(error, response);
-      return data.members;
+      return unwrap(
+        await apiClient.GET("/api/v1/projects/{project_id}/members", {
+          params: { path: { project_id: projectId } },
+        }),
+      ).members;
     },
   });
 }

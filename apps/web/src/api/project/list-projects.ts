@@ -1,12 +1,10 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 import { apiClient } from "../../lib/api-client.ts";
-import { toApiError } from "../../lib/problem.ts";
+import { unwrap } from "../../lib/unwrap.ts";
 import type { Project } from "./get-project.ts";
 
 export async function listProjects(): Promise<Project[]> {
-  const { data, error, response } = await apiClient.GET("/api/v1/projects");
-  if (!data) throw toApiError(error, response);
-  return data.projects;
+  return unwrap(await apiClient.GET("/api/v1/projects")).projects;
 }
 
 export function listProjectsQueryOptions() {

@@ -3,16 +3,14 @@
 import type { components } from "@prewarm/api-types/bff";
 import { queryOptions, useQuery } from "@tanstack/react-query";
 import { apiClient } from "../../lib/api-client.ts";
-import { toApiError } from "../../lib/problem.ts";
+import { unwrap } from "../../lib/unwrap.ts";
 
 export type SandboxStatus = components["schemas"]["SandboxStatus"];
 
 export const sandboxStatusQueryOptions = queryOptions({
   queryKey: ["sandbox"],
   queryFn: async (): Promise<SandboxStatus> => {
-    const { data, error, response } = await apiClient.GET("/api/v1/sandbox");
-    if (!data) throw toApiError(error, response);
-    return data;
+    return unwrap(await apiClient.GET("/api/v1/sandbox"));
   },
 });
 

@@ -2,7 +2,7 @@ import type { components } from "@prewarm/api-types/bff";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { DockerCacheState } from "../../../api/project/get-project.ts";
 import { apiClient } from "../../../lib/api-client.ts";
-import { toApiError } from "../../../lib/problem.ts";
+import { unwrap } from "../../../lib/unwrap.ts";
 
 export type Build = components["schemas"]["Build"];
 
@@ -14,11 +14,11 @@ export function useBuilds(projectId: string, state: DockerCacheState) {
   return useQuery({
     queryKey: ["projects", projectId, "builds", state.build_id, state.status],
     queryFn: async (): Promise<Build[]> => {
-      const { data, error, response } = await apiClient.GET("/api/v1/projects/{project_id}/docker-cache/builds", {
-        params: { path: { project_id: projectId } },
-      });
-      if (!data) throw toApiError(error, response);
-      return data.builds;
+      return unwrap(
+        await apiClient.GET("/api/v1/projects/{project_id}/docker-cache/builds", {
+          params: { path: { project_id: projectId } },
+        }),
+      ).builds;
     },
     placeholderData: keepPreviousData,
   });

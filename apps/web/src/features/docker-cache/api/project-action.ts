@@ -2,15 +2,6 @@
 // (unless the event stream brought a newer one), and a failure reloads the project.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { acceptProject, getProjectQueryOptions, type Project } from "../../../api/project/get-project.ts";
-import { toApiError } from "../../../lib/problem.ts";
-
-type Answer = { data?: Project; error?: unknown; response: Response };
-
-export async function projectOrThrow(call: Promise<Answer>): Promise<Project> {
-  const { data, error, response } = await call;
-  if (!data) throw toApiError(error, response);
-  return data;
-}
 
 export function useProjectAction(projectId: string, act: (projectId: string) => Promise<Project>) {
   const queryClient = useQueryClient();

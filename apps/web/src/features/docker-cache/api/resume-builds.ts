@@ -1,9 +1,10 @@
 import { apiClient } from "../../../lib/api-client.ts";
-import { projectOrThrow, useProjectAction } from "./project-action.ts";
+import { unwrap } from "../../../lib/unwrap.ts";
+import { useProjectAction } from "./project-action.ts";
 
-export const resumeBuilds = (projectId: string) =>
-  projectOrThrow(
-    apiClient.POST("/api/v1/projects/{project_id}/docker-cache/resume", {
+export const resumeBuilds = async (projectId: string) =>
+  unwrap(
+    await apiClient.POST("/api/v1/projects/{project_id}/docker-cache/resume", {
       params: { path: { project_id: projectId } },
     }),
   );

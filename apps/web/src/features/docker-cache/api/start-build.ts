@@ -2,17 +2,17 @@ import type { components } from "@prewarm/api-types/bff";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { acceptProject, getProjectQueryOptions } from "../../../api/project/get-project.ts";
 import { apiClient } from "../../../lib/api-client.ts";
-import { toApiError } from "../../../lib/problem.ts";
+import { unwrap } from "../../../lib/unwrap.ts";
 
 export type StartBuildResponse = components["schemas"]["StartBuildResponse"];
 
 export async function startBuild(projectId: string, trigger: "retry" | "manual"): Promise<StartBuildResponse> {
-  const { data, error, response } = await apiClient.POST("/api/v1/projects/{project_id}/docker-cache/builds", {
-    params: { path: { project_id: projectId } },
-    body: { trigger },
-  });
-  if (!data) throw toApiError(error, response);
-  return data;
+  return unwrap(
+    await apiClient.POST("/api/v1/projects/{project_id}/docker-cache/builds", {
+      params: { path: { project_id: projectId } },
+      body: { trigger },
+    }),
+  );
 }
 
 export function useStartBuild(projectId: string) {

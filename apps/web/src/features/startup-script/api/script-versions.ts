@@ -1,7 +1,7 @@
 import type { components } from "@prewarm/api-types/bff";
 import { useQuery } from "@tanstack/react-query";
 import { apiClient } from "../../../lib/api-client.ts";
-import { toApiError } from "../../../lib/problem.ts";
+import { unwrap } from "../../../lib/unwrap.ts";
 
 export type ScriptVersion = components["schemas"]["ScriptVersion"];
 
@@ -10,11 +10,11 @@ export function useScriptVersions(projectId: string, revision: number) {
   return useQuery({
     queryKey: ["projects", projectId, "script-versions", revision],
     queryFn: async (): Promise<ScriptVersion[]> => {
-      const { data, error, response } = await apiClient.GET("/api/v1/projects/{project_id}/startup-script/versions", {
-        params: { path: { project_id: projectId } },
-      });
-      if (!data) throw toApiError(error, response);
-      return data.versions;
+      return unwrap(
+        await apiClient.GET("/api/v1/projects/{project_id}/startup-script/versions", {
+          params: { path: { project_id: projectId } },
+        }),
+      ).versions;
     },
   });
 }

@@ -2,8 +2,8 @@
 import type { components } from "@prewarm/api-types/bff";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { apiClient } from "../../../lib/api-client.ts";
-import { toApiError } from "../../../lib/problem.ts";
 import { readStream } from "../../../lib/read-stream.ts";
+import { unwrap } from "../../../lib/unwrap.ts";
 
 export type TestSession = components["schemas"]["TestSession"];
 
@@ -21,12 +21,12 @@ export function useStartTestSession(projectId: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: async (startupScript: string) => {
-      const { data, error, response } = await apiClient.POST("/api/v1/projects/{project_id}/test-sessions", {
-        params: { path: { project_id: projectId } },
-        body: { startup_script: startupScript },
-      });
-      if (!data) throw toApiError(error, response);
-      return data;
+      return unwrap(
+        await apiClient.POST("/api/v1/projects/{project_id}/test-sessions", {
+          params: { path: { project_id: projectId } },
+          body: { startup_script: startupScript },
+        }),
+      );
     },
     onSuccess: (session) => queryClient.setQueryData(sessionKey(projectId, session.session_id), session),
   });
@@ -37,12 +37,11 @@ export function useTestSession(projectId: string, sessionId: string) {
   return useQuery({
     queryKey: sessionKey(projectId, sessionId),
     queryFn: async (): Promise<TestSession> => {
-      const { data, error, response } = await apiClient.GET(
-        "/api/v1/projects/{project_id}/test-sessions/{session_id}",
-        { params: { path: { project_id: projectId, session_id: sessionId } } },
+      return unwrap(
+        await apiClient.GET("/api/v1/projects/{project_id}/test-sessions/{session_id}", {
+          params: { path: { project_id: projectId, session_id: sessionId } },
+        }),
       );
-      if (!data) throw toApiError(error, response);
-      return data;
     },
     refetchInterval: (query) => (isActive(query.state.data) ? 500 : false),
   });
@@ -52,12 +51,11 @@ export function useStopTestSession(projectId: string, sessionId: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: async () => {
-      const { data, error, response } = await apiClient.POST(
-        "/api/v1/projects/{project_id}/test-sessions/{session_id}/stop",
-        { params: { path: { project_id: projectId, session_id: sessionId } } },
+      return unwrap(
+        await apiClient.POST("/api/v1/projects/{project_id}/test-sessions/{session_id}/stop", {
+          params: { path: { project_id: projectId, session_id: sessionId } },
+        }),
       );
-      if (!data) throw toApiError(error, response);
-      return data;
     },
     onSuccess: (session) => queryClient.setQueryData(sessionKey(projectId, sessionId), session),
   });
