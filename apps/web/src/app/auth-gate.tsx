@@ -5,7 +5,7 @@ import CircularProgress from "@mui/material/CircularProgress";
 import { useQueryClient } from "@tanstack/react-query";
 import { type ReactNode, useEffect } from "react";
 import { Redirect, useLocation } from "wouter";
-import { sessionQueryOptions, useSession } from "../api/auth/session.ts";
+import { getSessionQueryOptions, useSession } from "../api/auth/get-session.ts";
 import { onUnauthenticated } from "../lib/api-client.ts";
 
 export function AuthGate({ children }: { children: ReactNode }) {
@@ -13,7 +13,10 @@ export function AuthGate({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [location] = useLocation();
 
-  useEffect(() => onUnauthenticated(() => queryClient.setQueryData(sessionQueryOptions.queryKey, null)), [queryClient]);
+  useEffect(
+    () => onUnauthenticated(() => queryClient.setQueryData(getSessionQueryOptions().queryKey, null)),
+    [queryClient],
+  );
 
   if (session.isPending) {
     return (

@@ -2,7 +2,8 @@
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Typography from "@mui/material/Typography";
-import { useLogOut, useSession } from "../api/auth/session.ts";
+import { useSession } from "../api/auth/get-session.ts";
+import { useLogOut } from "../api/auth/log-out.ts";
 import { hasUnsavedChanges } from "../lib/unsaved-changes.ts";
 
 export function TopBar() {

@@ -3,7 +3,7 @@
 // by itself; the first event after a (re)connect is the whole project as it is now.
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
-import { type SandboxStatus, sandboxStatusQueryOptions } from "../sandbox/sandbox-status.ts";
+import { getSandboxStatusQueryOptions, type SandboxStatus } from "../sandbox/get-sandbox-status.ts";
 import { acceptProject, type Project } from "./get-project.ts";
 
 export type EventStreamStatus = "connecting" | "open" | "reconnecting";
@@ -22,7 +22,7 @@ export function useProjectEvents(projectId: string): EventStreamStatus {
     });
     source.addEventListener("sandbox", (event) => {
       const status = JSON.parse((event as MessageEvent<string>).data) as SandboxStatus;
-      queryClient.setQueryData(sandboxStatusQueryOptions.queryKey, status);
+      queryClient.setQueryData(getSandboxStatusQueryOptions().queryKey, status);
     });
     return () => source.close();
   }, [projectId, queryClient]);

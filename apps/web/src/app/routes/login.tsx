@@ -10,7 +10,8 @@ import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Redirect, useSearch } from "wouter";
-import { useLogIn, useSession } from "../../api/auth/session.ts";
+import { useSession } from "../../api/auth/get-session.ts";
+import { useLogIn } from "../../api/auth/log-in.ts";
 import { LabeledInput } from "../../components/labeled-input.tsx";
 
 /** Where to go after logging in: only a path of this app, never another site. */

@@ -11,16 +11,16 @@ import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { lazy, Suspense, useState } from "react";
-import { useSession } from "../../api/auth/session.ts";
+import { useSession } from "../../api/auth/get-session.ts";
 import { useProject } from "../../api/project/get-project.ts";
 import { useProjectMembers } from "../../api/project/list-members.ts";
 import { useProjectEvents } from "../../api/project/use-project-events.ts";
-import { useSandboxUnavailable } from "../../api/sandbox/sandbox-status.ts";
+import { useSandboxUnavailable } from "../../api/sandbox/get-sandbox-status.ts";
 import { BuildViewer } from "../../features/build-viewer/components/build-viewer.tsx";
 import { DockerCacheSetting } from "../../features/docker-cache/components/docker-cache-setting.tsx";
 import { SandboxBanner } from "../../features/docker-cache/components/sandbox-banner.tsx";
 import { StartupScriptEditor } from "../../features/startup-script/components/startup-script-editor.tsx";
-import { useStartTestSession } from "../../features/test-session/api/test-session.ts";
+import { useStartTestSession } from "../../features/test-session/api/start-test-session.ts";
 import { ApiError } from "../../lib/problem.ts";
 
 // Below the fold, and a table: loaded after the settings are on screen.

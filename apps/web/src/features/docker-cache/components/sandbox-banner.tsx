@@ -2,7 +2,7 @@
 // will recover by itself. It goes away on its own when the sandbox is back.
 import Alert from "@mui/material/Alert";
 import AlertTitle from "@mui/material/AlertTitle";
-import { useSandboxStatus } from "../../../api/sandbox/sandbox-status.ts";
+import { useSandboxStatus } from "../../../api/sandbox/get-sandbox-status.ts";
 import { RelativeTime } from "../../../components/relative-time.tsx";
 import { formatAgo } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";

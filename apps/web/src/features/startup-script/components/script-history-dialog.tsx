@@ -18,7 +18,7 @@ import { useState } from "react";
 import { RelativeTime } from "../../../components/relative-time.tsx";
 import { formatAgo } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
-import { type ScriptVersion, useScriptVersions } from "../api/script-versions.ts";
+import { type ScriptVersion, useScriptVersions } from "../api/list-script-versions.ts";
 
 export default function ScriptHistoryDialog({
   projectId,

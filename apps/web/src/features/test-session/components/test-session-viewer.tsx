@@ -11,13 +11,9 @@ import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
 import { TerminalFrame } from "../../../components/terminal-frame.tsx";
 import { formatSize } from "../../../lib/format.ts";
-import {
-  isActive,
-  streamTestSessionLog,
-  type TestSession,
-  useStopTestSession,
-  useTestSession,
-} from "../api/test-session.ts";
+import { isActive, type TestSession, useTestSession } from "../api/get-test-session.ts";
+import { useStopTestSession } from "../api/stop-test-session.ts";
+import { streamTestSessionLog } from "../api/stream-test-session-log.ts";
 
 /** "Docker data prepared from cache in 1.2 s (8.7 GB)", or what is happening instead. */
 export function describePreparation(session: TestSession): string {

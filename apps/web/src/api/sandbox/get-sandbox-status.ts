@@ -7,15 +7,16 @@ import { unwrap } from "../../lib/unwrap.ts";
 
 export type SandboxStatus = components["schemas"]["SandboxStatus"];
 
-export const sandboxStatusQueryOptions = queryOptions({
-  queryKey: ["sandbox"],
-  queryFn: async (): Promise<SandboxStatus> => {
-    return unwrap(await apiClient.GET("/api/v1/sandbox"));
-  },
-});
+export async function getSandboxStatus(): Promise<SandboxStatus> {
+  return unwrap(await apiClient.GET("/api/v1/sandbox"));
+}
+
+export function getSandboxStatusQueryOptions() {
+  return queryOptions({ queryKey: ["sandbox"], queryFn: getSandboxStatus });
+}
 
 export function useSandboxStatus() {
-  return useQuery(sandboxStatusQueryOptions);
+  return useQuery(getSandboxStatusQueryOptions());
 }
 
 /** Why actions that need the sandbox are unavailable now, or null when they are available. */
