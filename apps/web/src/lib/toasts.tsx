@@ -2,9 +2,13 @@
 // for every failed change); one Toaster shows them, newest last. The snackbar itself is loaded
 // with the first message, so a visit without one does not pay for it.
 import { lazy, Suspense, useEffect, useState } from "react";
-import type { Toast } from "./toast.ts";
+import type { ToastSnackbarProps } from "./toast-snackbar.tsx";
 
-export type { Toast } from "./toast.ts";
+interface Toast {
+  id: number;
+  message: string;
+  severity: ToastSnackbarProps["severity"];
+}
 
 type Listener = (toast: Toast) => void;
 const listeners = new Set<Listener>();
@@ -30,7 +34,13 @@ export function Toaster() {
   if (!current) return null;
   return (
     <Suspense fallback={null}>
-      <ToastSnackbar toast={current} onDismiss={() => setQueue((q) => q.slice(1))} />
+      {/* Keyed by the toast, so each one gets its own time on screen. */}
+      <ToastSnackbar
+        key={current.id}
+        message={current.message}
+        severity={current.severity}
+        onDismiss={() => setQueue((q) => q.slice(1))}
+      />
     </Suspense>
   );
 }
