@@ -6,7 +6,7 @@ import InputLabel from "@mui/material/InputLabel";
 import OutlinedInput, { type OutlinedInputProps } from "@mui/material/OutlinedInput";
 import { type ReactNode, useId } from "react";
 
-export interface LabeledInputProps extends Omit<OutlinedInputProps, "label"> {
+interface LabeledInputProps extends Omit<OutlinedInputProps, "label"> {
   label: string;
   helperText?: ReactNode;
 }

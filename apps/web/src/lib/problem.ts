@@ -1,6 +1,6 @@
 import type { components } from "@prewarm/api-types/bff";
 
-export type Problem = components["schemas"]["Problem"];
+type Problem = components["schemas"]["Problem"];
 
 /** A failed API call, carrying the BFF's problem details. */
 export class ApiError extends Error {

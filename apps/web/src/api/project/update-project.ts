@@ -4,8 +4,8 @@ import { apiClient } from "../../lib/api-client.ts";
 import { unwrap } from "../../lib/unwrap.ts";
 import { acceptProject } from "./get-project.ts";
 
-export type UpdateProjectRequest = components["schemas"]["UpdateProjectRequest"];
-export type UpdateProjectResponse = components["schemas"]["UpdateProjectResponse"];
+type UpdateProjectRequest = components["schemas"]["UpdateProjectRequest"];
+type UpdateProjectResponse = components["schemas"]["UpdateProjectResponse"];
 
 export async function updateProject(projectId: string, body: UpdateProjectRequest): Promise<UpdateProjectResponse> {
   return unwrap(

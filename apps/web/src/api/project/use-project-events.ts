@@ -6,7 +6,7 @@ import { useEffect, useState } from "react";
 import { getSandboxStatusQueryOptions, type SandboxStatus } from "../sandbox/get-sandbox-status.ts";
 import { acceptProject, type Project } from "./get-project.ts";
 
-export type EventStreamStatus = "connecting" | "open" | "reconnecting";
+type EventStreamStatus = "connecting" | "open" | "reconnecting";
 
 export function useProjectEvents(projectId: string): EventStreamStatus {
   const queryClient = useQueryClient();

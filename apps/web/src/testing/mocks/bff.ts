@@ -32,7 +32,7 @@ export function setSandboxReachable(reachable: boolean): void {
 }
 type CacheState = components["schemas"]["DockerCacheState"];
 
-export const origin = "http://localhost:3000";
+const origin = "http://localhost:3000";
 const http = createOpenApiHttp<paths>({ baseUrl: origin });
 
 const projects = new Map<string, Project>();

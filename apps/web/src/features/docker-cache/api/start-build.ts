@@ -4,7 +4,7 @@ import { acceptProject, getProjectQueryOptions } from "../../../api/project/get-
 import { apiClient } from "../../../lib/api-client.ts";
 import { unwrap } from "../../../lib/unwrap.ts";
 
-export type StartBuildResponse = components["schemas"]["StartBuildResponse"];
+type StartBuildResponse = components["schemas"]["StartBuildResponse"];
 
 export async function startBuild(projectId: string, trigger: "retry" | "manual"): Promise<StartBuildResponse> {
   return unwrap(

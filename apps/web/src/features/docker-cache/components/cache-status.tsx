@@ -19,7 +19,7 @@ import { StatusIndicator } from "./status-indicator.tsx";
 // Dialogs bring the modal machinery (focus trap, portal, backdrop); load it when one is opened.
 const DeleteCacheDialog = lazy(() => import("./delete-cache-dialog.tsx"));
 
-export interface CacheStatusProps {
+interface CacheStatusProps {
   projectId: string;
   state: DockerCacheState;
   /** Opens the build viewer on a build: the running one, or a finished one's log. */

@@ -10,11 +10,11 @@ import { useUpdateProject } from "../../../api/project/update-project.ts";
 import { showToast } from "../../../lib/toasts.tsx";
 import { CacheStatus } from "./cache-status.tsx";
 
-export const description =
+const description =
   "If your startup script builds Docker images, this keeps a warm cache so new sessions start in ~15 seconds " +
   "instead of rebuilding from scratch. The cache updates automatically when code is merged to main.";
-export const noScriptHelp = "Add a startup script first — the Docker cache is built by running it.";
-export const buildStartedToast = "Docker cache build started. This runs your startup script and takes a few minutes.";
+const noScriptHelp = "Add a startup script first — the Docker cache is built by running it.";
+const buildStartedToast = "Docker cache build started. This runs your startup script and takes a few minutes.";
 
 export function DockerCacheSetting({
   project,

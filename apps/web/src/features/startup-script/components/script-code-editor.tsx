@@ -9,7 +9,7 @@ import { EditorView, keymap, lineNumbers, placeholder as placeholderText } from 
 import { tags } from "@lezer/highlight";
 import { useEffect, useRef } from "react";
 
-export interface ScriptCodeEditorProps {
+interface ScriptCodeEditorProps {
   value: string;
   onChange: (value: string) => void;
   readOnly: boolean;

@@ -16,7 +16,7 @@ import { useStopTestSession } from "../api/stop-test-session.ts";
 import { streamTestSessionLog } from "../api/stream-test-session-log.ts";
 
 /** "Docker data prepared from cache in 1.2 s (8.7 GB)", or what is happening instead. */
-export function describePreparation(session: TestSession): string {
+function describePreparation(session: TestSession): string {
   if (session.prepared?.source === "golden") {
     return `Docker data prepared from cache in ${session.prepared.seconds} s (${formatSize(session.prepared.size_bytes)})`;
   }
@@ -42,7 +42,7 @@ function describeStatus(session: TestSession): string {
   }
 }
 
-export function TestSessionViewer({
+export default function TestSessionViewer({
   projectId,
   sessionId,
   onClose,
@@ -111,4 +111,3 @@ export function TestSessionViewer({
     </Paper>
   );
 }
-export default TestSessionViewer;
