@@ -3,14 +3,12 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { AuthStore } from "../apps/bff/src/auth/auth-store.ts";
-import { openSqlClient } from "../apps/bff/src/services.ts";
-import { ProjectStore } from "../apps/bff/src/store/project-store.ts";
+import { openDatabase } from "../apps/bff/src/services.ts";
 import { type E2eUser, tokensFile, users } from "./users.ts";
 
 const dataDir = path.resolve(process.argv[2] ?? "");
-const sql = await openSqlClient({ databaseUrl: null, dataDir });
+const sql = await openDatabase({ databaseUrl: null, dataDir });
 try {
-  await new ProjectStore(sql).migrate();
   const auth = new AuthStore(sql);
   const tokens = {} as Record<E2eUser, string>;
   for (const [key, { name, password }] of Object.entries(users) as [E2eUser, { name: string; password: string }][]) {

@@ -14,9 +14,8 @@ import { AuthStore, UserExistsError } from "./auth/auth-store.ts";
 import { loginUrl } from "./auth/bootstrap-owner.ts";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 import { parseEnv } from "./env.ts";
-import { openSqlClient } from "./services.ts";
+import { openDatabase } from "./services.ts";
 import { dataDirHolder } from "./store/data-dir-lock.ts";
-import { ProjectStore } from "./store/project-store.ts";
 
 const usage = `Usage: npm run admin -- <command>
   add-user <name> [--password-stdin]   make a user (prints a one-time login link without a password)
@@ -66,9 +65,8 @@ async function main(args: string[]): Promise<void> {
       );
     }
   }
-  const sql = await openSqlClient(env);
+  const sql = await openDatabase(env);
   try {
-    await new ProjectStore(sql).migrate();
     const auth = new AuthStore(sql);
     const user = async (name: string | undefined) => {
       if (!name) throw new UsageError(usage);

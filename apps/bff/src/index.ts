@@ -6,7 +6,7 @@ import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
 import { seedDemoProject } from "./demo/demo-project.ts";
 import { parseEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
-import { createServices, openSqlClient, startServices, stopServices } from "./services.ts";
+import { createServices, openDatabase, startServices, stopServices } from "./services.ts";
 import { claimDataDir } from "./store/data-dir-lock.ts";
 
 const env = parseEnv();
@@ -14,9 +14,8 @@ const logger = createLogger(env.logLevel);
 await mkdir(env.dataDir, { recursive: true });
 // PGlite's directory is this process's alone; a PostgreSQL server is shared by design.
 const releaseDataDir = env.databaseUrl ? () => {} : claimDataDir(env.dataDir);
-const sql = await openSqlClient(env);
+const sql = await openDatabase(env);
 const services = createServices({ ...env, sql, logger });
-await services.store.migrate();
 const bootstrap = await bootstrapOwner(services.auth, env.ownerName, env.publicUrl);
 if (env.seedDemo) await seedDemoProject(services.store, services.auth, env.dataDir, logger);
 await startServices(services);

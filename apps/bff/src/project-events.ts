@@ -2,8 +2,8 @@
 // database itself (every changing statement NOTIFYs `prewarm_project` with the project's ID and
 // revision), so a browser connected to any BFF process hears of changes made through any other.
 // Each announced project is read once and handed to every subscriber of it.
-import type { Project, ProjectStore } from "./store/project-store.ts";
-import { projectChannel } from "./store/project-store.ts";
+import { type Project, projectChannel } from "./store/project-rows.ts";
+import type { ProjectStore } from "./store/project-store.ts";
 import type { SqlClient } from "./store/sql-client.ts";
 
 type Listener = (project: Project) => void;

@@ -11,16 +11,18 @@ import type { Logger } from "./logger.ts";
 import { ProjectEvents } from "./project-events.ts";
 import { SandboxClient } from "./sandbox/sandbox-client.ts";
 import { SandboxHealth } from "./sandbox/sandbox-health.ts";
+import { CacheTransitions } from "./store/cache-transitions.ts";
 import { ProjectStore } from "./store/project-store.ts";
+import { migrate } from "./store/schema.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "./store/sql-client.ts";
 
 export interface BffServices extends AppDeps {
+  transitions: CacheTransitions;
   monitor: BuildMonitor;
 }
 
 /** Prepares the database and starts listening and monitoring. */
 export async function startServices(services: BffServices): Promise<void> {
-  await services.store.migrate();
   await services.events.start();
   services.monitor.start();
 }
@@ -30,10 +32,22 @@ export async function stopServices(services: BffServices): Promise<void> {
   await services.events.stop();
 }
 
-export async function openSqlClient(env: Pick<BffEnv, "databaseUrl" | "dataDir">): Promise<SqlClient> {
-  if (env.databaseUrl) return createPostgresClient(env.databaseUrl);
-  await mkdir(env.dataDir, { recursive: true });
-  return createPgliteClient(`${env.dataDir}/pglite`);
+/** The BFF's database, brought to this version's schema: the one place a database is opened. */
+export async function openDatabase(env: Pick<BffEnv, "databaseUrl" | "dataDir">): Promise<SqlClient> {
+  let sql: SqlClient;
+  if (env.databaseUrl) {
+    sql = createPostgresClient(env.databaseUrl);
+  } else {
+    await mkdir(env.dataDir, { recursive: true });
+    sql = await createPgliteClient(`${env.dataDir}/pglite`);
+  }
+  try {
+    await migrate(sql);
+  } catch (error) {
+    await sql.close();
+    throw error;
+  }
+  return sql;
 }
 
 export function createServices(
@@ -43,11 +57,19 @@ export function createServices(
   > &
     Partial<Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl">>,
 ): BffServices {
-  const store = new ProjectStore(options.sql, { buildTimeoutSeconds: options.buildTimeoutSeconds });
+  const defaults = { buildTimeoutSeconds: options.buildTimeoutSeconds };
+  const store = new ProjectStore(options.sql, defaults);
+  const transitions = new CacheTransitions(options.sql, store, defaults);
   const events = new ProjectEvents(store, options.sql);
   const sandbox = new SandboxClient(options.sandboxUrl, options.sandboxToken ?? null);
   const { logger } = options;
-  const orchestrator = new BuildOrchestrator({ store, sandbox, logger, dispatchGraceMs: options.dispatchGraceMs });
+  const orchestrator = new BuildOrchestrator({
+    store,
+    transitions,
+    sandbox,
+    logger,
+    dispatchGraceMs: options.dispatchGraceMs,
+  });
   const sandboxHealth = new SandboxHealth();
   const monitor = new BuildMonitor({
     orchestrator,
@@ -58,6 +80,7 @@ export function createServices(
   });
   return {
     store,
+    transitions,
     auth: new AuthStore(options.sql),
     loginThrottle: new LoginThrottle(),
     events,

@@ -187,7 +187,7 @@ describe("changes made with the session cookie", () => {
 
 describe("limits and headers", () => {
   it("refuses bodies over 1 MiB with 413 before reading them", async () => {
-    const project = await bff.createProject({ name: "Big", startup_script: script });
+    const project = await bff.newProject({ name: "Big", startup_script: script });
     const body = JSON.stringify({ startup_script: "x".repeat(1024 * 1024) });
     const res = await bff.request("PATCH", `/api/v1/projects/${project.id}`, body);
     expect(res.status).toBe(413);
@@ -197,14 +197,14 @@ describe("limits and headers", () => {
   });
 
   it("refuses a startup script over 65,536 characters", async () => {
-    const project = await bff.createProject({ name: "Long", startup_script: script });
+    const project = await bff.newProject({ name: "Long", startup_script: script });
     const res = await bff.request("PATCH", `/api/v1/projects/${project.id}`, { startup_script: "x".repeat(65_537) });
     expect(res.status).toBe(400);
     expect((await res.json()).errors[0].path).toBe("/startup_script");
   });
 
   it("limits webhook deliveries to 10 MiB", async () => {
-    const project = await bff.createProject({ name: "Hooked", startup_script: script });
+    const project = await bff.newProject({ name: "Hooked", startup_script: script });
     const res = await bff.requestAs(
       null,
       "POST",
@@ -243,7 +243,7 @@ describe("secrets", () => {
     await bff.requestAs(null, "GET", "/api/v1/me", undefined, { authorization: `Bearer ${apiToken}` });
     await bff.requestAs(null, "GET", "/api/v1/me", undefined, { authorization: "Bearer pwc_wrong-token-value" });
     await logIn({ username: "alice", password: "a-password-to-spot" });
-    const project = await bff.createProject({ name: "Secretive", startup_script: script });
+    const project = await bff.newProject({ name: "Secretive", startup_script: script });
     const rotated = await (await bff.request("POST", `/api/v1/projects/${project.id}/webhook-secret`)).json();
     const body = JSON.stringify({ ref: "refs/heads/main", after: "abcdef1234567" });
     await bff.requestAs(null, "POST", `/api/v1/webhooks/github/${project.id}`, body, {

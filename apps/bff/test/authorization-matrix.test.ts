@@ -88,7 +88,7 @@ afterAll(async () => {
 
 /** A project of the owner's with a member, a finished build and a ready golden (and a running build if asked). */
 async function fixture(running: boolean): Promise<Fixture> {
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   await bff.services.auth.addMember(project.id, "member");
   const webhookSecret = "s3cret-for-the-matrix";
   await bff.services.store.setWebhookSecret(project.id, webhookSecret);

@@ -26,7 +26,7 @@ let pathValues: Record<string, string>;
 beforeAll(async () => {
   bff = await createTestBff({ monitor: false });
   await bff.addUser("member", "member password");
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   await bff.services.auth.addMember(project.id, "member");
   await bff.services.store.setWebhookSecret(project.id, "sweep-secret");
   const started = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, {});

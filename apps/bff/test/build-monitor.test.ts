@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function buildingProject() {
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   await bff.request("PATCH", `/api/v1/projects/${project.id}`, { metadata: { auto_warm_docker_cache: true } });
   return project.id;
 }
@@ -47,9 +47,9 @@ it("fails a build the sandbox lost, with the reason", async () => {
 });
 
 it("sends a claimed build the sandbox never got, once its first sending can no longer be in flight", async () => {
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   // What a BFF killed between claiming a build and sending it leaves behind.
-  const claimed = await bff.services.store.trigger(project.id, "manual", null);
+  const claimed = await bff.services.transitions.trigger(project.id, "manual", null);
   if (claimed.kind !== "started") throw new Error(claimed.kind);
   await bff.services.monitor.reconcile();
   expect(sandbox.latestBuild(project.id)).toBeNull();
@@ -65,7 +65,7 @@ it("sends a claimed build the sandbox never got, once its first sending can no l
 });
 
 it("waits for the sandbox to finish the project's previous build instead of failing the next one", async () => {
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   // A build of the project the sandbox still runs, e.g. one the BFF already saw end.
   sandbox.startBuild({ build_id: "bld_previous", project_id: project.id, startup_script: script });
   const res = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
@@ -79,7 +79,7 @@ it("waits for the sandbox to finish the project's previous build instead of fail
 });
 
 it("sends a build again once an unreachable sandbox is back", async () => {
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   sandbox.online = false;
   const res = await bff.request("PATCH", `/api/v1/projects/${project.id}`, {
     metadata: { auto_warm_docker_cache: true },
@@ -94,7 +94,7 @@ it("sends a build again once an unreachable sandbox is back", async () => {
 });
 
 it("fails a build the sandbox could not be reached for, and makes sure it never starts later", async () => {
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   sandbox.online = false;
   await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
   await sql.query("UPDATE builds SET started_at = now() - interval '10 minutes' WHERE project_id = $1", [project.id]);
@@ -106,9 +106,9 @@ it("fails a build the sandbox could not be reached for, and makes sure it never 
 });
 
 it("stops a build whose start is still on its way: it never runs", async () => {
-  const project = await bff.createProject({ name: "Shop", startup_script: script });
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
   // Claimed, not yet sent (a BFF killed in between, or a send still in flight).
-  const claimed = await bff.services.store.trigger(project.id, "manual", null);
+  const claimed = await bff.services.transitions.trigger(project.id, "manual", null);
   if (claimed.kind !== "started") throw new Error(claimed.kind);
   const res = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/stop`);
   expect((await res.json()).metadata.docker_cache_state.status).toBe("none");

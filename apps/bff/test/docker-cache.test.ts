@@ -2,35 +2,19 @@
 import { loadContract } from "@prewarm/api-types/contract";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgliteClient, type SqlClient } from "../src/store/sql-client.ts";
 import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
 const contract = loadContract("bff");
-let sql: SqlClient;
 let bff: TestBff;
 
 // One embedded database for the file; every test works on projects of its own.
 beforeAll(async () => {
-  sql = await createPgliteClient(null);
-  bff = await createTestBff({ sql });
+  bff = await createTestBff();
 });
 afterAll(async () => {
   await bff.close();
-  await sql.close();
 });
-
-async function newProject(overrides: Record<string, unknown> = {}) {
-  const res = await bff.request("POST", "/api/v1/projects", {
-    name: "Shop",
-    repository_url: "https://git.example/shop.git",
-    default_branch: "main",
-    startup_script: script,
-    ...overrides,
-  });
-  expect(res.status).toBe(201);
-  return (await res.json()).id as string;
-}
 
 async function project(id: string) {
   const res = await bff.request("GET", `/api/v1/projects/${id}`);
@@ -49,7 +33,7 @@ async function enable(id: string) {
 }
 
 async function readyProject() {
-  const id = await newProject();
+  const { id } = await bff.newProject();
   await enable(id);
   const build = sandbox.latestBuild(id);
   sandbox.finishBuild(build?.build_id ?? "", { sizeBytes: 8_700_000_000 });
@@ -59,7 +43,7 @@ async function readyProject() {
 
 describe("turning Pre-warm Docker cache on", () => {
   it("saves the setting and starts a build of the default branch at once", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     const body = await enable(id);
     expect(body.build_started).toBe(true);
     expect(body.project.metadata.auto_warm_docker_cache).toBe(true);
@@ -77,7 +61,7 @@ describe("turning Pre-warm Docker cache on", () => {
   });
 
   it("reaches ready with the golden's size when the build succeeds", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "", { sizeBytes: 312_000_000 });
     await expect.poll(async () => (await cacheState(id)).status).toBe("ready");
@@ -87,7 +71,7 @@ describe("turning Pre-warm Docker cache on", () => {
   });
 
   it("does not start a second build when turned on again", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const again = await enable(id);
     expect(again.build_started).toBe(false);
@@ -95,13 +79,13 @@ describe("turning Pre-warm Docker cache on", () => {
   });
 
   it("is refused without a startup script, with the reason", async () => {
-    const id = await newProject({ startup_script: "" });
+    const { id } = await bff.newProject({ startup_script: "" });
     const res = await bff.request("PATCH", `/api/v1/projects/${id}`, { metadata: { auto_warm_docker_cache: true } });
     expect(res.status).toBe(422);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     expect(await res.json()).toMatchObject({
       code: "startup_script_required",
-      detail: "Add a startup script first — the Docker cache is built by running it.",
+      detail: "Add a startup script first — builds and test sessions run it.",
     });
     expect((await project(id)).metadata.auto_warm_docker_cache).toBe(false);
     expect(sandbox.latestBuild(id)).toBeNull();
@@ -143,7 +127,7 @@ describe("settings updates", () => {
     ["an unknown field", { name: "x" }, 400, "invalid_request"],
     ["an oversized script", { startup_script: "x".repeat(70_000) }, 400, "invalid_request"],
   ])("rejects %s with a problem and changes nothing", async (_, body, status, code) => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     const before = await project(id);
     const res = await bff.request("PATCH", `/api/v1/projects/${id}`, body);
     expect(res.status).toBe(status);
@@ -162,7 +146,7 @@ describe("settings updates", () => {
 
 describe("a failed build", () => {
   it("shows the error, keeps its log readable, and Retry starts a new build", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const first = sandbox.latestBuild(id)?.build_id ?? "";
     sandbox.emitLog(first, "\x1b[31mERROR: image web failed\x1b[0m\n");
@@ -193,7 +177,7 @@ describe("a failed build", () => {
   });
 
   it("a manual build while one runs is queued, and starts when the running one ends", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const first = sandbox.latestBuild(id)?.build_id ?? "";
     const res = await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`);
@@ -211,7 +195,7 @@ describe("a failed build", () => {
 
 describe("stopping a build", () => {
   it("returns to none when there was no golden", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const res = await bff.request("POST", `/api/v1/projects/${id}/docker-cache/stop`);
     expect(res.status).toBe(200);
@@ -230,7 +214,7 @@ describe("stopping a build", () => {
   });
 
   it("is a conflict when nothing is running", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     const res = await bff.request("POST", `/api/v1/projects/${id}/docker-cache/stop`);
     expect(res.status).toBe(409);
     expect((await res.json()).code).toBe("no_build_running");
@@ -251,7 +235,7 @@ describe("deleting the cache", () => {
   });
 
   it("is refused while a build runs, and changes nothing", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const res = await bff.request("DELETE", `/api/v1/projects/${id}/docker-cache`);
     expect(res.status).toBe(409);
@@ -271,7 +255,7 @@ describe("deleting the cache", () => {
 
 describe("main changed", () => {
   it("only records the commit while the setting is off", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     const res = await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "abc1234" });
     expect(res.status).toBe(202);
     const body = await res.json();
@@ -289,7 +273,7 @@ describe("main changed", () => {
   });
 
   it("queues a build of the new commit behind the running one, instead of starting a second", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const res = await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "def5678" });
     const body = await res.json();
@@ -307,7 +291,7 @@ describe("main changed", () => {
   });
 
   it("rejects something that is not a commit", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     const res = await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "main; rm -rf /" });
     expect(res.status).toBe(400);
   });
@@ -315,7 +299,7 @@ describe("main changed", () => {
 
 describe("the build log", () => {
   it("follows a running build's output from the start until it ends", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const buildId = sandbox.latestBuild(id)?.build_id ?? "";
     sandbox.emitLog(buildId, "step 1\n");
@@ -336,8 +320,8 @@ describe("the build log", () => {
   });
 
   it("is a 404 for a build of another project", async () => {
-    const a = await newProject();
-    const b = await newProject();
+    const { id: a } = await bff.newProject();
+    const { id: b } = await bff.newProject();
     await enable(a);
     const buildId = sandbox.latestBuild(a)?.build_id ?? "";
     const res = await bff.request("GET", `/api/v1/projects/${b}/docker-cache/builds/${buildId}/log`);
@@ -347,7 +331,7 @@ describe("the build log", () => {
 
 describe("the project's event stream", () => {
   it("sends the project now, then after every change", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     const res = await bff.request("GET", `/api/v1/projects/${id}/events`);
     expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const events: EventSourceMessage[] = [];

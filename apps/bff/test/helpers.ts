@@ -1,6 +1,7 @@
 // The BFF as tests use it: the real app, store and orchestration, with the sandbox played by
 // the typed MSW mock sandbox.
 import { randomUUID } from "node:crypto";
+import type { components } from "@prewarm/api-types/bff";
 import { createSandboxHandlers } from "@prewarm/mock-sandbox/handlers";
 import { MockSandbox } from "@prewarm/mock-sandbox/model";
 import { setupServer } from "msw/node";
@@ -9,14 +10,16 @@ import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { createApp } from "../src/app.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
 import { type BffServices, createServices } from "../src/services.ts";
-import type { NewProject, Project } from "../src/store/project-store.ts";
+import type { Project } from "../src/store/project-rows.ts";
+import { migrate } from "../src/store/schema.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "../src/store/sql-client.ts";
 
 import type { TestUser } from "./seed-user.ts";
 
 export { seedUser, type TestUser } from "./seed-user.ts";
 
-export const sandboxUrl = "http://sandbox.test";
+const sandboxUrl = "http://sandbox.test";
+type CreateProjectRequest = components["schemas"]["CreateProjectRequest"];
 
 // Response bodies in tests are checked by the assertions that read them.
 // biome-ignore lint/suspicious/noExplicitAny: see above
@@ -105,8 +108,8 @@ export interface TestBff {
     headers?: Record<string, string>,
   ) => Promise<TestResponse>;
   addUser: (name: string, password?: string) => Promise<TestUser>;
-  /** A project owned by `owner`, made directly in the store. */
-  createProject: (input: NewProject) => Promise<Project>;
+  /** A project of `owner`'s, made through the API as a client would: a shop with a startup script unless told otherwise. */
+  newProject: (input?: Partial<CreateProjectRequest>) => Promise<Project>;
   close: () => Promise<void>;
 }
 
@@ -114,6 +117,7 @@ export async function createTestBff(
   options: { sql?: SqlClient; monitor?: boolean; reconcileIntervalMs?: number; logger?: Logger } = {},
 ): Promise<TestBff> {
   const sql = options.sql ?? (await createPgliteClient(null));
+  await migrate(sql);
   const services = createServices({
     sql,
     logger: options.logger ?? createLogger("silent"),
@@ -122,7 +126,6 @@ export async function createTestBff(
     buildTimeoutSeconds: 1800,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
   });
-  await services.store.migrate();
   await services.events.start();
   if (options.monitor !== false) services.monitor.start();
   const app = createApp(services);
@@ -149,7 +152,16 @@ export async function createTestBff(
     request: (method, url, body) => requestAs(owner, method, url, body),
     requestAs,
     addUser,
-    createProject: (input) => services.store.createProject({ ...input, owner_id: owner.id }),
+    newProject: async (input = {}) => {
+      const res = await requestAs(owner, "POST", "/api/v1/projects", {
+        name: "Shop",
+        repository_url: "https://git.example/shop.git",
+        startup_script: script,
+        ...input,
+      });
+      if (res.status !== 201) throw new Error(`creating a project answered ${res.status}: ${await res.text()}`);
+      return res.json();
+    },
     close: async () => {
       await services.monitor.stop();
       await services.events.stop();

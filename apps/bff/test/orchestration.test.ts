@@ -1,26 +1,18 @@
 // Orchestration through the BFF's API: bursts of triggers, the queued follow-up, stop, pause and
 // resume, history, staleness, timeouts and evictions, with the sandbox played by the mock.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPgliteClient, type SqlClient } from "../src/store/sql-client.ts";
-import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
+import { createTestBff, type TestBff, useMockSandbox } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
-let sql: SqlClient;
 let bff: TestBff;
 
 beforeAll(async () => {
-  sql = await createPgliteClient(null);
-  bff = await createTestBff({ sql });
+  bff = await createTestBff();
 });
 afterAll(async () => {
   await bff.close();
-  await sql.close();
 });
 
-async function newProject() {
-  const res = await bff.request("POST", "/api/v1/projects", { name: "Shop", startup_script: script });
-  return (await res.json()).id as string;
-}
 const state = async (id: string) =>
   (await (await bff.request("GET", `/api/v1/projects/${id}`)).json()).metadata.docker_cache_state;
 const builds = (id: string) => sandbox.allBuilds().filter((b) => b.project_id === id);
@@ -31,7 +23,7 @@ const finishLatest = (id: string, options = {}) =>
 
 describe("a burst of triggers during a build", () => {
   it("200 merges and 50 retries leave exactly one build running and one queued", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const running = sandbox.latestBuild(id)?.build_id;
     const merges = Array.from({ length: 200 }, (_, i) =>
@@ -56,7 +48,7 @@ describe("a burst of triggers during a build", () => {
   });
 
   it("turning the setting on during a build queues instead of starting a second", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`, { trigger: "manual" });
     const res = await enable(id);
     expect(await res.json()).toMatchObject({ build_started: false, build_queued: true });
@@ -66,7 +58,7 @@ describe("a burst of triggers during a build", () => {
 
 describe("stop", () => {
   it("records the build as stopped and drops the queued follow-up", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     const first = sandbox.latestBuild(id)?.build_id ?? "";
     await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "abcdef1" });
@@ -80,7 +72,7 @@ describe("stop", () => {
 
 describe("auto-pause", () => {
   it("pauses merge builds after three failures in a row; Resume continues them", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     for (let i = 0; i < 3; i++) {
       finishLatest(id, { exitCode: 1 });
@@ -102,7 +94,7 @@ describe("auto-pause", () => {
   });
 
   it("Retry resumes too", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await bff.request("PATCH", `/api/v1/projects/${id}`, {
       metadata: { auto_warm_docker_cache: true, docker_cache_pause_after_failures: 1 },
     });
@@ -115,7 +107,7 @@ describe("auto-pause", () => {
 
 describe("history and staleness", () => {
   it("keeps every build with its trigger, commit, times, size and outcome, newest first", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await bff.request("POST", `/api/v1/projects/${id}/main-changed`, { commit_sha: "1111111" });
     await enable(id);
     finishLatest(id, { sizeBytes: 1000 });
@@ -132,7 +124,7 @@ describe("history and staleness", () => {
   });
 
   it("keeps the last 20 builds of a project, on the sandbox too", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     for (let i = 0; i < 22; i++) {
       await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`, { trigger: "manual" });
       finishLatest(id, { exitCode: 1 });
@@ -146,14 +138,14 @@ describe("history and staleness", () => {
 
 describe("settings of the orchestration", () => {
   it("sends each build with the project's timeout", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await bff.request("PATCH", `/api/v1/projects/${id}`, { metadata: { docker_cache_build_timeout_seconds: 600 } });
     await enable(id);
     expect(sandbox.buildRequest(sandbox.latestBuild(id)?.build_id ?? "")?.timeout_seconds).toBe(600);
   });
 
   it("refuses a timeout out of range", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     const res = await bff.request("PATCH", `/api/v1/projects/${id}`, {
       metadata: { docker_cache_build_timeout_seconds: 5 },
     });
@@ -163,7 +155,7 @@ describe("settings of the orchestration", () => {
 
 describe("eviction", () => {
   it("tells the project its golden was evicted to free disk space", async () => {
-    const id = await newProject();
+    const { id } = await bff.newProject();
     await enable(id);
     finishLatest(id, { sizeBytes: 5000 });
     await expect.poll(async () => (await state(id)).status).toBe("ready");

@@ -1,8 +1,10 @@
 // The store's statements on both backends: every transition of the state machine, atomic
 // under concurrency, and the same on PGlite and on a PostgreSQL server.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Outcome, ProjectStore, StoredBuild } from "../src/store/project-store.ts";
-import { ProjectStore as Store } from "../src/store/project-store.ts";
+import { CacheTransitions, type Outcome } from "../src/store/cache-transitions.ts";
+import type { StoredBuild } from "../src/store/project-rows.ts";
+import { ProjectStore } from "../src/store/project-store.ts";
+import { migrate } from "../src/store/schema.ts";
 import { storeBackends } from "./helpers.ts";
 
 const noGolden = { exists: false, size_bytes: 0, built_at: null };
@@ -17,13 +19,15 @@ const outcome = (status: Outcome["status"], extra: Partial<Outcome> = {}): Outco
 for (const backend of storeBackends()) {
   describe.skipIf(backend.skip !== null)(`the project store on ${backend.name}`, () => {
     let store: ProjectStore;
+    let transitions: CacheTransitions;
     let drop: () => Promise<void>;
 
     beforeEach(async () => {
       const opened = await backend.open();
       drop = opened.drop;
-      store = new Store(opened.sql, { buildTimeoutSeconds: 1800 });
-      await store.migrate();
+      await migrate(opened.sql);
+      store = new ProjectStore(opened.sql, { buildTimeoutSeconds: 1800 });
+      transitions = new CacheTransitions(opened.sql, store, store.defaults);
     });
     afterEach(async () => {
       await drop();
@@ -33,7 +37,7 @@ for (const backend of storeBackends()) {
       store.createProject({ name: "Shop", repository_url: "https://git.example/shop.git", startup_script: script });
 
     async function started(projectId: string, trigger: "enable" | "merge" | "manual" | "retry" = "enable") {
-      const result = await store.trigger(projectId, trigger, null);
+      const result = await transitions.trigger(projectId, trigger, null);
       if (result.kind !== "started") throw new Error(`expected a start, got ${result.kind}`);
       return result.build;
     }
@@ -69,7 +73,7 @@ for (const backend of storeBackends()) {
 
     it("updates settings without touching the cache state, and keeps what an update leaves out", async () => {
       const project = await newProject();
-      await store.settleBuild((await started(project.id)).id, outcome("succeeded"), noGolden);
+      await transitions.settleBuild((await started(project.id)).id, outcome("succeeded"), noGolden);
       await store.updateSettings(project.id, { auto_warm_docker_cache: true, build_timeout_seconds: 600 });
       const scriptOnly = await store.updateSettings(project.id, { startup_script: "make images" });
       if (scriptOnly.kind !== "updated") throw new Error(scriptOnly.kind);
@@ -102,7 +106,7 @@ for (const backend of storeBackends()) {
     it("starts exactly one of 100 concurrent triggers; the others queue one follow-up", async () => {
       const project = await newProject();
       const results = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => store.trigger(project.id, i % 2 ? "merge" : "manual", null)),
+        Array.from({ length: 100 }, (_, i) => transitions.trigger(project.id, i % 2 ? "merge" : "manual", null)),
       );
       expect(results.filter((r) => r.kind === "started")).toHaveLength(1);
       expect(results.filter((r) => r.kind === "queued")).toHaveLength(99);
@@ -115,8 +119,8 @@ for (const backend of storeBackends()) {
     it("lets the latest trigger win the queue", async () => {
       const project = await newProject();
       await started(project.id);
-      await store.trigger(project.id, "merge", "aaaaaaa");
-      await store.trigger(project.id, "merge", "bbbbbbb");
+      await transitions.trigger(project.id, "merge", "aaaaaaa");
+      await transitions.trigger(project.id, "merge", "bbbbbbb");
       expect((await state(project.id))?.queued).toMatchObject({ trigger: "merge", commit_sha: "bbbbbbb" });
     });
 
@@ -127,9 +131,13 @@ for (const backend of storeBackends()) {
       const first = await started(project.id);
       expect(first.commit_sha).toBe("c0ffee1");
       await store.recordMerge(project.id, "c0ffee2");
-      await store.trigger(project.id, "merge", "c0ffee2");
+      await transitions.trigger(project.id, "merge", "c0ffee2");
       const finishedAt = "2026-01-02T03:04:05.000Z";
-      const settled = await store.settleBuild(first.id, outcome("succeeded", { finished_at: finishedAt }), noGolden);
+      const settled = await transitions.settleBuild(
+        first.id,
+        outcome("succeeded", { finished_at: finishedAt }),
+        noGolden,
+      );
       expect(settled?.followUp).toMatchObject({ trigger: "merge", commit_sha: "c0ffee2", status: "running" });
       expect(settled?.project.metadata.docker_cache_state).toMatchObject({
         status: "building",
@@ -151,12 +159,12 @@ for (const backend of storeBackends()) {
     it("starts the queued follow-up after a failure too, but not after a stop", async () => {
       const project = await newProject();
       const first = await started(project.id);
-      await store.trigger(project.id, "manual", null);
-      const afterFailure = await store.settleBuild(first.id, outcome("failed"), noGolden);
+      await transitions.trigger(project.id, "manual", null);
+      const afterFailure = await transitions.settleBuild(first.id, outcome("failed"), noGolden);
       expect(afterFailure?.followUp?.trigger).toBe("manual");
 
-      await store.trigger(project.id, "manual", null);
-      const afterStop = await store.settleBuild(afterFailure?.followUp?.id ?? "", outcome("stopped"), noGolden);
+      await transitions.trigger(project.id, "manual", null);
+      const afterStop = await transitions.settleBuild(afterFailure?.followUp?.id ?? "", outcome("stopped"), noGolden);
       expect(afterStop?.followUp).toBeNull();
       expect(afterStop?.project.metadata.docker_cache_state).toMatchObject({ status: "none", queued: null });
     });
@@ -165,22 +173,22 @@ for (const backend of storeBackends()) {
       const project = await newProject();
       await store.updateSettings(project.id, { auto_warm_docker_cache: true });
       const first = await started(project.id);
-      await store.trigger(project.id, "merge", "abc1234");
+      await transitions.trigger(project.id, "merge", "abc1234");
       await store.updateSettings(project.id, { auto_warm_docker_cache: false });
-      const settled = await store.settleBuild(first.id, outcome("succeeded"), noGolden);
+      const settled = await transitions.settleBuild(first.id, outcome("succeeded"), noGolden);
       expect(settled?.followUp).toBeNull();
       expect(settled?.project.metadata.docker_cache_state).toMatchObject({ status: "ready", queued: null });
     });
 
     it("keeps the golden sessions still use beside a failure", async () => {
       const project = await newProject();
-      await store.settleBuild(
+      await transitions.settleBuild(
         (await started(project.id)).id,
         outcome("succeeded", { finished_at: "2026-01-01T00:00:00.000Z" }),
         noGolden,
       );
       const second = await started(project.id, "retry");
-      const failed = await store.settleBuild(second.id, outcome("failed"), noGolden);
+      const failed = await transitions.settleBuild(second.id, outcome("failed"), noGolden);
       expect(failed?.project.metadata.docker_cache_state).toMatchObject({
         status: "failed",
         error: "Startup script exited with code 2",
@@ -193,10 +201,10 @@ for (const backend of storeBackends()) {
 
     it("settles a stopped build as what the golden really is", async () => {
       const project = await newProject();
-      const none = await store.settleBuild((await started(project.id)).id, outcome("stopped"), noGolden);
+      const none = await transitions.settleBuild((await started(project.id)).id, outcome("stopped"), noGolden);
       expect(none?.project.metadata.docker_cache_state).toMatchObject({ status: "none", error: null, size_bytes: 0 });
       const builtAt = "2026-02-03T04:05:06.000Z";
-      const ready = await store.settleBuild((await started(project.id, "retry")).id, outcome("stopped"), {
+      const ready = await transitions.settleBuild((await started(project.id, "retry")).id, outcome("stopped"), {
         exists: true,
         size_bytes: 77,
         built_at: builtAt,
@@ -216,8 +224,8 @@ for (const backend of storeBackends()) {
     it("settles a build once; later or stale outcomes change nothing", async () => {
       const project = await newProject();
       const build = await started(project.id);
-      expect(await store.settleBuild(build.id, outcome("succeeded"), noGolden)).not.toBeNull();
-      expect(await store.settleBuild(build.id, outcome("failed", { error: "late" }), noGolden)).toBeNull();
+      expect(await transitions.settleBuild(build.id, outcome("succeeded"), noGolden)).not.toBeNull();
+      expect(await transitions.settleBuild(build.id, outcome("failed", { error: "late" }), noGolden)).toBeNull();
       expect((await state(project.id))?.status).toBe("ready");
     });
 
@@ -225,28 +233,28 @@ for (const backend of storeBackends()) {
       const project = await newProject();
       await store.updateSettings(project.id, { auto_warm_docker_cache: true });
       for (let i = 0; i < 3; i++) {
-        await store.settleBuild((await started(project.id, "merge")).id, outcome("failed"), noGolden);
+        await transitions.settleBuild((await started(project.id, "merge")).id, outcome("failed"), noGolden);
       }
       expect(await state(project.id)).toMatchObject({ paused: true, consecutive_failures: 3, status: "failed" });
-      expect((await store.trigger(project.id, "merge", "abc1234")).kind).toBe("paused");
+      expect((await transitions.trigger(project.id, "merge", "abc1234")).kind).toBe("paused");
       // A manual build runs while paused but does not resume; a retry resumes.
       const manual = await started(project.id, "manual");
-      await store.settleBuild(manual.id, outcome("failed"), noGolden);
+      await transitions.settleBuild(manual.id, outcome("failed"), noGolden);
       expect((await state(project.id))?.paused).toBe(true);
       const retry = await started(project.id, "retry");
       expect(await state(project.id)).toMatchObject({ paused: false, consecutive_failures: 0 });
-      await store.settleBuild(retry.id, outcome("succeeded"), noGolden);
-      await store.settleBuild((await started(project.id, "merge")).id, outcome("failed"), noGolden);
+      await transitions.settleBuild(retry.id, outcome("succeeded"), noGolden);
+      await transitions.settleBuild((await started(project.id, "merge")).id, outcome("failed"), noGolden);
       expect(await state(project.id)).toMatchObject({ paused: false, consecutive_failures: 1 });
-      expect((await store.resume(project.id))?.metadata.docker_cache_state.consecutive_failures).toBe(0);
+      expect((await transitions.resume(project.id))?.metadata.docker_cache_state.consecutive_failures).toBe(0);
     });
 
     it("drops a queued merge when merge builds pause", async () => {
       const project = await newProject();
       await store.updateSettings(project.id, { auto_warm_docker_cache: true, pause_after_failures: 1 });
       const build = await started(project.id, "merge");
-      await store.trigger(project.id, "merge", "abc1234");
-      const settled = await store.settleBuild(build.id, outcome("failed"), noGolden);
+      await transitions.trigger(project.id, "merge", "abc1234");
+      const settled = await transitions.settleBuild(build.id, outcome("failed"), noGolden);
       expect(settled?.followUp).toBeNull();
       expect(settled?.project.metadata.docker_cache_state).toMatchObject({ paused: true, queued: null });
     });
@@ -254,7 +262,7 @@ for (const backend of storeBackends()) {
     it("counts merges behind the golden, once per new commit", async () => {
       const project = await newProject();
       await store.recordMerge(project.id, "aaaaaaa");
-      await store.settleBuild((await started(project.id)).id, outcome("succeeded"), noGolden);
+      await transitions.settleBuild((await started(project.id)).id, outcome("succeeded"), noGolden);
       expect((await store.recordMerge(project.id, "bbbbbbb"))?.isNew).toBe(true);
       expect((await store.recordMerge(project.id, "bbbbbbb"))?.isNew).toBe(false);
       await store.recordMerge(project.id, "ccccccc");
@@ -266,9 +274,9 @@ for (const backend of storeBackends()) {
     it("clears the cache unless a build is running, and notes an eviction", async () => {
       const project = await newProject();
       const build = await started(project.id);
-      expect(await store.clearCache(project.id)).toBeNull();
-      await store.settleBuild(build.id, outcome("succeeded"), noGolden);
-      const evicted = await store.goldenEvicted(project.id);
+      expect(await transitions.clearCache(project.id)).toBeNull();
+      await transitions.settleBuild(build.id, outcome("succeeded"), noGolden);
+      const evicted = await transitions.goldenEvicted(project.id);
       expect(evicted?.metadata.docker_cache_state).toMatchObject({
         status: "none",
         size_bytes: 0,
@@ -286,7 +294,7 @@ for (const backend of storeBackends()) {
       for (let i = 0; i < 5; i++) {
         const build = await started(project.id, "manual");
         ids.push(build.id);
-        await store.settleBuild(build.id, outcome("succeeded"), noGolden);
+        await transitions.settleBuild(build.id, outcome("succeeded"), noGolden);
       }
       const running = await started(project.id, "manual");
       expect(await store.pruneBuilds(project.id, 3)).toEqual(expect.arrayContaining(ids.slice(0, 3)));
@@ -318,16 +326,16 @@ for (const backend of storeBackends()) {
       const revisions = [project.revision];
       const on = await store.updateSettings(project.id, { auto_warm_docker_cache: true });
       if (on.kind === "updated") revisions.push(on.project.revision);
-      const claim = await store.trigger(project.id, "enable", null);
+      const claim = await transitions.trigger(project.id, "enable", null);
       if (claim.kind === "started") revisions.push(claim.project.revision);
-      const settled = await store.settleBuild(
+      const settled = await transitions.settleBuild(
         claim.kind === "started" ? claim.build.id : "",
         outcome("failed"),
         noGolden,
       );
       revisions.push(settled?.project.revision ?? -1);
       revisions.push((await store.recordMerge(project.id, "abc1234"))?.project.revision ?? -1);
-      revisions.push((await store.clearCache(project.id))?.revision ?? -1);
+      revisions.push((await transitions.clearCache(project.id))?.revision ?? -1);
       expect(revisions).toEqual([0, 1, 2, 3, 4, 5]);
     });
   });

@@ -16,11 +16,17 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
   let mock: ReturnType<typeof createMockSandboxServer>;
   const bffs: { url: string; process: ChildProcess }[] = [];
   let owner: TestUser;
+  const goldenReads = new Map<string, number>();
 
   beforeAll(async () => {
     database = await freshDatabase(adminUrl ?? "");
     owner = await seedUser({ databaseUrl: database.url });
-    mock = createMockSandboxServer({ port: await freePort() });
+    mock = createMockSandboxServer({
+      port: await freePort(),
+      onRequest: (method, path) => {
+        if (method === "GET") goldenReads.set(path, (goldenReads.get(path) ?? 0) + 1);
+      },
+    });
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
@@ -107,8 +113,12 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
     mock.sandbox.finishBuild(first, { sizeBytes: 777 });
     await expect.poll(() => builds(id).length, { timeout: 10_000 }).toBe(2);
     const second = builds(id)[1]?.build_id;
-    // Give a slower process time to make the mistake of a third build, if it would.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Each process handles the sandbox's events one at a time, in order. An eviction announced
+    // after the finish makes each of them ask the sandbox about that golden: once both have asked,
+    // both have handled the finish too, and neither started a third build.
+    mock.sandbox.setGolden("barrier", 1);
+    mock.sandbox.evictGolden("barrier");
+    await expect.poll(() => goldenReads.get("/v1/goldens/barrier") ?? 0, { timeout: 10_000 }).toBe(2);
     expect(builds(id)).toHaveLength(2);
 
     // Each browser saw the change, whichever process made it.

@@ -277,7 +277,7 @@ describe("a sandbox restart under a running build", () => {
       const created = await call("POST", "/api/v1/projects", {
         name: "restart",
         startup_script:
-          'echo one > "$HELIX_DOCKER_DATA_ROOT/f"; if [ -e "$HELIX_DOCKER_DATA_ROOT/f.done" ]; then sleep 300; fi; touch "$HELIX_DOCKER_DATA_ROOT/f.done"',
+          'echo one > "$HELIX_DOCKER_DATA_ROOT/f"; if [ -e "$HELIX_DOCKER_DATA_ROOT/f.done" ]; then echo waiting; sleep 300; fi; touch "$HELIX_DOCKER_DATA_ROOT/f.done"',
       });
       await call("PATCH", `/api/v1/projects/${created.id}`, { metadata: { auto_warm_docker_cache: true } });
       await expect
@@ -287,8 +287,13 @@ describe("a sandbox restart under a running build", () => {
         .toBe("ready");
       const ready = (await call("GET", `/api/v1/projects/${created.id}`)).metadata.docker_cache_state;
 
-      await call("POST", `/api/v1/projects/${created.id}/docker-cache/builds`, { trigger: "manual" });
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      const second = (await call("POST", `/api/v1/projects/${created.id}/docker-cache/builds`, {
+        trigger: "manual",
+      })) as unknown as { build: { id: string } };
+      // Killed while its script runs, not before.
+      await expect
+        .poll(async () => (await fetch(`${sandboxUrl}/v1/builds/${second.build.id}/log`)).text(), { timeout: 15_000 })
+        .toContain("waiting");
       await kill9(sandbox);
       sandbox = await startSandbox();
 

@@ -9,11 +9,13 @@ import { createApp } from "../src/app.ts";
 import { AuthStore } from "../src/auth/auth-store.ts";
 import { createLogger } from "../src/logger.ts";
 import { createServices } from "../src/services.ts";
+import { migrate } from "../src/store/schema.ts";
 import { createPgliteClient } from "../src/store/sql-client.ts";
 
 it("says the sandbox is unreachable, with why, and reachable again when it returns", async () => {
   const port = await freePort();
   const sql = await createPgliteClient(null);
+  await migrate(sql);
   const services = createServices({
     sql,
     logger: createLogger("silent"),
@@ -22,7 +24,6 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
     buildTimeoutSeconds: 1800,
     reconcileIntervalMs: 60_000,
   });
-  await services.store.migrate();
   const auth = new AuthStore(sql);
   const user = await auth.createUser("olivia", null);
   const token = await auth.createApiToken(user.id, "test");

@@ -1,8 +1,7 @@
 // A user with an API token, made straight in the BFF's database, for tests and benchmarks that
 // run the BFF as a process: PGlite's directory before the BFF opens it, or a PostgreSQL server.
 import { AuthStore } from "../src/auth/auth-store.ts";
-import { openSqlClient } from "../src/services.ts";
-import { ProjectStore } from "../src/store/project-store.ts";
+import { openDatabase } from "../src/services.ts";
 
 /** A user of the test BFF, with an API token to act as them. */
 export interface TestUser {
@@ -13,9 +12,8 @@ export interface TestUser {
 
 /** Makes a user with an API token in the store of a BFF that is not running yet (or on a shared server). */
 export async function seedUser(target: { dataDir?: string; databaseUrl?: string }, name = "owner"): Promise<TestUser> {
-  const sql = await openSqlClient({ databaseUrl: target.databaseUrl ?? null, dataDir: target.dataDir ?? "" });
+  const sql = await openDatabase({ databaseUrl: target.databaseUrl ?? null, dataDir: target.dataDir ?? "" });
   try {
-    await new ProjectStore(sql).migrate();
     const auth = new AuthStore(sql);
     const user = (await auth.userByName(name)) ?? (await auth.createUser(name, null));
     return { ...user, token: await auth.createApiToken(user.id, "test") };

@@ -13,7 +13,7 @@ afterAll(async () => {
 });
 
 it("runs the saved script, or the text sent, on a copy of the golden, and reports its preparation", async () => {
-  const project = await bff.createProject({
+  const project = await bff.newProject({
     name: "Shop",
     startup_script: script,
     repository_url: "https://git.example/shop.git",
@@ -47,12 +47,12 @@ it("runs the saved script, or the text sent, on a copy of the golden, and report
 });
 
 it("refuses without a script, and never shows one project's session through another", async () => {
-  const empty = await bff.createProject({ name: "Empty" });
+  const empty = await bff.newProject({ name: "Empty", startup_script: "" });
   const refused = await bff.request("POST", `/api/v1/projects/${empty.id}/test-sessions`);
   expect(refused.status).toBe(422);
   expect((await refused.json()).code).toBe("startup_script_required");
 
-  const mine = await bff.createProject({ name: "Mine", startup_script: script });
+  const mine = await bff.newProject({ name: "Mine", startup_script: script });
   const session = await (await bff.request("POST", `/api/v1/projects/${mine.id}/test-sessions`)).json();
   for (const path of ["", "/log"]) {
     const res = await bff.request("GET", `/api/v1/projects/${empty.id}/test-sessions/${session.session_id}${path}`);

@@ -2,26 +2,21 @@
 // else is ignored with its reason, and nothing unsigned or replayed gets through.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signature } from "../src/docker-cache/github-webhook.ts";
-import { createPgliteClient, type SqlClient } from "../src/store/sql-client.ts";
 import { createTestBff, script, type TestBff, type TestResponse, useMockSandbox } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
-let sql: SqlClient;
 let bff: TestBff;
 
 beforeAll(async () => {
-  sql = await createPgliteClient(null);
-  bff = await createTestBff({ sql });
+  bff = await createTestBff();
 });
 afterAll(async () => {
   await bff.close();
-  await sql.close();
 });
 
 /** A project with the setting on and a webhook secret, as an owner would set it up. */
 async function hookedProject(options: { on?: boolean } = {}) {
-  const created = await bff.request("POST", "/api/v1/projects", { name: "Shop", startup_script: script });
-  const { id } = await created.json();
+  const { id } = await bff.newProject();
   if (options.on !== false) {
     await bff.request("PATCH", `/api/v1/projects/${id}`, { metadata: { auto_warm_docker_cache: true } });
     sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "");

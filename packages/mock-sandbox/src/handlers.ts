@@ -1,26 +1,23 @@
 // MSW handlers for every operation of openapi/sandbox.yaml, typed by its generated paths and
 // backed by a MockSandbox. The same handlers serve the BFF's tests (in process) and the e2e
 // suite (over HTTP, see serve.ts).
+import { isValidId } from "@prewarm/api-types/contract";
 import type { paths } from "@prewarm/api-types/sandbox";
+import { invalidId, ProblemError, problemResponse } from "@prewarm/service-kit/problem";
 import { HttpResponse } from "msw";
 import { createOpenApiHttp } from "openapi-msw";
 import { type MockSandbox, MockSandboxError, type SequencedEvent } from "./mock-sandbox.ts";
 
-const idPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-
+/** The real service's problem body, made by the same code. */
 function problem(status: number, code: string, detail: string) {
-  return HttpResponse.json(
-    { type: `urn:prewarm:problem:${code}`, title: code, status, code, detail },
-    { status, headers: { "content-type": "application/problem+json" } },
-  );
+  return problemResponse(new ProblemError(status, code, detail).toProblem());
 }
 
 /** Answers like the real service: bad IDs are 400, domain errors keep their code. */
 function guarded(sandbox: MockSandbox, ids: Record<string, unknown>, answer: () => Response | Promise<Response>) {
   if (!sandbox.online) return HttpResponse.error();
   for (const [name, value] of Object.entries(ids)) {
-    if (typeof value !== "string" || !idPattern.test(value))
-      return problem(400, "invalid_id", `${name} is not a valid ID`);
+    if (typeof value !== "string" || !isValidId(value)) return problemResponse(invalidId(name).toProblem());
   }
   try {
     return answer();

@@ -6,7 +6,12 @@ import { getResponse } from "msw";
 import { createSandboxHandlers } from "./handlers.ts";
 import { type FinishOptions, MockSandbox, MockSandboxError } from "./mock-sandbox.ts";
 
-export function createMockSandboxServer(options: { port: number; host?: string }) {
+export function createMockSandboxServer(options: {
+  port: number;
+  host?: string;
+  /** Sees every request as it arrives, e.g. to tell when every BFF process has asked something. */
+  onRequest?: (method: string, path: string) => void;
+}) {
   const sandbox = new MockSandbox();
   const host = options.host ?? "127.0.0.1";
   const baseUrl = `http://${host}:${options.port}`;
@@ -17,6 +22,7 @@ export function createMockSandboxServer(options: { port: number; host?: string }
     port: options.port,
     fetch: async (request) => {
       const url = new URL(request.url);
+      options.onRequest?.(request.method, url.pathname);
       if (url.pathname.startsWith("/__control/")) return control.fetch(request);
       // Handlers match on the absolute URL they were made with.
       const absolute = new Request(`${baseUrl}${url.pathname}${url.search}`, request);

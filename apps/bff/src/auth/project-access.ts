@@ -5,9 +5,9 @@
 //            existence is never leaked.
 // Every route under /projects/{project_id} passes here before its handler runs.
 import { isValidId } from "@prewarm/api-types/contract";
-import { invalidId, ProblemError } from "@prewarm/service-kit/problem";
+import { invalidId } from "@prewarm/service-kit/problem";
 import type { MiddlewareHandler } from "hono";
-import { notFound } from "../docker-cache/build-orchestrator.ts";
+import { ownerOnly, projectNotFound } from "../problems.ts";
 import type { AuthStore } from "./auth-store.ts";
 
 const readMethods = new Set(["GET", "HEAD"]);
@@ -17,14 +17,8 @@ export function projectAccess(auth: AuthStore): MiddlewareHandler {
     const projectId = c.req.param("project_id");
     if (!isValidId(projectId)) throw invalidId("project_id");
     const role = await auth.roleIn(projectId, c.get("user").id);
-    if (role === null) throw notFound(projectId);
-    if (role !== "owner" && !readMethods.has(c.req.method)) {
-      throw new ProblemError(
-        403,
-        "owner_only",
-        "Only the project's owner can change it; as a member you can see its status and logs.",
-      );
-    }
+    if (role === null) throw projectNotFound(projectId);
+    if (role !== "owner" && !readMethods.has(c.req.method)) throw ownerOnly();
     return next();
   };
 }

@@ -10,15 +10,11 @@
 import { formatDuration } from "@prewarm/service-kit/duration";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import type { Logger } from "../logger.ts";
+import { projectNotFound } from "../problems.ts";
 import type { SandboxBuild, SandboxClient } from "../sandbox/sandbox-client.ts";
-import type {
-  GoldenTruth,
-  Outcome,
-  Project,
-  ProjectStore,
-  StoredBuild,
-  TriggerResult,
-} from "../store/project-store.ts";
+import type { CacheTransitions, GoldenTruth, Outcome, TriggerResult } from "../store/cache-transitions.ts";
+import type { Project, StoredBuild } from "../store/project-rows.ts";
+import type { ProjectStore } from "../store/project-store.ts";
 import type { BuildTrigger } from "./build-state-machine.ts";
 
 export type MainChangedAction = "build_started" | "queued" | "recorded" | "paused";
@@ -28,6 +24,7 @@ export const keptBuilds = 20;
 
 export interface OrchestratorDeps {
   store: ProjectStore;
+  transitions: CacheTransitions;
   sandbox: SandboxClient;
   logger: Logger;
   /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
@@ -55,7 +52,7 @@ export class BuildOrchestrator {
    * it again on every reconcile for a while (it may be restarting) before the build fails.
    */
   async trigger(projectId: string, trigger: BuildTrigger, commitSha: string | null = null): Promise<TriggerResult> {
-    const result = await this.deps.store.trigger(projectId, trigger, commitSha);
+    const result = await this.deps.transitions.trigger(projectId, trigger, commitSha);
     if (result.kind !== "started") return result;
     this.deps.logger.info({ projectId, buildId: result.build.id, trigger }, "build started");
     const failed = await this.dispatch(result.build);
@@ -69,7 +66,7 @@ export class BuildOrchestrator {
     if (state.status !== "building" || !state.build_id) {
       throw new ProblemError(409, "no_build_running", "No build is running for this project");
     }
-    await this.deps.store.dropQueue(projectId);
+    await this.deps.transitions.dropQueue(projectId);
     const buildId = state.build_id;
     // Naming the project makes the stop final even if the build's start is still on its way.
     const ended = await this.deps.sandbox.stopBuild(buildId, projectId);
@@ -85,7 +82,7 @@ export class BuildOrchestrator {
       throw new ProblemError(409, "build_running", "A build is running; stop it before deleting the cache");
     }
     await this.deps.sandbox.deleteGolden(projectId);
-    const cleared = await this.deps.store.clearCache(projectId);
+    const cleared = await this.deps.transitions.clearCache(projectId);
     if (!cleared) {
       throw new ProblemError(409, "build_running", "A build started meanwhile; stop it before deleting the cache");
     }
@@ -95,7 +92,7 @@ export class BuildOrchestrator {
   /** A merge to main: always recorded; builds (or queues) while the setting is on and not paused. */
   async mainChanged(projectId: string, commitSha: string): Promise<{ action: MainChangedAction; project: Project }> {
     const recorded = await this.deps.store.recordMerge(projectId, commitSha);
-    if (!recorded) throw notFound(projectId);
+    if (!recorded) throw projectNotFound(projectId);
     const { project, isNew } = recorded;
     if (!isNew || !project.metadata.auto_warm_docker_cache) return { action: "recorded", project };
     const result = await this.trigger(projectId, "merge", commitSha);
@@ -109,13 +106,13 @@ export class BuildOrchestrator {
       case "script_required":
         return { action: "recorded", project: result.project };
       case "not_found":
-        throw notFound(projectId);
+        throw projectNotFound(projectId);
     }
   }
 
   async resume(projectId: string): Promise<Project> {
-    const project = await this.deps.store.resume(projectId);
-    if (!project) throw notFound(projectId);
+    const project = await this.deps.transitions.resume(projectId);
+    if (!project) throw projectNotFound(projectId);
     return project;
   }
 
@@ -133,7 +130,7 @@ export class BuildOrchestrator {
   /** The sandbox evicted a golden: believe the sandbox about what is left. */
   async goldenEvicted(projectId: string): Promise<void> {
     const golden = await this.deps.sandbox.getGolden(projectId);
-    if (!golden.exists) await this.deps.store.goldenEvicted(projectId);
+    if (!golden.exists) await this.deps.transitions.goldenEvicted(projectId);
   }
 
   /**
@@ -228,7 +225,7 @@ export class BuildOrchestrator {
 
   private async settle(buildId: string, projectId: string, outcome: Outcome): Promise<Project | null> {
     const golden = outcome.status === "stopped" ? await this.goldenTruth(projectId) : noGolden;
-    const settled = await this.deps.store.settleBuild(buildId, outcome, golden);
+    const settled = await this.deps.transitions.settleBuild(buildId, outcome, golden);
     if (!settled) return null;
     this.deps.logger.info({ projectId, buildId, status: outcome.status }, "build settled");
     void this.forgetOldBuilds(projectId);
@@ -263,7 +260,7 @@ export class BuildOrchestrator {
 
   private async requireProject(projectId: string): Promise<Project> {
     const project = await this.deps.store.getProject(projectId);
-    if (!project) throw notFound(projectId);
+    if (!project) throw projectNotFound(projectId);
     return project;
   }
 }
@@ -272,8 +269,4 @@ const noGolden: GoldenTruth = { exists: false, size_bytes: 0, built_at: null };
 
 function stoppedNow(): Outcome {
   return { status: "stopped", finished_at: new Date().toISOString(), error: null, size_bytes: null };
-}
-
-export function notFound(projectId: string): ProblemError {
-  return new ProblemError(404, "project_not_found", `No project ${projectId}`);
 }

@@ -1,9 +1,17 @@
-// The BFF's tables. Every statement here is idempotent, and the whole script runs at every start
-// in one transaction under an advisory lock, so BFF processes starting together on one
-// PostgreSQL server (or an older data directory) all end with the same schema.
-export const schemaLockKey = 7_070_001;
+// The BFF's tables. Every statement here is idempotent, and the whole script runs once at every
+// start (`migrate`, called where the database is opened) in one transaction under an advisory
+// lock, so BFF processes starting together on one PostgreSQL server (or an older data directory)
+// all end with the same schema.
+import type { SqlClient } from "./sql-client.ts";
 
-export const schema = `
+const schemaLockKey = 7_070_001;
+
+/** Brings the database to this version's schema. */
+export async function migrate(sql: SqlClient): Promise<void> {
+  await sql.exec(`BEGIN;\nSELECT pg_advisory_xact_lock(${schemaLockKey});\n${schema}\nCOMMIT;`);
+}
+
+const schema = `
 CREATE TABLE IF NOT EXISTS projects (
   id text PRIMARY KEY,
   name text NOT NULL,

@@ -4,8 +4,9 @@ import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams, readOptionalJsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
-import { keptBuilds, notFound } from "../../docker-cache/build-orchestrator.ts";
+import { keptBuilds } from "../../docker-cache/build-orchestrator.ts";
 import { followParam, logResponse } from "../../http/log-response.ts";
+import { buildNotFound, projectNotFound, startupScriptRequired } from "../../problems.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
@@ -17,7 +18,7 @@ export function dockerCacheRoutes({ store, orchestrator, sandbox }: AppDeps) {
     })
     .get("/:project_id/docker-cache/builds", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
-      if (!(await store.getProject(project_id))) throw notFound(project_id);
+      if (!(await store.getProject(project_id))) throw projectNotFound(project_id);
       return c.json({ builds: await store.listBuilds(project_id, keptBuilds) } satisfies Schemas["BuildList"]);
     })
     .post("/:project_id/docker-cache/builds", idParams("project_id"), async (c) => {
@@ -30,19 +31,15 @@ export function dockerCacheRoutes({ store, orchestrator, sandbox }: AppDeps) {
         case "queued":
           return c.json({ project: result.project, build: null, queued: true }, 202);
         case "not_found":
-          throw notFound(project_id);
+          throw projectNotFound(project_id);
         default:
-          throw new ProblemError(
-            422,
-            "startup_script_required",
-            "Add a startup script first — the Docker cache is built by running it.",
-          );
+          throw startupScriptRequired();
       }
     })
     .get("/:project_id/docker-cache/builds/:build_id", idParams("project_id", "build_id"), async (c) => {
       const { project_id, build_id } = c.req.valid("param");
       const build = await store.getBuild(project_id, build_id);
-      if (!build) throw new ProblemError(404, "build_not_found", `No build ${build_id} for project ${project_id}`);
+      if (!build) throw buildNotFound(project_id, build_id);
       return c.json(build);
     })
     .post("/:project_id/docker-cache/stop", idParams("project_id"), async (c) => {
@@ -55,7 +52,7 @@ export function dockerCacheRoutes({ store, orchestrator, sandbox }: AppDeps) {
       const { project_id, build_id } = c.req.valid("param");
       const follow = followParam(c);
       const build = await store.getBuild(project_id, build_id);
-      if (!build) throw new ProblemError(404, "build_not_found", `No build ${build_id} for project ${project_id}`);
+      if (!build) throw buildNotFound(project_id, build_id);
       const upstream = await sandbox.buildLog(build_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw new ProblemError(404, "log_not_found", `The sandbox has no log for build ${build_id}`);
       return logResponse(upstream.body);

@@ -1,13 +1,12 @@
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
-import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams, jsonBody } from "@prewarm/service-kit/request-body";
 import { streamSubscription } from "@prewarm/service-kit/sse";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
-import { notFound } from "../../docker-cache/build-orchestrator.ts";
+import { projectNotFound, startupScriptRequired } from "../../problems.ts";
 import type { SandboxStatus } from "../../sandbox/sandbox-health.ts";
-import type { Project } from "../../store/project-store.ts";
+import type { Project } from "../../store/project-rows.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
@@ -23,7 +22,7 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
     .get("/:project_id", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
       const project = await store.getProject(project_id);
-      if (!project) throw notFound(project_id);
+      if (!project) throw projectNotFound(project_id);
       return c.json(project);
     })
     .patch(
@@ -43,13 +42,9 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
           },
           c.get("user").id,
         );
-        if (result.kind === "not_found") throw notFound(project_id);
+        if (result.kind === "not_found") throw projectNotFound(project_id);
         if (result.kind === "script_required") {
-          throw new ProblemError(
-            422,
-            "startup_script_required",
-            "Add a startup script first — the Docker cache is built by running it.",
-          );
+          throw startupScriptRequired();
         }
         let project: Project = result.project;
         let started = false;
@@ -85,7 +80,7 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
     .get("/:project_id/events", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
       const initial = await store.getProject(project_id);
-      if (!initial) throw notFound(project_id);
+      if (!initial) throw projectNotFound(project_id);
       return streamSubscription<StreamItem>(c, {
         subscribe: (push) => {
           const stopProject = events.subscribe(project_id, (project) => push({ kind: "project", project }));

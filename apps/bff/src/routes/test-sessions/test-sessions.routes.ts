@@ -4,25 +4,20 @@
 import { randomUUID } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
-import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams, readOptionalJsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
-import { notFound } from "../../docker-cache/build-orchestrator.ts";
 import { followParam, logResponse } from "../../http/log-response.ts";
+import { projectNotFound, startupScriptRequired, testSessionNotFound } from "../../problems.ts";
 import type { SandboxTestSession } from "../../sandbox/sandbox-client.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-function sessionNotFound(sessionId: string): ProblemError {
-  return new ProblemError(404, "test_session_not_found", `No test session ${sessionId} for this project`);
-}
-
 export function testSessionRoutes({ store, sandbox }: AppDeps) {
   /** The run, when it is one of this project's. */
   const ofProject = (projectId: string, run: SandboxTestSession | null, sessionId: string): Schemas["TestSession"] => {
-    if (!run || run.project_id !== projectId) throw sessionNotFound(sessionId);
+    if (!run || run.project_id !== projectId) throw testSessionNotFound(sessionId);
     return run;
   };
 
@@ -31,10 +26,10 @@ export function testSessionRoutes({ store, sandbox }: AppDeps) {
       const { project_id } = c.req.valid("param");
       const body = await readOptionalJsonBody<Schemas["StartTestSessionRequest"]>(c, contract, "startTestSession");
       const project = await store.getProject(project_id);
-      if (!project) throw notFound(project_id);
+      if (!project) throw projectNotFound(project_id);
       const script = body.startup_script ?? project.startup_script;
       if (script.trim() === "") {
-        throw new ProblemError(422, "startup_script_required", "Add a startup script first — a test session runs it.");
+        throw startupScriptRequired();
       }
       const run = await sandbox.startTestSession({
         session_id: `tst_${randomUUID().replaceAll("-", "")}`,
@@ -59,7 +54,7 @@ export function testSessionRoutes({ store, sandbox }: AppDeps) {
       const follow = followParam(c);
       ofProject(project_id, await sandbox.getTestSession(session_id), session_id);
       const upstream = await sandbox.testSessionLog(session_id, follow, c.req.raw.signal);
-      if (!upstream?.body) throw sessionNotFound(session_id);
+      if (!upstream?.body) throw testSessionNotFound(session_id);
       return logResponse(upstream.body);
     });
 }

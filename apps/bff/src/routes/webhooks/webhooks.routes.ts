@@ -6,8 +6,8 @@ import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
-import { notFound } from "../../docker-cache/build-orchestrator.ts";
 import { interpretGithubEvent, verifySignature } from "../../docker-cache/github-webhook.ts";
+import { projectNotFound } from "../../problems.ts";
 
 type Schemas = components["schemas"];
 
@@ -15,7 +15,7 @@ export function webhookSecretRoutes({ store }: AppDeps) {
   return new Hono().post("/:project_id/webhook-secret", idParams("project_id"), async (c) => {
     const { project_id } = c.req.valid("param");
     const secret = randomBytes(32).toString("hex");
-    if (!(await store.setWebhookSecret(project_id, secret))) throw notFound(project_id);
+    if (!(await store.setWebhookSecret(project_id, secret))) throw projectNotFound(project_id);
     const url = `/api/v1/webhooks/github/${project_id}`;
     return c.json({ secret, url } satisfies Schemas["WebhookSecret"], 201);
   });
