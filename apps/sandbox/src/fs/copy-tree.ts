@@ -4,16 +4,18 @@
 // in parallel where it does not.
 //
 // GNU cp already copies every kind of file correctly, so the work is split rather than redone:
-// the tree is walked once, cut into batches of similar size, and the batches are copied by
-// several `cp -a --reflink=auto` processes at once. What cutting the tree would lose is put back
-// afterwards: the directories that were cut through are created first with their attributes
-// (GNU tar, no recursion, xattrs included) and get their times back last, and hard links whose
-// names ended up in different batches are linked again.
+// the tree is walked once and cut into batches of similar size (copy-plan.ts), and the batches
+// are copied by several `cp -a --reflink=auto` processes at once. What cutting the tree would lose
+// is put back afterwards: the directories that were cut through are created first with their
+// attributes (GNU tar, no recursion, xattrs included) and get their times back last, and hard
+// links whose names ended up in different batches are linked again.
 import { spawn } from "node:child_process";
-import type { Stats } from "node:fs";
-import { link, lstat, mkdir, readdir, unlink } from "node:fs/promises";
-import { availableParallelism } from "node:os";
+import { link, lstat, mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
+import { type CopyPlan, defaultWorkers, isSafePlan, planCopy } from "./copy-plan.ts";
+
+// bench/golden-copy.ts plans and copies through this one module.
+export { type CopyPlan, planCopy } from "./copy-plan.ts";
 
 export interface CopyProgress {
   copiedBytes: number;
@@ -38,32 +40,6 @@ export class CopyError extends Error {
 /** The disk filled up; callers turn this into a message that names the cause. */
 export class DiskFullError extends CopyError {
   override name = "DiskFullError";
-}
-
-interface DirEntry {
-  rel: string;
-  children: string[];
-  bytes: number;
-  weight: number;
-}
-
-/** How to copy one tree; plain data, so a golden can keep its own beside it. */
-export interface CopyPlan {
-  /** Apparent size of the tree, each hard-linked inode counted once. */
-  totalBytes: number;
-  /** Directories created before the batches run, parents first; empty for a single cp. */
-  cutDirs: string[];
-  /** `bytes` as the user counts them (apparent sizes), `weight` as the disk does (allocated). */
-  batches: { parent: string; names: string[]; bytes: number; weight: number }[];
-  /** Hard-linked inodes with names in more than one place: every relative path of each. */
-  linkGroups: string[][];
-}
-
-const maxNamesPerBatch = 512;
-const smallTreeBytes = 32 * 1024 * 1024;
-
-export function defaultWorkers(): number {
-  return Math.max(2, availableParallelism());
 }
 
 export async function copyTree(source: string, destination: string, options: CopyOptions = {}): Promise<CopyProgress> {
@@ -111,106 +87,6 @@ export async function copyTree(source: string, destination: string, options: Cop
   await unpackDirectories(destination, finalArchive, options.signal);
   progress.copiedBytes = progress.totalBytes;
   return progress;
-}
-
-/** Walks the tree once: its size (each hard-linked inode counted once), and where to cut it. */
-export async function planCopy(
-  source: string,
-  options: { workers?: number; parallelFromBytes?: number } = {},
-): Promise<CopyPlan> {
-  const workers = Math.max(1, options.workers ?? defaultWorkers());
-  const parallelFromBytes = options.parallelFromBytes ?? smallTreeBytes;
-  const dirs = new Map<string, DirEntry>();
-  const files = new Map<string, { bytes: number; weight: number }>();
-  const seenInodes = new Map<string, string[]>();
-  const walk = async (rel: string): Promise<DirEntry> => {
-    const entry: DirEntry = { rel, children: [], bytes: 0, weight: 0 };
-    dirs.set(rel, entry);
-    const names = await readdir(path.join(source, rel));
-    entry.children = names;
-    // lstat a directory's entries together, and walk its subdirectories together: the walk is
-    // bound by syscall latency, not CPU.
-    const stats = await Promise.all(names.map((name) => lstat(path.join(source, rel, name))));
-    const subdirs: Promise<DirEntry>[] = [];
-    for (const [i, name] of names.entries()) {
-      const childRel = rel === "" ? name : path.join(rel, name);
-      const child = stats[i] as Stats;
-      if (child.isDirectory()) {
-        subdirs.push(walk(childRel));
-        continue;
-      }
-      let bytes = child.isFile() ? child.size : 0;
-      // A sparse file costs what it occupies, not what it claims; every entry costs a little.
-      let weight = Math.min(bytes, child.blocks * 512) + 512;
-      if (child.nlink > 1) {
-        const key = `${child.dev}:${child.ino}`;
-        const paths = seenInodes.get(key);
-        if (paths) {
-          paths.push(childRel);
-          bytes = 0;
-          weight = 512;
-        } else {
-          seenInodes.set(key, [childRel]);
-        }
-      }
-      files.set(childRel, { bytes, weight });
-      entry.bytes += bytes;
-      entry.weight += weight;
-    }
-    for (const sub of await Promise.all(subdirs)) {
-      entry.bytes += sub.bytes;
-      entry.weight += sub.weight;
-    }
-    return entry;
-  };
-  const top = await walk("");
-  const totalBytes = top.bytes;
-  // Walks finish in any order: sort each group, so its first name does not depend on timing.
-  const linkGroups = [...seenInodes.values()].filter((paths) => paths.length > 1).map((paths) => paths.sort());
-  const plan: CopyPlan = { totalBytes, cutDirs: [], batches: [], linkGroups };
-  if (workers < 2 || top.weight < parallelFromBytes) return plan;
-
-  // Cut any directory holding more than a share of the work, so the batches are of similar size
-  // and the workers finish together.
-  const share = Math.max(top.weight / (workers * 8), 1);
-  const cut = (rel: string) => {
-    plan.cutDirs.push(rel);
-    const dir = dirs.get(rel) as DirEntry;
-    let pending = { names: [] as string[], bytes: 0, weight: 0 };
-    const flush = () => {
-      if (pending.names.length > 0) plan.batches.push({ parent: rel, ...pending });
-      pending = { names: [], bytes: 0, weight: 0 };
-    };
-    for (const name of dir.children) {
-      const childRel = rel === "" ? name : path.join(rel, name);
-      const childDir = dirs.get(childRel);
-      const child = childDir ?? files.get(childRel) ?? { bytes: 0, weight: 0 };
-      if (childDir && child.weight > share && childDir.children.length > 0) {
-        cut(childRel);
-        continue;
-      }
-      if (pending.names.length >= maxNamesPerBatch || (pending.weight > 0 && pending.weight + child.weight > share)) {
-        flush();
-      }
-      pending.names.push(name);
-      pending.bytes += child.bytes;
-      pending.weight += child.weight;
-    }
-    flush();
-  };
-  cut("");
-  return plan;
-}
-
-/** A stored plan only ever names paths inside the tree; anything else is ignored and replanned. */
-function isSafePlan(plan: CopyPlan): boolean {
-  const relative = (rel: string) => !path.isAbsolute(rel) && !rel.split(path.sep).includes("..");
-  const name = (n: string) => n !== "" && n !== "." && n !== ".." && !n.includes(path.sep);
-  return (
-    plan.cutDirs.every(relative) &&
-    plan.batches.every((b) => relative(b.parent) && b.names.every(name)) &&
-    plan.linkGroups.every((group) => group.every((rel) => relative(rel) && rel !== ""))
-  );
 }
 
 const tarFlags = ["--format=posix", "--xattrs", "--xattrs-include=*", "--acls"];

@@ -3,11 +3,11 @@
 import { readdir, rmdir, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { components } from "@prewarm/api-types/sandbox";
-import type { CopyPlan } from "../fs/copy-tree.ts";
+import type { CopyPlan } from "../fs/copy-plan.ts";
 import { fsyncDir, removeTree } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
+import { type GenerationMeta, readCopyPlan, readCurrentGeneration, readGenerationMeta } from "./generations.ts";
 import type { GenerationPins, KeyedLocks } from "./golden-locks.ts";
-import { type GenerationMeta, readCopyPlan, readCurrentGeneration, readGenerationMeta } from "./promote.ts";
 
 export type GoldenInfo = components["schemas"]["GoldenInfo"];
 

@@ -12,9 +12,9 @@ import { copyTree } from "../fs/copy-tree.ts";
 import { removeTree } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { Logger } from "../logger.ts";
+import { readCurrentGeneration } from "./generations.ts";
 import type { KeyedLocks } from "./golden-locks.ts";
 import type { Goldens } from "./goldens.ts";
-import { readCurrentGeneration } from "./promote.ts";
 
 export class Spares {
   private readonly refilling = new Map<string, Promise<void>>();
