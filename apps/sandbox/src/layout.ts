@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { isValidId } from "@prewarm/api-types/contract";
-import { ProblemError } from "@prewarm/service-kit/problem";
+import { invalidId, ProblemError } from "@prewarm/service-kit/problem";
 
 export class SandboxLayout {
   readonly root: string;
@@ -123,8 +123,6 @@ export class SandboxLayout {
 }
 
 function id(value: string, name: string): string {
-  if (!isValidId(value)) {
-    throw new ProblemError(400, "invalid_id", `${name} must be 1-64 letters, digits, '_' or '-'`);
-  }
+  if (!isValidId(value)) throw invalidId(name);
   return value;
 }
