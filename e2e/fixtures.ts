@@ -12,12 +12,12 @@ import { apiToken, type E2eUser, users } from "./users.ts";
 // The README shows the page in each state from docs/screenshots; `npm run screenshots` refreshes
 // them there. Other runs keep theirs with the run's artifacts, so a test run changes no file of
 // the repository.
-export const screenshotDir = path.resolve(
+const screenshotDir = path.resolve(
   import.meta.dirname,
   "..",
   process.env.SCREENSHOT_DIR ?? path.join("e2e", ".artifacts", "screenshots"),
 );
-export const defaultScript = "#!/bin/bash\nset -e\ndocker compose build\n";
+const defaultScript = "#!/bin/bash\nset -e\ndocker compose build\n";
 
 export class SettingsPage {
   readonly toggle: Locator;
@@ -65,7 +65,7 @@ export class SettingsPage {
 }
 
 /** What axe-core finds wrong with the page as it is (WCAG 2.1 A and AA), one line each. */
-export async function accessibilityViolations(page: Page): Promise<string[]> {
+async function accessibilityViolations(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
   return results.violations.flatMap((violation) =>
     violation.nodes.map(
@@ -83,7 +83,7 @@ export async function snapshot(page: Page, name: string): Promise<void> {
 }
 
 /** Logs the browser context of `page` in as `user`, as the login form would. */
-export async function logIn(page: Page, baseURL: string, user: E2eUser): Promise<void> {
+async function logIn(page: Page, baseURL: string, user: E2eUser): Promise<void> {
   const res = await page.request.post("/api/v1/auth/login", {
     data: { username: users[user].name, password: users[user].password },
     headers: { origin: new URL(baseURL).origin },

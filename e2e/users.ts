@@ -12,8 +12,8 @@ export const users = {
 
 export type E2eUser = keyof typeof users;
 
-export const dataRoot = path.join(import.meta.dirname, ".artifacts", "data");
-export const bffNames: Record<number, string> = {
+const dataRoot = path.join(import.meta.dirname, ".artifacts", "data");
+const bffNames: Record<number, string> = {
   [ports.mockBff]: "bff-mock",
   [ports.realBff]: "bff-real",
   [ports.loneBff]: "bff-lone",

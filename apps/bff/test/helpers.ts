@@ -38,7 +38,7 @@ export function useMockSandbox(): MockSandbox {
   return sandbox;
 }
 
-export interface StoreBackend {
+interface StoreBackend {
   name: string;
   /** Why this backend cannot run here, or null. */
   skip: string | null;

@@ -5,7 +5,7 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { MockSandboxError } from "./mock-error.ts";
 
 export type TestSession = components["schemas"]["TestSession"];
-export type StartTestSessionRequest = components["schemas"]["StartTestSessionRequest"];
+type StartTestSessionRequest = components["schemas"]["StartTestSessionRequest"];
 
 const ended = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 

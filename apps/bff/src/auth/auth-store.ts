@@ -7,11 +7,11 @@ import type { SqlClient } from "../store/sql-client.ts";
 import { hashPassword, hashSecret, newSecret, verifyPassword } from "./credentials.ts";
 
 export type User = components["schemas"]["User"];
-export type Member = components["schemas"]["Member"];
-export type Role = Member["role"];
+type Member = components["schemas"]["Member"];
+type Role = Member["role"];
 
 export const sessionLifetimeDays = 30;
-export const loginLinkLifetimeHours = 24;
+const loginLinkLifetimeHours = 24;
 
 export class UserExistsError extends Error {}
 

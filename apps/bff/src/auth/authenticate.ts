@@ -26,7 +26,7 @@ const publicOperations = loadContract("bff")
     path: new RegExp(`^${op.path.replace(/\{[^}]+\}/g, "[^/]+")}$`),
   }));
 
-export function isPublicRequest(method: string, path: string): boolean {
+function isPublicRequest(method: string, path: string): boolean {
   return publicOperations.some((op) => op.method === method && op.path.test(path));
 }
 

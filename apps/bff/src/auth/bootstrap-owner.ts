@@ -3,7 +3,7 @@
 // existed to the first user, so every project has someone who may change it.
 import type { AuthStore } from "./auth-store.ts";
 
-export interface Bootstrap {
+interface Bootstrap {
   /** The link to print, when this start made the owner. */
   loginLink: string | null;
   ownerName: string | null;

@@ -2,13 +2,13 @@
 // address, within a window, further attempts are refused with 429 until the oldest failure
 // leaves the window. A success clears the user's failures. Counts live in this process: with
 // several BFF processes each allows its own share (see docs/decisions/010).
-export interface ThrottleLimits {
+interface ThrottleLimits {
   perUser: number;
   perAddress: number;
   windowMs: number;
 }
 
-export const defaultLimits: ThrottleLimits = { perUser: 5, perAddress: 20, windowMs: 15 * 60_000 };
+const defaultLimits: ThrottleLimits = { perUser: 5, perAddress: 20, windowMs: 15 * 60_000 };
 
 export class LoginThrottle {
   private readonly failures = new Map<string, number[]>();

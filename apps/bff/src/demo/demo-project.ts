@@ -9,7 +9,7 @@ import type { AuthStore } from "../auth/auth-store.ts";
 import type { Logger } from "../logger.ts";
 import type { ProjectStore } from "../store/project-store.ts";
 
-export const demoProjectId = "demo";
+const demoProjectId = "demo";
 
 const dockerfiles: Record<string, string[]> = {
   api: ["FROM node:20-slim", "COPY package*.json ./", "RUN npm ci", "COPY . ."],
@@ -17,11 +17,11 @@ const dockerfiles: Record<string, string[]> = {
   worker: ["FROM python:3.12-slim", "COPY requirements.txt .", "RUN pip install -r requirements.txt", "COPY . ."],
 };
 
-export function demoStartupScript(): string {
+function demoStartupScript(): string {
   return readFileSync(new URL("./demo-startup.sh", import.meta.url), "utf8");
 }
 
-export async function createDemoRepository(dir: string): Promise<void> {
+async function createDemoRepository(dir: string): Promise<void> {
   if (existsSync(path.join(dir, ".git"))) return;
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, "README.md"), "# Demo project\n\nThree services, each with its own image.\n");

@@ -17,12 +17,12 @@ import type { Project, StoredBuild } from "../store/project-rows.ts";
 import type { ProjectStore } from "../store/project-store.ts";
 import type { BuildTrigger } from "./build-state-machine.ts";
 
-export type MainChangedAction = "build_started" | "queued" | "recorded" | "paused";
+type MainChangedAction = "build_started" | "queued" | "recorded" | "paused";
 
 /** Builds kept per project, with their logs. */
 export const keptBuilds = 20;
 
-export interface OrchestratorDeps {
+interface OrchestratorDeps {
   store: ProjectStore;
   transitions: CacheTransitions;
   sandbox: SandboxClient;

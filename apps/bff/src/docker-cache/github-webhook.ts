@@ -13,7 +13,7 @@ export function signature(secret: string, rawBody: Uint8Array | string): string 
   return `sha256=${createHmac("sha256", secret).update(rawBody).digest("hex")}`;
 }
 
-export type WebhookMeaning = { kind: "merge"; commitSha: string; reason: string } | { kind: "ignored"; reason: string };
+type WebhookMeaning = { kind: "merge"; commitSha: string; reason: string } | { kind: "ignored"; reason: string };
 
 interface PushPayload {
   ref?: string;

@@ -4,7 +4,7 @@ import type { MiddlewareHandler } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 
 /** GitHub caps deliveries at 25 MB; a push of a merge is far smaller. */
-export const maxWebhookBodyBytes = 10 * 1024 * 1024;
+const maxWebhookBodyBytes = 10 * 1024 * 1024;
 
 /**
  * Refuses bodies over the limit with 413 before anything reads them: 1 MiB for the API (a

@@ -7,11 +7,11 @@ import { ProblemError } from "@prewarm/service-kit/problem";
 import createClient from "openapi-fetch";
 
 export type SandboxBuild = components["schemas"]["Build"];
-export type SandboxGolden = components["schemas"]["GoldenInfo"];
+type SandboxGolden = components["schemas"]["GoldenInfo"];
 export type SandboxEvent = components["schemas"]["SandboxEvent"];
-export type StartSandboxBuild = components["schemas"]["StartBuildRequest"];
+type StartSandboxBuild = components["schemas"]["StartBuildRequest"];
 export type SandboxTestSession = components["schemas"]["TestSession"];
-export type StartSandboxTestSession = components["schemas"]["StartTestSessionRequest"];
+type StartSandboxTestSession = components["schemas"]["StartTestSessionRequest"];
 
 type Problem = components["schemas"]["Problem"];
 

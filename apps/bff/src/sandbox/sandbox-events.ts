@@ -5,7 +5,7 @@ import { createParser } from "eventsource-parser";
 import type { Logger } from "../logger.ts";
 import type { SandboxClient, SandboxEvent } from "./sandbox-client.ts";
 
-export interface FollowOptions {
+interface FollowOptions {
   signal: AbortSignal;
   logger: Logger;
   onEvent: (event: SandboxEvent) => Promise<void> | void;

@@ -22,7 +22,7 @@ import {
 } from "./project-rows.ts";
 import type { SqlClient } from "./sql-client.ts";
 
-export interface NewProject {
+interface NewProject {
   name: string;
   /** The user who may change it; every project created through the API has one. */
   owner_id?: string | null;
@@ -31,14 +31,14 @@ export interface NewProject {
   startup_script?: string;
 }
 
-export interface SettingsChange {
+interface SettingsChange {
   startup_script?: string;
   auto_warm_docker_cache?: boolean;
   build_timeout_seconds?: number;
   pause_after_failures?: number;
 }
 
-export type SettingsResult =
+type SettingsResult =
   | { kind: "updated"; project: Project; turnedOn: boolean }
   | { kind: "not_found" }
   | { kind: "script_required" };
