@@ -50,7 +50,7 @@ export function createServices(options: {
     stopGraceMs: options.stopGraceMs,
   });
   const sessions = new Sessions(layout, goldens, spares, bus);
-  const testSessions = new TestSessions({ layout, sessions, stopGraceMs: options.stopGraceMs });
+  const testSessions = new TestSessions({ layout, sessions, logger: options.logger, stopGraceMs: options.stopGraceMs });
   return { layout, bus, goldens, quota, spares, builds, sessions, testSessions, logger: options.logger };
 }
 

@@ -1,8 +1,10 @@
-// Golden builds on this host: start, follow, stop, and recovery after a restart.
-// Invariants: at most one build runs per project; a build's record reaches a final status
-// exactly once; whatever the outcome, the build's work directory is removed and only a build
-// whose startup script exited 0 is promoted (promote.ts keeps the golden whole).
-import { mkdir, open, readdir, readFile, rm } from "node:fs/promises";
+// Golden builds on this host: start, follow, stop, and recovery after a restart. A build's
+// lifecycle is a script run's (script-runs.ts); what is a build's own is here: its Docker
+// directory starts as a copy of the golden, and a script that exits 0 is promoted.
+// Invariants: at most one build runs per project; only a build whose startup script exited 0 is
+// promoted (promote.ts keeps the golden whole); script-runs.ts keeps the rest (a final status
+// exactly once, the work directory always removed, no stop slipping past a start).
+import { mkdir, open, readdir, rm } from "node:fs/promises";
 import type { components } from "@prewarm/api-types/sandbox";
 import { formatDuration } from "@prewarm/service-kit/duration";
 import { ProblemError } from "@prewarm/service-kit/problem";
@@ -11,19 +13,17 @@ import type { EventBus } from "../events/event-bus.ts";
 import { planCopy } from "../fs/copy-plan.ts";
 import { copyTree } from "../fs/copy-tree.ts";
 import { diskFreeBytes, isDiskFull } from "../fs/disk.ts";
-import { removeTree, writeFileAtomic } from "../fs/durable.ts";
+import { removeTree } from "../fs/durable.ts";
 import { readCurrentGeneration, readGenerationMeta } from "../golden/generations.ts";
-import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { GoldenQuota } from "../golden/golden-quota.ts";
 import type { Goldens } from "../golden/goldens.ts";
 import { type PromoteDeps, promote } from "../golden/promote.ts";
 import type { Spares } from "../golden/spares.ts";
 import type { Logger } from "../logger.ts";
-import { streamLog } from "./build-log.ts";
-import { checkout } from "./checkout.ts";
-import { describeExit, type ScriptExit, startStartupScript } from "./startup-script-process.ts";
+import { readRunRecord, type ScriptRun, ScriptRuns, writeRunRecord } from "./script-runs.ts";
+import { describeExit, killLeftovers, type ScriptExit } from "./startup-script-process.ts";
 
-export type Build = components["schemas"]["Build"];
+type Build = components["schemas"]["Build"];
 export type StartBuildRequest = components["schemas"]["StartBuildRequest"];
 
 interface BuildRecord {
@@ -32,17 +32,7 @@ interface BuildRecord {
   pid: number | null;
 }
 
-interface RunningBuild {
-  record: BuildRecord;
-  stopReason: "stop" | "timeout" | null;
-  timeoutSeconds: number;
-  abort: AbortController;
-  terminate: () => void;
-  done: Promise<Build>;
-  settle: (build: Build) => void;
-}
-
-export interface BuildsDeps extends PromoteDeps {
+interface BuildsDeps extends PromoteDeps {
   goldens: Goldens;
   quota: GoldenQuota;
   spares: Spares;
@@ -60,76 +50,86 @@ const say = (text: string) => `\x1b[1;36m==> ${text}\x1b[0m\r\n`;
 const warn = (text: string) => `\x1b[1;31m==> ${text}\x1b[0m\r\n`;
 
 export class Builds {
-  private readonly running = new Map<string, RunningBuild>();
+  private readonly runs: ScriptRuns<Build>;
   private readonly runningByProject = new Map<string, string>();
-  private readonly buildLocks = new KeyedLocks();
+  /** Succeeded builds' removal of the generation they replaced, done once their end is told. */
+  private readonly retirements = new Map<string, () => Promise<void>>();
 
-  constructor(private readonly deps: BuildsDeps) {}
-
-  async start(request: StartBuildRequest): Promise<Build> {
-    const record = await this.buildLocks.withLock(request.build_id, () => this.register(request));
-    this.deps.bus.publish({ type: "build", build: record.build });
-    const running = this.running.get(request.build_id) as RunningBuild;
-    void this.run(running, request).then(running.settle);
-    return record.build;
+  constructor(private readonly deps: BuildsDeps) {
+    const { layout, bus, logger } = deps;
+    this.runs = new ScriptRuns<Build>({
+      name: "build",
+      idField: "buildId",
+      logger,
+      stopGraceMs: deps.stopGraceMs,
+      paths: {
+        dir: (id) => layout.buildDir(id),
+        record: (id) => layout.buildRecordPath(id),
+        log: (id) => layout.buildLogPath(id),
+        workspace: (id) => layout.buildWorkspaceDir(id),
+        script: (id) => layout.buildScriptPath(id),
+      },
+      record: (run): BuildRecord => ({ build: run.view, pid: run.pid }),
+      // The same build sent twice is told apart from another build of the project: the BFF sends
+      // again after a crash, and must learn that the sandbox has it.
+      exists: (id) => new ProblemError(409, "build_exists", `A build with ID ${id} already exists`),
+      started: (run) => bus.publish({ type: "build", build: run.view }),
+      prepare: (run) => this.prepare(run),
+      announce: (run, step) =>
+        run.write(
+          say(step === "checkout" ? `Checking out ${run.request.branch ?? "main"}` : "Running the startup script"),
+        ),
+      finish: (run, exit, dockerDir) => this.finish(run, exit, dockerDir),
+      fail: (run, error) => this.fail(run, error),
+      dispose: (run) => removeTree(layout.buildDir(run.id)),
+      release: (run) => this.runningByProject.delete(run.view.project_id),
+      ended: async (run) => {
+        const build = run.view;
+        bus.publish({ type: "build", build });
+        logger.info({ buildId: run.id, projectId: build.project_id, status: build.status }, "build ended");
+        // The success is told first; removing the previous generation can take a while.
+        const retire = this.retirements.get(run.id);
+        this.retirements.delete(run.id);
+        await retire?.().catch((error) =>
+          logger.error({ buildId: run.id, error: String(error) }, "could not remove the previous generation"),
+        );
+      },
+    });
   }
 
-  /** Checks and records a new build; under its build ID's lock, so a stop cannot slip in. */
-  private async register(request: StartBuildRequest): Promise<BuildRecord> {
-    const { layout } = this.deps;
-    // The same build sent twice is told apart from another build of the project: the BFF sends
-    // again after a crash, and must learn that the sandbox has it.
-    if (this.running.has(request.build_id) || (await this.readRecord(request.build_id))) {
-      throw new ProblemError(409, "build_exists", `A build with ID ${request.build_id} already exists`);
-    }
+  async start(request: StartBuildRequest): Promise<Build> {
+    const run = await this.runs.start({
+      id: request.build_id,
+      request,
+      admit: async () => this.admit(request),
+      env: (dockerDir) => ({ dockerDir, projectId: request.project_id, buildId: request.build_id }),
+      timeoutSeconds: request.timeout_seconds ?? 1800,
+    });
+    return run.view;
+  }
+
+  /** The project's one build: refused while another runs, claimed before anything is awaited. */
+  private admit(request: StartBuildRequest): Build {
     const existing = this.runningByProject.get(request.project_id);
     if (existing) {
       throw new ProblemError(409, "build_running", `Build ${existing} is already running for this project`);
     }
-    // Claim the project before the first await below, so two starts cannot both pass the check.
     this.runningByProject.set(request.project_id, request.build_id);
-    const record: BuildRecord = {
-      build: {
-        build_id: request.build_id,
-        project_id: request.project_id,
-        status: "running",
-        started_at: new Date().toISOString(),
-        finished_at: null,
-        exit_code: null,
-        error: null,
-        size_bytes: null,
-      },
-      pid: null,
+    return {
+      build_id: request.build_id,
+      project_id: request.project_id,
+      status: "running",
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      exit_code: null,
+      error: null,
+      size_bytes: null,
     };
-    let settle!: (build: Build) => void;
-    const running: RunningBuild = {
-      record,
-      stopReason: null,
-      timeoutSeconds: request.timeout_seconds ?? 1800,
-      abort: new AbortController(),
-      terminate: () => running.abort.abort(),
-      done: new Promise<Build>((resolve) => {
-        settle = resolve;
-      }),
-      settle: (build) => settle(build),
-    };
-    this.running.set(request.build_id, running);
-    try {
-      await mkdir(layout.buildDir(request.build_id), { recursive: true });
-      await writeFileAtomic(layout.buildLogPath(request.build_id), "");
-      await this.writeRecord(record);
-    } catch (error) {
-      this.running.delete(request.build_id);
-      this.runningByProject.delete(request.project_id);
-      await removeTree(layout.buildDir(request.build_id));
-      throw error;
-    }
-    return record;
   }
 
   async get(buildId: string): Promise<Build> {
-    const running = this.running.get(buildId);
-    if (running) return running.record.build;
+    const running = this.runs.get(buildId);
+    if (running) return running.view;
     const record = await this.readRecord(buildId);
     if (!record) throw new ProblemError(404, "build_not_found", `No build ${buildId}`);
     return record.build;
@@ -137,7 +137,7 @@ export class Builds {
 
   /** Forgets an ended build: its record and its log. Idempotent. */
   async remove(buildId: string): Promise<void> {
-    if (this.running.has(buildId)) {
+    if (this.runs.get(buildId)) {
       throw new ProblemError(409, "build_running", `Build ${buildId} is running; stop it first`);
     }
     await rm(this.deps.layout.buildRecordPath(buildId), { force: true });
@@ -151,11 +151,7 @@ export class Builds {
    * build it sent (or may have sent) can rely on it never running.
    */
   async stop(buildId: string, projectId?: string): Promise<Build> {
-    const running = this.running.get(buildId);
-    if (running) return this.stopRunning(running);
-    return this.buildLocks.withLock(buildId, async () => {
-      const started = this.running.get(buildId);
-      if (started) return this.stopRunning(started);
+    return this.runs.stop(buildId, async () => {
       const record = await this.readRecord(buildId);
       if (record) return record.build;
       if (!projectId) throw new ProblemError(404, "build_not_found", `No build ${buildId}`);
@@ -176,30 +172,19 @@ export class Builds {
     });
   }
 
-  private stopRunning(running: RunningBuild): Promise<Build> {
-    running.stopReason ??= "stop";
-    running.terminate();
-    return running.done;
-  }
-
   /** Resolves when the build has ended (at once if it is not running). */
   ended(buildId: string): Promise<void> {
-    const running = this.running.get(buildId);
-    return running ? running.done.then(() => undefined) : Promise.resolve();
+    return this.runs.ended(buildId);
   }
 
   async log(buildId: string, offset: number, follow: boolean): Promise<ReadableStream<Uint8Array>> {
     await this.get(buildId);
-    return streamLog({ path: this.deps.layout.buildLogPath(buildId), offset, follow, ended: this.ended(buildId) });
-  }
-
-  runningBuilds(): Build[] {
-    return [...this.running.values()].map((r) => r.record.build);
+    return this.runs.log(buildId, offset, follow);
   }
 
   /** Stops every running build, for a clean shutdown. */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running.keys()].map((id) => this.stop(id)));
+    await this.runs.stopAll();
   }
 
   /**
@@ -246,167 +231,81 @@ export class Builds {
     return settled;
   }
 
-  private async run(running: RunningBuild, request: StartBuildRequest): Promise<Build> {
-    const { layout, goldens, logger } = this.deps;
-    const { build } = running.record;
-    const buildId = build.build_id;
-    const log = await open(layout.buildLogPath(buildId), "a");
-    const write = (text: string) => log.write(text).catch(() => undefined);
-    const timeout = setTimeout(() => {
-      running.stopReason ??= "timeout";
-      running.terminate();
-    }, running.timeoutSeconds * 1000);
-    let outcome: Partial<Build>;
-    let retirePrevious: (() => Promise<void>) | null = null;
+  /** The build's Docker directory: a copy of the current golden, or empty without one. */
+  private async prepare(run: ScriptRun<Build>): Promise<string> {
+    const { layout, goldens, spares } = this.deps;
+    const projectId = run.view.project_id;
+    const dockerDir = layout.buildDockerDir(run.id);
+    await mkdir(layout.buildGenerationDir(run.id), { recursive: true });
+    const pinned = await goldens.pinCurrent(projectId);
     try {
-      const dockerDir = layout.buildDockerDir(buildId);
-      await mkdir(layout.buildGenerationDir(buildId), { recursive: true });
-      const pinned = await goldens.pinCurrent(build.project_id);
-      try {
-        if (pinned) {
-          await write(say(`Starting from the current golden (${prettyBytes(pinned.meta.size_bytes)})`));
-          const started = performance.now();
-          if (await this.deps.spares.take(build.project_id, pinned.meta.build_id, dockerDir)) {
-            await write(say("Took a ready copy of it"));
-          } else {
-            await copyTree(pinned.dockerDir, dockerDir, {
-              signal: running.abort.signal,
-              plan: pinned.plan ?? undefined,
-            });
-            await write(say(`Copied in ${((performance.now() - started) / 1000).toFixed(1)} s`));
-          }
+      if (pinned) {
+        await run.write(say(`Starting from the current golden (${prettyBytes(pinned.meta.size_bytes)})`));
+        const started = performance.now();
+        if (await spares.take(projectId, pinned.meta.build_id, dockerDir)) {
+          await run.write(say("Took a ready copy of it"));
         } else {
-          await write(say("No golden yet: starting from an empty Docker directory"));
-          await mkdir(dockerDir);
+          await copyTree(pinned.dockerDir, dockerDir, { signal: run.signal, plan: pinned.plan ?? undefined });
+          await run.write(say(`Copied in ${((performance.now() - started) / 1000).toFixed(1)} s`));
         }
-      } finally {
-        await pinned?.release();
-      }
-      this.throwIfStopping(running);
-      await write(say(`Checking out ${request.branch ?? "main"}`));
-      const workspace = layout.buildWorkspaceDir(buildId);
-      await checkout({
-        repositoryUrl: request.repository_url,
-        branch: request.branch ?? "main",
-        workspace,
-        logFd: log.fd,
-        signal: running.abort.signal,
-      });
-      this.throwIfStopping(running);
-      await writeFileAtomic(layout.buildScriptPath(buildId), request.startup_script);
-      await write(say("Running the startup script"));
-      const exit = await this.runScript(running, {
-        scriptPath: layout.buildScriptPath(buildId),
-        workspace,
-        dockerDir,
-        logFd: log.fd,
-      });
-      this.throwIfStopping(running);
-      if (exit.code !== 0) {
-        // A script that fails because the disk filled up is told so, not just its exit code.
-        const full =
-          (await diskFreeBytes(layout.root).catch(() => Number.POSITIVE_INFINITY)) < nearlyFullBytes ||
-          (await logTail(layout.buildLogPath(buildId))).includes("No space left on device");
-        const error = full ? diskFullMessage : describeExit(exit.code, exit.signal);
-        await write(warn(error));
-        outcome = { status: "failed", exit_code: exit.code, error };
       } else {
-        await write(say("Startup script succeeded; measuring and promoting the Docker directory"));
-        // One walk measures the golden and plans every later copy of it.
-        const plan = await planCopy(dockerDir);
-        const size = plan.totalBytes;
-        const builtAt = new Date().toISOString();
-        const promotion = await this.deps.quota.admit(build.project_id, size, () =>
-          promote(this.deps, build.project_id, { build_id: buildId, built_at: builtAt, size_bytes: size }, plan),
-        );
-        retirePrevious = promotion.retirePrevious;
-        this.deps.spares.refill(build.project_id);
-        this.deps.bus.publish({
-          type: "golden",
-          reason: "promoted",
-          golden: await goldens.info(build.project_id),
-          detail: null,
-        });
-        await write(say(`Promoted: the golden is now ${prettyBytes(size)}`));
-        outcome = { status: "succeeded", exit_code: 0, size_bytes: size };
-      }
-    } catch (error) {
-      if (running.stopReason === "stop") {
-        await write(warn("Build stopped"));
-        outcome = { status: "stopped", error: null };
-      } else if (running.stopReason === "timeout") {
-        const message = `Build timed out after ${formatDuration(running.timeoutSeconds)}`;
-        await write(warn(message));
-        outcome = { status: "failed", error: message };
-      } else {
-        const message = isDiskFull(error) ? diskFullMessage : error instanceof Error ? error.message : String(error);
-        logger.warn({ buildId, error: String(error) }, "build failed");
-        await write(warn(message));
-        outcome = { status: "failed", error: message };
+        await run.write(say("No golden yet: starting from an empty Docker directory"));
+        await mkdir(dockerDir);
       }
     } finally {
-      clearTimeout(timeout);
-      await log.close().catch(() => undefined);
-      await removeTree(layout.buildDir(buildId));
+      await pinned?.release();
     }
-    // The project is free the moment its build is seen to have ended: whoever reads the final
-    // status (the event, or a GET while the record is written) may start the next build at once.
-    this.runningByProject.delete(build.project_id);
-    Object.assign(build, outcome, { finished_at: new Date().toISOString() });
-    running.record.pid = null;
-    await this.writeRecord(running.record).catch((error) =>
-      logger.error({ buildId, error: String(error) }, "could not record build outcome"),
-    );
-    this.running.delete(buildId);
-    this.deps.bus.publish({ type: "build", build });
-    logger.info({ buildId, projectId: build.project_id, status: build.status }, "build ended");
-    // The success is told first; removing the previous generation can take a while.
-    await retirePrevious?.().catch((error) =>
-      logger.error({ buildId, error: String(error) }, "could not remove the previous generation"),
-    );
-    return build;
+    return dockerDir;
   }
 
-  private async runScript(
-    running: RunningBuild,
-    options: { scriptPath: string; workspace: string; dockerDir: string; logFd: number },
-  ): Promise<ScriptExit> {
-    const { build } = running.record;
-    const script = startStartupScript({
-      scriptPath: options.scriptPath,
-      workspace: options.workspace,
-      logFd: options.logFd,
-      env: { dockerDir: options.dockerDir, projectId: build.project_id, buildId: build.build_id },
-      stopGraceMs: this.deps.stopGraceMs,
-    });
-    if (script.pid === undefined) return script.exited;
-    running.record.pid = script.pid;
-    await this.writeRecord(running.record);
-    running.terminate = script.terminate;
-    if (running.stopReason) running.terminate();
-    const exit = await script.exited;
-    // Anything that left the script's process group but still carries the build's marker in
-    // its environment must not outlive it either.
-    await killLeftovers(build.build_id);
-    running.terminate = () => running.abort.abort();
-    return exit;
+  /** Exit 0: the Docker directory becomes the project's golden. Anything else fails the build. */
+  private async finish(run: ScriptRun<Build>, exit: ScriptExit, dockerDir: string): Promise<Partial<Build>> {
+    const { layout, goldens, quota, spares, bus } = this.deps;
+    const projectId = run.view.project_id;
+    if (exit.code !== 0) {
+      // A script that fails because the disk filled up is told so, not just its exit code.
+      const full =
+        (await diskFreeBytes(layout.root).catch(() => Number.POSITIVE_INFINITY)) < nearlyFullBytes ||
+        (await logTail(layout.buildLogPath(run.id))).includes("No space left on device");
+      const error = full ? diskFullMessage : describeExit(exit.code, exit.signal);
+      await run.write(warn(error));
+      return { status: "failed", exit_code: exit.code, error };
+    }
+    await run.write(say("Startup script succeeded; measuring and promoting the Docker directory"));
+    // One walk measures the golden and plans every later copy of it.
+    const plan = await planCopy(dockerDir);
+    const size = plan.totalBytes;
+    const meta = { build_id: run.id, built_at: new Date().toISOString(), size_bytes: size };
+    const promotion = await quota.admit(projectId, size, () => promote(this.deps, projectId, meta, plan));
+    this.retirements.set(run.id, promotion.retirePrevious);
+    spares.refill(projectId);
+    bus.publish({ type: "golden", reason: "promoted", golden: await goldens.info(projectId), detail: null });
+    await run.write(say(`Promoted: the golden is now ${prettyBytes(size)}`));
+    return { status: "succeeded", exit_code: 0, size_bytes: size };
   }
 
-  private throwIfStopping(running: RunningBuild): void {
-    if (running.stopReason) throw new Error("stopping");
+  private async fail(run: ScriptRun<Build>, error: unknown): Promise<Partial<Build>> {
+    if (run.stopReason === "stop") {
+      await run.write(warn("Build stopped"));
+      return { status: "stopped", error: null };
+    }
+    if (run.stopReason === "timeout") {
+      const message = `Build timed out after ${formatDuration(run.timeoutSeconds ?? 0)}`;
+      await run.write(warn(message));
+      return { status: "failed", error: message };
+    }
+    const message = isDiskFull(error) ? diskFullMessage : error instanceof Error ? error.message : String(error);
+    this.deps.logger.warn({ buildId: run.id, error: String(error) }, "build failed");
+    await run.write(warn(message));
+    return { status: "failed", error: message };
   }
 
   private async readRecord(buildId: string): Promise<BuildRecord | null> {
-    try {
-      return JSON.parse(await readFile(this.deps.layout.buildRecordPath(buildId), "utf8")) as BuildRecord;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
-    }
+    return readRunRecord<BuildRecord>(this.deps.layout.buildRecordPath(buildId));
   }
 
   private async writeRecord(record: BuildRecord): Promise<void> {
-    await writeFileAtomic(this.deps.layout.buildRecordPath(record.build.build_id), `${JSON.stringify(record)}\n`);
+    await writeRunRecord(this.deps.layout.buildRecordPath(record.build.build_id), record);
   }
 }
 
@@ -421,24 +320,5 @@ async function logTail(file: string, bytes = 16 * 1024): Promise<string> {
     return buffer.toString("utf8");
   } finally {
     await handle.close();
-  }
-}
-
-/**
- * Ends whatever a build of a previous run left behind: every process whose environment names
- * the build (the startup script's whole tree inherits HELIX_BUILD_ID), never anything else.
- */
-async function killLeftovers(buildId: string): Promise<void> {
-  const marker = `HELIX_BUILD_ID=${buildId}`;
-  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    const environ = await readFile(`/proc/${entry}/environ`, "utf8").catch(() => "");
-    if (environ.split("\0").includes(marker)) {
-      try {
-        process.kill(Number(entry), "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
   }
 }

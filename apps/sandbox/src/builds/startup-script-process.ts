@@ -2,6 +2,7 @@
 // process it started, not just the shell. Its output goes straight to the build log (stdout and
 // stderr interleaved, as a terminal would show them).
 import { type ChildProcess, spawn } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
 
 /** A golden build names its build; a test session names its session. */
 export type ScriptEnv = { dockerDir: string; projectId: string } & (
@@ -9,7 +10,7 @@ export type ScriptEnv = { dockerDir: string; projectId: string } & (
   | { sessionId: string; buildId?: undefined }
 );
 
-export function spawnStartupScript(options: {
+function spawnStartupScript(options: {
   scriptPath: string;
   workspace: string;
   logFd: number;
@@ -47,12 +48,13 @@ export interface ScriptExit {
   signal: NodeJS.Signals | null;
 }
 
-export interface RunningScript {
+interface RunningScript {
   pid: number | undefined;
   /**
-   * Settles when the script exits. By then its whole process group has been killed too: what it
-   * left running in the background must not outlive it, nor keep writing into a Docker
-   * directory that is about to be promoted or removed.
+   * Settles when the script exits. By then its whole process group has been killed too, and for
+   * a build every process still carrying its build ID (killLeftovers): what it left running in the
+   * background must not outlive it, nor keep writing into a Docker directory that is about to be
+   * promoted or removed.
    */
   exited: Promise<ScriptExit>;
   /** SIGTERM to the group now, SIGKILL after the grace period if it is still there. */
@@ -75,7 +77,8 @@ export function startStartupScript(options: {
     child.once("exit", (code, signal) => {
       clearTimeout(killTimer);
       if (pid !== undefined) signalGroup(pid, "SIGKILL");
-      resolve({ code, signal });
+      const escaped = options.env.buildId === undefined ? Promise.resolve() : killLeftovers(options.env.buildId);
+      void escaped.then(() => resolve({ code, signal }));
     });
     child.once("error", reject);
   });
@@ -91,7 +94,7 @@ export function startStartupScript(options: {
 }
 
 /** Signals every process of the group; a group that is already gone is fine. */
-export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pid, signal);
     return true;
@@ -104,4 +107,24 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
 export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   if (signal) return `Startup script was killed by ${signal}`;
   return `Startup script exited with code ${code}`;
+}
+
+/**
+ * Ends whatever a build left behind, also a build of a previous run of the service: every process
+ * whose environment names the build (the startup script's whole tree inherits HELIX_BUILD_ID),
+ * never anything else.
+ */
+export async function killLeftovers(buildId: string): Promise<void> {
+  const marker = `HELIX_BUILD_ID=${buildId}`;
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const environ = await readFile(`/proc/${entry}/environ`, "utf8").catch(() => "");
+    if (environ.split("\0").includes(marker)) {
+      try {
+        process.kill(Number(entry), "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+  }
 }

@@ -13,9 +13,9 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+export async function writeFileAtomic(file: string, data: string, mode = 0o644): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
-  const handle = await open(tmp, "w", 0o644);
+  const handle = await open(tmp, "w", mode);
   try {
     await handle.writeFile(data);
     await handle.sync();

@@ -1,89 +1,100 @@
 // [Test]: the project's startup script run in an ordinary session, the way an agent session
-// would start, to see what the cache saves. The session's Docker directory is prepared from the
-// golden exactly as for any session (sessions.ts), then the script runs against it. Nothing is
-// promoted and the golden is never written: the session's copy is its own. When the run ends its
-// Docker directory is removed; its record and log stay under test-sessions/.
-import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+// would start, to see what the cache saves. Its lifecycle is a script run's (builds/script-runs.ts);
+// what is a test session's own is here: its Docker directory is prepared from the golden exactly
+// as for any session (sessions.ts), nothing is promoted and the golden is never written. When the
+// run ends its session is removed; its record and log stay under test-sessions/.
+import { readdir, rm } from "node:fs/promises";
 import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
-import { streamLog } from "../builds/build-log.ts";
-import { CheckoutError, checkout } from "../builds/checkout.ts";
-import { describeExit, startStartupScript } from "../builds/startup-script-process.ts";
-import { writeFileAtomic } from "../fs/durable.ts";
+import prettyBytes from "pretty-bytes";
+import { CheckoutError } from "../builds/checkout.ts";
+import { readRunRecord, type ScriptRun, ScriptRuns, writeRunRecord } from "../builds/script-runs.ts";
+import { describeExit } from "../builds/startup-script-process.ts";
 import type { SandboxLayout } from "../layout.ts";
+import type { Logger } from "../logger.ts";
 import type { Sessions } from "./sessions.ts";
 
-export type TestSession = components["schemas"]["TestSession"];
+type TestSession = components["schemas"]["TestSession"];
 export type StartTestSession = components["schemas"]["StartTestSessionRequest"];
 
 const finished = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 
 /** Ended runs kept per project, like the builds: their records and logs, newest first. */
-export const keptTestSessions = 20;
+const keptTestSessions = 20;
 
-interface ActiveRun {
-  run: TestSession;
-  abort: AbortController;
-  terminate: (() => void) | null;
-  ended: Promise<void>;
-}
+const say = (text: string) => `\x1b[2m${text}\x1b[0m\r\n`;
 
 export class TestSessions {
-  private readonly active = new Map<string, ActiveRun>();
+  private readonly runs: ScriptRuns<TestSession>;
 
-  constructor(private readonly deps: { layout: SandboxLayout; sessions: Sessions; stopGraceMs: number }) {}
+  constructor(
+    private readonly deps: { layout: SandboxLayout; sessions: Sessions; logger: Logger; stopGraceMs: number },
+  ) {
+    const { layout, sessions } = deps;
+    this.runs = new ScriptRuns<TestSession>({
+      name: "test session",
+      idField: "sessionId",
+      logger: deps.logger,
+      stopGraceMs: deps.stopGraceMs,
+      paths: {
+        dir: (id) => layout.testSessionDir(id),
+        record: (id) => layout.testSessionRecordPath(id),
+        log: (id) => layout.testSessionLogPath(id),
+        workspace: (id) => layout.testSessionWorkspaceDir(id),
+        script: (id) => layout.testSessionScriptPath(id),
+      },
+      record: (run) => run.view,
+      exists: (id) =>
+        new ProblemError(409, "test_session_exists", `Session ${id} has run already; use a new session ID`),
+      prepare: (run) => this.prepare(run),
+      finish: async (_run, exit) =>
+        exit.code === 0
+          ? { status: "succeeded", exit_code: 0, error: null }
+          : { status: "failed", exit_code: exit.code, error: describeExit(exit.code, exit.signal) },
+      fail: (run, error) => this.fail(run, error),
+      // The session's Docker directory was the run's alone; the record and log stay.
+      dispose: async (run) => {
+        if (run.view.prepared) await sessions.remove(run.id).catch(() => undefined);
+        await rm(layout.testSessionWorkspaceDir(run.id), { recursive: true, force: true }).catch(() => undefined);
+      },
+      ended: async (run) => {
+        void this.prune(run.view.project_id).catch(() => undefined);
+      },
+    });
+  }
 
   /** Starts the run and answers at once; the run goes on in the background. */
   async start(request: StartTestSession): Promise<TestSession> {
-    const { layout } = this.deps;
-    const id = request.session_id;
-    if (this.active.has(id) || (await this.readRecord(id))) {
-      throw new ProblemError(409, "test_session_exists", `Session ${id} has run already; use a new session ID`);
-    }
-    const run: TestSession = {
-      session_id: id,
-      project_id: request.project_id,
-      status: "preparing",
-      started_at: new Date().toISOString(),
-      finished_at: null,
-      prepared: null,
-      copied_bytes: 0,
-      total_bytes: 0,
-      exit_code: null,
-      error: null,
-    };
-    let endRun: () => void = () => {};
-    const active: ActiveRun = {
-      run,
-      abort: new AbortController(),
-      terminate: null,
-      ended: new Promise<void>((resolve) => {
-        endRun = resolve;
+    const run = await this.runs.start({
+      id: request.session_id,
+      request,
+      admit: async () => ({
+        session_id: request.session_id,
+        project_id: request.project_id,
+        status: "preparing",
+        started_at: new Date().toISOString(),
+        finished_at: null,
+        prepared: null,
+        copied_bytes: 0,
+        total_bytes: 0,
+        exit_code: null,
+        error: null,
       }),
-    };
-    this.active.set(id, active);
-    await mkdir(layout.testSessionDir(id), { recursive: true });
-    await writeFile(layout.testSessionLogPath(id), "");
-    await this.writeRecord(run);
-    void this.execute(active, request).finally(() => {
-      this.active.delete(id);
-      endRun();
-      void this.prune(run.project_id).catch(() => undefined);
+      env: (dockerDir) => ({ dockerDir, projectId: request.project_id, sessionId: request.session_id }),
+      timeoutSeconds: null,
     });
-    return { ...run };
+    return { ...run.view };
   }
 
   async get(sessionId: string): Promise<TestSession> {
-    const active = this.active.get(sessionId);
-    if (active) {
+    const run = this.runs.get(sessionId)?.view;
+    if (run) {
       // While the Docker directory is copied, its progress is the session's.
-      if (active.run.status === "preparing") {
+      if (run.status === "preparing") {
         const session = await this.deps.sessions.get(sessionId).catch(() => null);
-        if (session) {
-          return { ...active.run, copied_bytes: session.copied_bytes, total_bytes: session.total_bytes };
-        }
+        if (session) return { ...run, copied_bytes: session.copied_bytes, total_bytes: session.total_bytes };
       }
-      return { ...active.run };
+      return { ...run };
     }
     const record = await this.readRecord(sessionId);
     if (!record) throw new ProblemError(404, "test_session_not_found", `No test session ${sessionId}`);
@@ -95,14 +106,7 @@ export class TestSessions {
   }
 
   async stop(sessionId: string): Promise<TestSession> {
-    const active = this.active.get(sessionId);
-    if (active && !finished.has(active.run.status)) {
-      active.run.error = "Stopped";
-      active.run.status = "stopped";
-      active.abort.abort();
-      active.terminate?.();
-      await active.ended;
-    }
+    await this.runs.stop(sessionId, async () => null);
     return this.get(sessionId);
   }
 
@@ -114,7 +118,7 @@ export class TestSessions {
       if (!record || finished.has(record.status)) continue;
       await sessions.remove(name).catch(() => undefined);
       await rm(layout.testSessionWorkspaceDir(name), { recursive: true, force: true });
-      await this.writeRecord({
+      await writeRunRecord(layout.testSessionRecordPath(name), {
         ...record,
         status: "interrupted",
         error: "Test session interrupted by sandbox restart",
@@ -129,7 +133,7 @@ export class TestSessions {
     const ended: TestSession[] = [];
     for (const name of await readdir(layout.testSessionsDir).catch(() => [] as string[])) {
       const record = await this.readRecord(name).catch(() => null);
-      if (record?.project_id === projectId && finished.has(record.status) && !this.active.has(name)) ended.push(record);
+      if (record?.project_id === projectId && finished.has(record.status) && !this.runs.get(name)) ended.push(record);
     }
     ended.sort((a, b) => b.started_at.localeCompare(a.started_at));
     const doomed = ended.slice(keptTestSessions).map((run) => run.session_id);
@@ -138,102 +142,48 @@ export class TestSessions {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.active.keys()].map((id) => this.stop(id)));
+    await this.runs.stopAll();
   }
 
-  async log(sessionId: string, follow: boolean): Promise<ReadableStream<Uint8Array>> {
+  async log(sessionId: string, offset: number, follow: boolean): Promise<ReadableStream<Uint8Array>> {
     await this.get(sessionId);
-    const active = this.active.get(sessionId);
-    return streamLog({
-      path: this.deps.layout.testSessionLogPath(sessionId),
-      offset: 0,
-      follow,
-      ended: active?.ended ?? Promise.resolve(),
-    });
+    return this.runs.log(sessionId, offset, follow);
   }
 
-  private async execute(active: ActiveRun, request: StartTestSession): Promise<void> {
-    const { layout, sessions } = this.deps;
-    const { run } = active;
-    const id = run.session_id;
-    const log = await open(layout.testSessionLogPath(id), "a");
-    const say = (text: string) => log.write(`\x1b[2m${text}\x1b[0m\r\n`).catch(() => undefined);
-    let prepared = false;
-    try {
-      const startedPreparing = performance.now();
-      const session = await sessions.prepare(id, run.project_id);
-      prepared = true;
-      run.prepared = {
-        source: session.source,
-        size_bytes: session.size_bytes,
-        seconds: Math.round((performance.now() - startedPreparing) / 10) / 100,
-        golden_build_id: session.golden_build_id,
-      };
-      Object.assign(run, { copied_bytes: session.size_bytes, total_bytes: session.size_bytes });
-      await say(
+  /** The session's Docker directory, prepared from the golden as for any session. */
+  private async prepare(run: ScriptRun<TestSession>): Promise<string> {
+    const started = performance.now();
+    const session = await this.deps.sessions.prepare(run.id, run.view.project_id);
+    const prepared = {
+      source: session.source,
+      size_bytes: session.size_bytes,
+      seconds: Math.round((performance.now() - started) / 10) / 100,
+      golden_build_id: session.golden_build_id,
+    };
+    Object.assign(run.view, { prepared, copied_bytes: session.size_bytes, total_bytes: session.size_bytes });
+    await run.write(
+      say(
         session.source === "golden"
-          ? `Docker data prepared from cache in ${run.prepared.seconds} s (${describeSize(session.size_bytes)})`
+          ? `Docker data prepared from cache in ${prepared.seconds} s (${prettyBytes(session.size_bytes)})`
           : "No cache: started with an empty Docker directory",
-      );
-      if (active.abort.signal.aborted) return;
-      run.status = "running";
-      await this.writeRecord(run);
-      await checkout({
-        repositoryUrl: request.repository_url,
-        branch: request.branch ?? "main",
-        workspace: layout.testSessionWorkspaceDir(id),
-        logFd: log.fd,
-        signal: active.abort.signal,
-      });
-      await writeFile(layout.testSessionScriptPath(id), request.startup_script, { mode: 0o700 });
-      if (active.abort.signal.aborted) return;
-      const script = startStartupScript({
-        scriptPath: layout.testSessionScriptPath(id),
-        workspace: layout.testSessionWorkspaceDir(id),
-        logFd: log.fd,
-        env: { dockerDir: session.docker_dir, projectId: run.project_id, sessionId: id },
-        stopGraceMs: this.deps.stopGraceMs,
-      });
-      active.terminate = script.terminate;
-      if (active.abort.signal.aborted) active.terminate();
-      const exit = await script.exited;
-      // Stopped: stop() has said so already.
-      if (active.abort.signal.aborted) return;
-      run.exit_code = exit.code;
-      run.status = exit.code === 0 ? "succeeded" : "failed";
-      run.error = exit.code === 0 ? null : describeExit(exit.code, exit.signal);
-    } catch (error) {
-      if (active.abort.signal.aborted) return;
-      run.status = "failed";
-      run.error =
-        error instanceof ProblemError || error instanceof CheckoutError
-          ? error.message
-          : `Test session failed: ${String(error)}`;
-      await say(run.error);
-    } finally {
-      run.finished_at = new Date().toISOString();
-      await log.close().catch(() => undefined);
-      // The session's Docker directory was the run's alone; the record and log stay.
-      if (prepared) await sessions.remove(id).catch(() => undefined);
-      await rm(layout.testSessionWorkspaceDir(id), { recursive: true, force: true }).catch(() => undefined);
-      await this.writeRecord(run).catch(() => undefined);
-    }
+      ),
+    );
+    run.view.status = "running";
+    await run.save();
+    return session.docker_dir;
   }
 
-  private async writeRecord(run: TestSession): Promise<void> {
-    await writeFileAtomic(this.deps.layout.testSessionRecordPath(run.session_id), `${JSON.stringify(run)}\n`);
+  private async fail(run: ScriptRun<TestSession>, error: unknown): Promise<Partial<TestSession>> {
+    if (run.stopReason) return { status: "stopped", error: "Stopped" };
+    const message =
+      error instanceof ProblemError || error instanceof CheckoutError
+        ? error.message
+        : `Test session failed: ${String(error)}`;
+    await run.write(say(message));
+    return { status: "failed", error: message };
   }
 
   private async readRecord(sessionId: string): Promise<TestSession | null> {
-    try {
-      return JSON.parse(await readFile(this.deps.layout.testSessionRecordPath(sessionId), "utf8")) as TestSession;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-      throw error;
-    }
+    return readRunRecord<TestSession>(this.deps.layout.testSessionRecordPath(sessionId));
   }
-}
-
-function describeSize(bytes: number): string {
-  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
 }

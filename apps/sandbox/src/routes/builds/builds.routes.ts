@@ -1,10 +1,10 @@
 import { loadContract } from "@prewarm/api-types/contract";
 import type { components } from "@prewarm/api-types/sandbox";
-import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams, jsonBody, readOptionalJsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { StartBuildRequest } from "../../builds/builds.ts";
 import type { SandboxServices } from "../../services.ts";
+import { logResponse } from "../log-response.ts";
 
 const contract = loadContract("sandbox");
 type StopBuildRequest = components["schemas"]["StopBuildRequest"];
@@ -28,33 +28,6 @@ export function buildRoutes({ builds }: SandboxServices) {
     })
     .get("/:build_id/log", idParams("build_id"), async (c) => {
       const { build_id } = c.req.valid("param");
-      const follow = parseBoolean(c.req.query("follow"), "follow");
-      const offset = parseOffset(c.req.query("offset"));
-      const body = await builds.log(build_id, offset, follow);
-      return new Response(body, {
-        headers: {
-          "content-type": "text/plain; charset=utf-8",
-          "cache-control": "no-store",
-          "x-content-type-options": "nosniff",
-        },
-      });
+      return logResponse(c.req.query(), ({ offset, follow }) => builds.log(build_id, offset, follow));
     });
-}
-
-function parseBoolean(raw: string | undefined, name: string): boolean {
-  if (raw === undefined || raw === "false") return false;
-  if (raw === "true") return true;
-  throw new ProblemError(400, "invalid_request", `${name} must be true or false`, [
-    { path: name, message: "must be true or false" },
-  ]);
-}
-
-function parseOffset(raw: string | undefined): number {
-  if (raw === undefined) return 0;
-  if (!/^[0-9]{1,15}$/.test(raw)) {
-    throw new ProblemError(400, "invalid_request", "offset must be a non-negative integer", [
-      { path: "offset", message: "must be a non-negative integer" },
-    ]);
-  }
-  return Number(raw);
 }

@@ -3,6 +3,7 @@ import { idParams, jsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { SandboxServices } from "../../services.ts";
 import type { StartTestSession } from "../../sessions/test-sessions.ts";
+import { logResponse } from "../log-response.ts";
 
 const contract = loadContract("sandbox");
 
@@ -18,9 +19,7 @@ export function testSessionRoutes({ testSessions }: SandboxServices) {
       c.json(await testSessions.stop(c.req.valid("param").session_id)),
     )
     .get("/:session_id/log", idParams("session_id"), async (c) => {
-      const stream = await testSessions.log(c.req.valid("param").session_id, c.req.query("follow") === "true");
-      return new Response(stream, {
-        headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-      });
+      const { session_id } = c.req.valid("param");
+      return logResponse(c.req.query(), ({ offset, follow }) => testSessions.log(session_id, offset, follow));
     });
 }

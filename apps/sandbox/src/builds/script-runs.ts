@@ -1,0 +1,293 @@
+// The lifecycle of a run of a project's startup script, one for both kinds of run: a golden build
+// (builds.ts) and a test session (sessions/test-sessions.ts). Each kind says only what it does
+// its own way (RunKind); the order of the steps, stopping, timing out and ending are kept here.
+// Invariants:
+// 1. A start checks and registers its run under the run ID's lock, and a stop of an ID with no
+//    run here takes the same lock, so a stop can never slip between a start's checks and its
+//    registration.
+// 2. A run's record reaches a final status exactly once. A stop or a timeout only gives a reason
+//    and ends what is running (the abort signal reaches copies and checkouts, `terminate` the
+//    script's process group); the outcome is set after the clean-up, written once, and only then
+//    is the run's end told to whoever waits for it.
+// 3. Whatever happens, the kind's `dispose` runs (in a `finally`): the run's work directory and
+//    Docker directory are removed; its record and log stay.
+// A run's Docker daemon belongs in one place, `runScript` below: started on the run's Docker
+// directory just before the script, stopped in a `finally` around it, so it is down before
+// `finish` promotes the directory and before `dispose` removes it.
+import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
+import type { ProblemError } from "@prewarm/service-kit/problem";
+import { removeTree, writeFileAtomic } from "../fs/durable.ts";
+import { KeyedLocks } from "../golden/golden-locks.ts";
+import type { Logger } from "../logger.ts";
+import { streamLog } from "./build-log.ts";
+import { checkout } from "./checkout.ts";
+import { type ScriptEnv, type ScriptExit, startStartupScript } from "./startup-script-process.ts";
+
+type StopReason = "stop" | "timeout";
+
+/** What the lifecycle sets in a run's view, the Build or TestSession of the contract. */
+interface RunView {
+  finished_at: string | null;
+}
+
+/** What every request to start a run carries, in the contract's words. */
+interface RunRequest {
+  startup_script: string;
+  repository_url?: string | null;
+  branch?: string;
+}
+
+/** What a kind of run does its own way, in the order the lifecycle asks. */
+interface RunKind<S extends RunView> {
+  /** Its name and its ID's field in the service's log: "build" and "buildId". */
+  name: string;
+  idField: string;
+  logger: Logger;
+  stopGraceMs: number;
+  /** Where a run lives (layout.ts); `dir` is made when the run registers. */
+  paths: Record<"dir" | "record" | "log" | "workspace" | "script", (id: string) => string>;
+  /** The record as stored: the run's view and whatever else the kind keeps. */
+  record(run: ScriptRun<S>): unknown;
+  /** The refusal of a second run under an ID that has run, or runs. */
+  exists(id: string): ProblemError;
+  /** Registered and recorded, about to run. */
+  started?(run: ScriptRun<S>): void;
+  /** Makes the run's Docker directory and returns its path. */
+  prepare(run: ScriptRun<S>): Promise<string>;
+  /** Says in the run's log that a step begins, where the kind says so. */
+  announce?(run: ScriptRun<S>, step: "checkout" | "script"): Promise<void>;
+  /** The outcome of a script that ran to its end and was not stopped (a build promotes here). */
+  finish(run: ScriptRun<S>, exit: ScriptExit, dockerDir: string): Promise<Partial<S>>;
+  /** The outcome of a run stopped, timed out (`run.stopReason`) or failed on the way; never throws. */
+  fail(run: ScriptRun<S>, error: unknown): Promise<Partial<S>>;
+  /** Removes what the run made but its record and log, whatever happened. */
+  dispose(run: ScriptRun<S>): Promise<void>;
+  /** Frees what the kind claimed for the run, in the same tick as its outcome is set. */
+  release?(run: ScriptRun<S>): void;
+  /** After the outcome is written; the run's end is told once this is done. */
+  ended?(run: ScriptRun<S>): Promise<void>;
+}
+
+interface RunStart<S extends RunView> {
+  id: string;
+  request: RunRequest;
+  /** Checks that the run may start, throwing a problem if not, and returns its first view. */
+  admit: () => Promise<S>;
+  env: (dockerDir: string) => ScriptEnv;
+  timeoutSeconds: number | null;
+}
+
+/** One run, while this service runs it. */
+export class ScriptRun<S extends RunView> {
+  stopReason: StopReason | null = null;
+  /** The script's process group while it runs. */
+  pid: number | null = null;
+  readonly ended: Promise<void>;
+  private readonly abort = new AbortController();
+  private terminateScript: (() => void) | null = null;
+  private log: FileHandle | null = null;
+  private tellEnded!: () => void;
+
+  constructor(
+    private readonly kind: RunKind<S>,
+    private readonly start: RunStart<S>,
+    /** What the contract shows of the run, its Build or TestSession, kept up to date. */
+    readonly view: S,
+  ) {
+    this.ended = new Promise((resolve) => {
+      this.tellEnded = resolve;
+    });
+  }
+
+  get id(): string {
+    return this.start.id;
+  }
+
+  get request(): RunRequest {
+    return this.start.request;
+  }
+
+  get timeoutSeconds(): number | null {
+    return this.start.timeoutSeconds;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Appends the service's own words to the run's log. */
+  async write(text: string): Promise<void> {
+    await this.log?.write(text).catch(() => undefined);
+  }
+
+  async save(): Promise<void> {
+    await writeRunRecord(this.kind.paths.record(this.id), this.kind.record(this));
+  }
+
+  stop(reason: StopReason): void {
+    this.stopReason ??= reason;
+    this.abort.abort();
+    this.terminateScript?.();
+  }
+
+  /** The run from its preparation to its end; `forget` unregisters it once its outcome is written. */
+  async execute(forget: () => void): Promise<void> {
+    const { kind } = this;
+    const { timeoutSeconds } = this;
+    const timer = timeoutSeconds === null ? undefined : setTimeout(() => this.stop("timeout"), timeoutSeconds * 1000);
+    let outcome: Partial<S>;
+    try {
+      this.log = await open(kind.paths.log(this.id), "a");
+      const dockerDir = await kind.prepare(this);
+      const exit = await this.runScript(dockerDir, this.log.fd);
+      outcome = await kind.finish(this, exit, dockerDir);
+    } catch (error) {
+      outcome = await kind.fail(this, error);
+    } finally {
+      clearTimeout(timer);
+      await this.log?.close().catch(() => undefined);
+      await kind.dispose(this).catch((error) => this.complain(`could not clean up after ${kind.name}`, error));
+    }
+    // The kind's claims go in the tick the final status appears: whoever reads it (an event, or
+    // a GET while the record is written) may start the next run at once.
+    kind.release?.(this);
+    Object.assign(this.view, outcome, { finished_at: new Date().toISOString() });
+    this.pid = null;
+    await this.save().catch((error) => this.complain(`could not record ${kind.name} outcome`, error));
+    forget();
+    await kind.ended?.(this);
+    this.tellEnded();
+  }
+
+  /** Checks out the branch, then runs the script to its end. */
+  private async runScript(dockerDir: string, logFd: number): Promise<ScriptExit> {
+    const { paths } = this.kind;
+    const workspace = paths.workspace(this.id);
+    this.throwIfStopping();
+    await this.kind.announce?.(this, "checkout");
+    await checkout({
+      repositoryUrl: this.request.repository_url,
+      branch: this.request.branch ?? "main",
+      workspace,
+      logFd,
+      signal: this.signal,
+    });
+    this.throwIfStopping();
+    await writeFileAtomic(paths.script(this.id), this.request.startup_script, 0o700);
+    await this.kind.announce?.(this, "script");
+    const script = startStartupScript({
+      scriptPath: paths.script(this.id),
+      workspace,
+      logFd,
+      env: this.start.env(dockerDir),
+      stopGraceMs: this.kind.stopGraceMs,
+    });
+    if (script.pid !== undefined) {
+      this.pid = script.pid;
+      await this.save();
+    }
+    this.terminateScript = script.terminate;
+    if (this.stopReason) script.terminate();
+    try {
+      const exit = await script.exited;
+      this.throwIfStopping();
+      return exit;
+    } finally {
+      this.terminateScript = null;
+    }
+  }
+
+  private throwIfStopping(): void {
+    if (this.stopReason) throw new Error("stopping");
+  }
+
+  private complain(message: string, error: unknown): void {
+    this.kind.logger.error({ [this.kind.idField]: this.id, error: String(error) }, message);
+  }
+}
+
+export class ScriptRuns<S extends RunView> {
+  private readonly runs = new Map<string, ScriptRun<S>>();
+  private readonly locks = new KeyedLocks();
+
+  constructor(private readonly kind: RunKind<S>) {}
+
+  /** Registers the run and starts it in the background; answers once it is recorded. */
+  async start(start: RunStart<S>): Promise<ScriptRun<S>> {
+    const { paths } = this.kind;
+    const { id } = start;
+    const run = await this.locks.withLock(id, async () => {
+      if (this.runs.has(id) || (await readRunRecord(paths.record(id)))) throw this.kind.exists(id);
+      const run = new ScriptRun(this.kind, start, await start.admit());
+      this.runs.set(id, run);
+      try {
+        await mkdir(paths.dir(id), { recursive: true });
+        await writeFileAtomic(paths.log(id), "");
+        await run.save();
+      } catch (error) {
+        this.runs.delete(id);
+        this.kind.release?.(run);
+        await removeTree(paths.dir(id));
+        throw error;
+      }
+      return run;
+    });
+    this.kind.started?.(run);
+    void run.execute(() => this.runs.delete(id));
+    return run;
+  }
+
+  get(id: string): ScriptRun<S> | undefined {
+    return this.runs.get(id);
+  }
+
+  all(): ScriptRun<S>[] {
+    return [...this.runs.values()];
+  }
+
+  /**
+   * Stops the run with this ID and resolves with its final view once it has ended. With no run
+   * of that ID here, `otherwise` answers, under the lock a start registers under.
+   */
+  async stop<T>(id: string, otherwise: () => Promise<T>): Promise<S | T> {
+    const running = this.runs.get(id);
+    if (running) return stopRun(running);
+    return this.locks.withLock<S | T>(id, () => {
+      const started = this.runs.get(id);
+      return started ? stopRun(started) : otherwise();
+    });
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.all().map(stopRun));
+  }
+
+  /** Resolves when the run has ended (at once if none runs under this ID). */
+  ended(id: string): Promise<void> {
+    return this.runs.get(id)?.ended ?? Promise.resolve();
+  }
+
+  log(id: string, offset: number, follow: boolean): ReadableStream<Uint8Array> {
+    return streamLog({ path: this.kind.paths.log(id), offset, follow, ended: this.ended(id) });
+  }
+}
+
+async function stopRun<S extends RunView>(run: ScriptRun<S>): Promise<S> {
+  run.stop("stop");
+  await run.ended;
+  return run.view;
+}
+
+/** A run's record, or null when there is none. */
+export async function readRunRecord<T>(file: string): Promise<T | null> {
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
+export async function writeRunRecord(file: string, record: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(record)}\n`);
+}
