@@ -12,7 +12,7 @@ import { sessionRoutes } from "./routes/sessions/sessions.routes.ts";
 import { testSessionRoutes } from "./routes/sessions/test-sessions.routes.ts";
 import type { SandboxServices } from "./services.ts";
 
-export interface AppOptions {
+interface AppOptions {
   /** The bearer token every request but the health check must carry; null or absent asks for none. */
   token?: string | null;
 }

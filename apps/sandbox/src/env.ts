@@ -4,7 +4,7 @@ import { BlockList, isIPv4, isIPv6 } from "node:net";
 import path from "node:path";
 import { EnvReader } from "@prewarm/service-kit/env";
 
-export interface SandboxEnv {
+interface SandboxEnv {
   /** Everything the service reads, writes or deletes lives under this directory. */
   root: string;
   host: string;
@@ -61,7 +61,7 @@ loopback.addSubnet("127.0.0.0", 8, "ipv4");
 loopback.addAddress("::1", "ipv6");
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: only this host can connect. */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   const address = host.replace(/^\[(.*)\]$/, "$1");
   if (address.toLowerCase() === "localhost") return true;
   if (isIPv4(address)) return loopback.check(address, "ipv4");

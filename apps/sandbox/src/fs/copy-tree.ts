@@ -22,7 +22,7 @@ export interface CopyProgress {
   totalBytes: number;
 }
 
-export interface CopyOptions {
+interface CopyOptions {
   signal?: AbortSignal;
   /** How many cp processes run at once; defaults to the number of CPUs (at least 2). */
   workers?: number;
@@ -33,12 +33,12 @@ export interface CopyOptions {
   plan?: CopyPlan;
 }
 
-export class CopyError extends Error {
+class CopyError extends Error {
   override name = "CopyError";
 }
 
 /** The disk filled up; callers turn this into a message that names the cause. */
-export class DiskFullError extends CopyError {
+class DiskFullError extends CopyError {
   override name = "DiskFullError";
 }
 

@@ -11,7 +11,7 @@ import type { Goldens } from "./goldens.ts";
 // Not a valid project ID (they start with a letter or digit), so it cannot collide with one.
 const quotaLockKey = "_quota";
 
-export class GoldenQuotaError extends Error {
+class GoldenQuotaError extends Error {
   override name = "GoldenQuotaError";
 }
 

@@ -9,9 +9,9 @@ import type { SandboxLayout } from "../layout.ts";
 import { type GenerationMeta, readCopyPlan, readCurrentGeneration, readGenerationMeta } from "./generations.ts";
 import type { GenerationPins, KeyedLocks } from "./golden-locks.ts";
 
-export type GoldenInfo = components["schemas"]["GoldenInfo"];
+type GoldenInfo = components["schemas"]["GoldenInfo"];
 
-export interface PinnedGolden {
+interface PinnedGolden {
   meta: GenerationMeta;
   dockerDir: string;
   /** How to copy it, planned at promotion; null for a generation without one. */

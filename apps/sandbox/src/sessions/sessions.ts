@@ -14,7 +14,7 @@ import type { Goldens } from "../golden/goldens.ts";
 import type { Spares } from "../golden/spares.ts";
 import type { SandboxLayout } from "../layout.ts";
 
-export type Session = components["schemas"]["Session"];
+type Session = components["schemas"]["Session"];
 
 /** Copy progress events are sent at most this often per session, plus the first and the last. */
 const progressEveryMs = 250;

@@ -11,7 +11,7 @@ export interface LoopMount {
   unmount: () => Promise<void>;
 }
 
-export type LoopMountResult = { mount: LoopMount; skip: null } | { mount: null; skip: string };
+type LoopMountResult = { mount: LoopMount; skip: null } | { mount: null; skip: string };
 
 /**
  * With `directIo`, the loop device writes straight to the disk instead of the page cache of its

@@ -7,7 +7,7 @@ import { createReadStream } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
 
-export interface EntryManifest {
+interface EntryManifest {
   type: "dir" | "file" | "symlink" | "fifo" | "char" | "block" | "socket";
   mode: string;
   uid: number;
@@ -23,7 +23,7 @@ export interface EntryManifest {
   xattrs?: Record<string, string>;
 }
 
-export type TreeManifest = Record<string, EntryManifest>;
+type TreeManifest = Record<string, EntryManifest>;
 
 export async function treeManifest(root: string, options: { times?: boolean } = {}): Promise<TreeManifest> {
   const out: TreeManifest = {};
@@ -109,7 +109,7 @@ for dirpath, dirnames, filenames in os.walk(root):
 print(json.dumps(out))
 `;
 
-export function readXattrs(root: string): Record<string, Record<string, string>> {
+function readXattrs(root: string): Record<string, Record<string, string>> {
   return JSON.parse(execFileSync("python3", ["-c", xattrScript, root], { encoding: "utf8" }));
 }
 
