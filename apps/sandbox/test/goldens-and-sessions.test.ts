@@ -88,15 +88,16 @@ describe("a session's Docker directory", () => {
     const events: SequencedEvent[] = [];
     sandbox.services.bus.subscribe((event) => events.push(event));
     const preparing = sandbox.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" });
-    let seen: { status: string; copied_bytes: number; total_bytes: number } | null = null;
-    // Poll as a caller would, until the copy's size is known.
-    while (!seen || seen.total_bytes === 0) {
+    let seen = null as { status: string; copied_bytes: number; total_bytes: number } | null;
+    // Ask as a caller would, as often as it can, until the copy's size is known.
+    const sizeKnown = async () => {
       const res = await sandbox.request("GET", "/v1/sessions/s1");
-      if (res.status === 200) seen = await res.json();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+      seen = res.status === 200 ? await res.json() : null;
+      return seen?.total_bytes ?? 0;
+    };
+    await expect.poll(sizeKnown, { interval: 1, timeout: 30_000 }).toBeGreaterThan(0);
     expect(seen).toMatchObject({ status: "preparing", total_bytes: 40_000_000 });
-    expect(seen.copied_bytes).toBeLessThanOrEqual(seen.total_bytes);
+    expect(seen?.copied_bytes).toBeLessThanOrEqual(40_000_000);
     const done = await (await preparing).json();
     expect(done).toMatchObject({ status: "ready", copied_bytes: 40_000_000, total_bytes: 40_000_000 });
     const copies = events.flatMap((e) => (e.event.type === "copy" ? [e.event] : []));

@@ -14,13 +14,13 @@ afterEach(async () => {
   await sandbox.close();
 });
 
-async function waitForRun(id: string, done = (status: string) => !["preparing", "running"].includes(status)) {
-  for (let i = 0; i < 200; i++) {
-    const run = await (await sandbox.request("GET", `/v1/test-sessions/${id}`)).json();
-    if (done(run.status)) return run;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`test session ${id} did not end`);
+const statusOf = async (id: string): Promise<string> =>
+  (await (await sandbox.request("GET", `/v1/test-sessions/${id}`)).json()).status;
+
+/** The run once its status says `until` (by default: once it has ended). */
+async function waitForRun(id: string, until = /^(succeeded|failed|stopped|interrupted)$/) {
+  await expect.poll(() => statusOf(id), { timeout: 30_000 }).toMatch(until);
+  return (await sandbox.request("GET", `/v1/test-sessions/${id}`)).json();
 }
 
 const probe = [
@@ -84,7 +84,7 @@ describe("a test session", () => {
       project_id: "p3",
       startup_script: "sleep 30",
     });
-    await waitForRun("t3", (status) => status === "running");
+    await waitForRun("t3", /^running$/);
     const stopped = await sandbox.request("POST", "/v1/test-sessions/t3/stop");
     expect(await stopped.json()).toMatchObject({ status: "stopped", error: "Stopped" });
     const again = await sandbox.request("POST", "/v1/test-sessions", {
