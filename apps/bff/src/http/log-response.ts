@@ -13,8 +13,26 @@ export function followParam(c: Context): boolean {
   return follow === "true";
 }
 
-export function logResponse(body: ReadableStream<Uint8Array>): Response {
-  return new Response(body, {
+/**
+ * Relays a log from the sandbox. When the reader goes away (a viewer closed), `signal` aborts the
+ * request to the sandbox and the relay simply ends: a closed viewer is not an error.
+ */
+export function logResponse(upstream: ReadableStream<Uint8Array>, signal: AbortSignal): Response {
+  const reader = upstream.getReader();
+  const relay = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        if (signal.aborted) controller.close();
+        else controller.error(error);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+  return new Response(relay, {
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
   });
 }

@@ -55,6 +55,6 @@ export function dockerCacheRoutes({ store, orchestrator, sandbox }: AppDeps) {
       if (!build) throw buildNotFound(project_id, build_id);
       const upstream = await sandbox.buildLog(build_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw new ProblemError(404, "log_not_found", `The sandbox has no log for build ${build_id}`);
-      return logResponse(upstream.body);
+      return logResponse(upstream.body, c.req.raw.signal);
     });
 }

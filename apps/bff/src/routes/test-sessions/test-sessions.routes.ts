@@ -55,6 +55,6 @@ export function testSessionRoutes({ store, sandbox }: AppDeps) {
       ofProject(project_id, await sandbox.getTestSession(session_id), session_id);
       const upstream = await sandbox.testSessionLog(session_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw testSessionNotFound(session_id);
-      return logResponse(upstream.body);
+      return logResponse(upstream.body, c.req.raw.signal);
     });
 }
