@@ -12,7 +12,8 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { type CopyPlan, copyTree, planCopy } from "../apps/sandbox/src/fs/copy-tree.ts";
+import { type CopyPlan, planCopy } from "../apps/sandbox/src/fs/copy-plan.ts";
+import { copyTree } from "../apps/sandbox/src/fs/copy-tree.ts";
 import { GenerationPins, KeyedLocks } from "../apps/sandbox/src/golden/golden-locks.ts";
 import { promote } from "../apps/sandbox/src/golden/promote.ts";
 import { SandboxLayout } from "../apps/sandbox/src/layout.ts";

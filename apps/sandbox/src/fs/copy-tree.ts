@@ -14,9 +14,6 @@ import { link, lstat, mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { type CopyPlan, defaultWorkers, isSafePlan, planCopy } from "./copy-plan.ts";
 
-// bench/golden-copy.ts plans and copies through this one module.
-export { type CopyPlan, planCopy } from "./copy-plan.ts";
-
 export interface CopyProgress {
   copiedBytes: number;
   totalBytes: number;
