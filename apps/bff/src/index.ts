@@ -1,6 +1,7 @@
 // Starts the BFF: configuration, store, build monitor, then HTTP.
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
+import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
 import { seedDemoProject } from "./demo/demo-project.ts";
@@ -38,15 +39,9 @@ const server = serve({ fetch: createApp(services).fetch, hostname: env.host, por
   );
 });
 
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    server.close();
-    void stopServices(services)
-      .then(() => services.store.close())
-      .then(releaseDataDir)
-      .finally(() => process.exit(0));
-  });
-}
+stopOnSignals(async () => {
+  server.close();
+  await stopServices(services);
+  await services.store.close();
+  releaseDataDir();
+});

@@ -3,30 +3,26 @@
 // limits, security headers, and secrets kept out of the logs.
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { bootstrapOwner } from "../src/auth/bootstrap-owner.ts";
 import { LoginThrottle } from "../src/auth/login-throttle.ts";
 import { signature } from "../src/docker-cache/github-webhook.ts";
-import { createTestBff, script, type TestBff, type TestUser, useMockSandbox } from "./helpers.ts";
+import { createTestBff, script, type TestUser, useMockSandbox, useTestBff } from "./helpers.ts";
 
 useMockSandbox();
 const logLines: string[] = [];
-let bff: TestBff;
+const sink = new Writable({
+  write(chunk, _encoding, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
+const bff = useTestBff({ monitor: false, logger: pino({ level: "debug" }, sink) });
 let alice: TestUser;
 const origin = "http://localhost";
 
 beforeAll(async () => {
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logLines.push(String(chunk));
-      done();
-    },
-  });
-  bff = await createTestBff({ monitor: false, logger: pino({ level: "debug" }, sink) });
   alice = await bff.addUser("alice", "correct horse battery");
-});
-afterAll(async () => {
-  await bff.close();
 });
 
 async function logIn(body: unknown, headers: Record<string, string> = {}) {

@@ -3,9 +3,9 @@
 // here. An operation added to the contract without a line here fails the test, so nobody can
 // add an endpoint without deciding who may use it.
 import { loadContract } from "@prewarm/api-types/contract";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { signature } from "../src/docker-cache/github-webhook.ts";
-import { createTestBff, script, type TestBff, type TestUser, useMockSandbox } from "./helpers.ts";
+import { script, type TestUser, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
 const contract = loadContract("bff");
@@ -71,19 +71,15 @@ const expectations: Record<string, Expectation> = {
   },
 };
 
-let bff: TestBff;
+// The fixture settles builds itself, so no monitor races it.
+const bff = useTestBff({ monitor: false });
 const users = {} as Record<Role, TestUser | null>;
 
 beforeAll(async () => {
-  // The fixture settles builds itself, so no monitor races it.
-  bff = await createTestBff({ monitor: false });
   users.anonymous = null;
   users.owner = bff.owner;
   users.member = await bff.addUser("member", "member password");
   users.stranger = await bff.addUser("stranger");
-});
-afterAll(async () => {
-  await bff.close();
 });
 
 /** A project of the owner's with a member, a finished build and a ready golden (and a running build if asked). */

@@ -5,8 +5,8 @@
 import { loadContract } from "@prewarm/api-types/contract";
 import { MAX_BODY_BYTES } from "@prewarm/service-kit/request-body";
 import { type ContractRequest, hostileRequests, sampleRequests } from "@prewarm/test-kit/contract-sweep";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { script, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
 const contract = loadContract("bff");
@@ -20,11 +20,10 @@ const tables = [
   "project_members",
   "webhook_deliveries",
 ];
-let bff: TestBff;
+const bff = useTestBff({ monitor: false });
 let pathValues: Record<string, string>;
 
 beforeAll(async () => {
-  bff = await createTestBff({ monitor: false });
   await bff.addUser("member", "member password");
   const project = await bff.newProject({ name: "Shop", startup_script: script });
   await bff.services.auth.addMember(project.id, "member");
@@ -39,9 +38,6 @@ beforeAll(async () => {
     user_name: "member",
     session_id: (await session.json()).session_id,
   };
-});
-afterAll(async () => {
-  await bff.close();
 });
 
 async function snapshot(): Promise<unknown> {

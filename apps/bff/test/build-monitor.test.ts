@@ -1,20 +1,16 @@
 // The safety net under the event stream: reconciling running builds with the sandbox's truth.
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { createPgliteClient, type SqlClient } from "../src/store/sql-client.ts";
 import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
-let sql: SqlClient;
 let bff: TestBff;
 
+// A fresh BFF per test, with no event stream: only reconciling can learn what happened.
 beforeEach(async () => {
-  sql = await createPgliteClient(null);
-  // No event stream: only reconciling can learn what happened.
-  bff = await createTestBff({ sql, monitor: false });
+  bff = await createTestBff({ monitor: false });
 });
 afterEach(async () => {
   await bff.close();
-  await sql.close();
 });
 
 async function buildingProject() {
@@ -53,12 +49,12 @@ it("sends a claimed build the sandbox never got, once its first sending can no l
   if (claimed.kind !== "started") throw new Error(claimed.kind);
   await bff.services.monitor.reconcile();
   expect(sandbox.latestBuild(project.id)).toBeNull();
-  await sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE id = $1", [claimed.build.id]);
+  await bff.sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE id = $1", [claimed.build.id]);
   await bff.services.monitor.reconcile();
   expect(sandbox.latestBuild(project.id)).toMatchObject({ build_id: claimed.build.id, status: "running" });
   expect((await bff.services.store.runningBuilds())[0]?.dispatched).toBe(true);
   // Sending it again (another BFF did the same) is harmless.
-  await sql.query("UPDATE builds SET dispatched_at = NULL WHERE id = $1", [claimed.build.id]);
+  await bff.sql.query("UPDATE builds SET dispatched_at = NULL WHERE id = $1", [claimed.build.id]);
   await bff.services.monitor.reconcile();
   expect(sandbox.allBuilds().filter((b) => b.project_id === project.id)).toHaveLength(1);
   expect((await bff.services.store.runningBuilds())[0]?.dispatched).toBe(true);
@@ -72,7 +68,7 @@ it("waits for the sandbox to finish the project's previous build instead of fail
   const { build } = await res.json();
   expect(await state(project.id)).toMatchObject({ status: "building", build_id: build.id });
   sandbox.finishBuild("bld_previous");
-  await sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE id = $1", [build.id]);
+  await bff.sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE id = $1", [build.id]);
   await bff.services.monitor.reconcile();
   expect(sandbox.getBuild(build.id)?.status).toBe("running");
   expect(await state(project.id)).toMatchObject({ status: "building", error: null });
@@ -85,7 +81,9 @@ it("sends a build again once an unreachable sandbox is back", async () => {
     metadata: { auto_warm_docker_cache: true },
   });
   expect((await res.json()).project.metadata.docker_cache_state.status).toBe("building");
-  await sql.query("UPDATE builds SET started_at = now() - interval '30 seconds' WHERE project_id = $1", [project.id]);
+  await bff.sql.query("UPDATE builds SET started_at = now() - interval '30 seconds' WHERE project_id = $1", [
+    project.id,
+  ]);
   await bff.services.monitor.reconcile();
   expect((await state(project.id))?.status).toBe("building");
   sandbox.online = true;
@@ -97,7 +95,9 @@ it("fails a build the sandbox could not be reached for, and makes sure it never 
   const project = await bff.newProject({ name: "Shop", startup_script: script });
   sandbox.online = false;
   await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
-  await sql.query("UPDATE builds SET started_at = now() - interval '10 minutes' WHERE project_id = $1", [project.id]);
+  await bff.sql.query("UPDATE builds SET started_at = now() - interval '10 minutes' WHERE project_id = $1", [
+    project.id,
+  ]);
   await bff.services.monitor.reconcile();
   expect(await state(project.id)).toMatchObject({ status: "failed" });
   expect((await state(project.id))?.error).toMatch(
@@ -113,10 +113,10 @@ it("stops a build whose start is still on its way: it never runs", async () => {
   const res = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/stop`);
   expect((await res.json()).metadata.docker_cache_state.status).toBe("none");
   // The start arrives after the stop: the sandbox refuses it, and nothing runs.
-  await sql.query("UPDATE builds SET started_at = now() - interval '1 minute', status = 'running' WHERE id = $1", [
+  await bff.sql.query("UPDATE builds SET started_at = now() - interval '1 minute', status = 'running' WHERE id = $1", [
     claimed.build.id,
   ]);
-  await sql.query("UPDATE projects SET cache_status = 'building', cache_build_id = $2 WHERE id = $1", [
+  await bff.sql.query("UPDATE projects SET cache_status = 'building', cache_build_id = $2 WHERE id = $1", [
     project.id,
     claimed.build.id,
   ]);
@@ -131,7 +131,7 @@ it("stops a build whose start is still on its way: it never runs", async () => {
 it("stops a build the sandbox let run past its timeout", async () => {
   const id = await buildingProject();
   const buildId = sandbox.latestBuild(id)?.build_id ?? "";
-  await sql.query("UPDATE builds SET started_at = now() - interval '2 hours' WHERE id = $1", [buildId]);
+  await bff.sql.query("UPDATE builds SET started_at = now() - interval '2 hours' WHERE id = $1", [buildId]);
   await bff.services.monitor.reconcile();
   expect(sandbox.getBuild(buildId)?.status).toBe("stopped");
   expect(await state(id)).toMatchObject({ status: "failed", error: "Build timed out after 30m" });

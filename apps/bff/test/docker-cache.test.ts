@@ -1,20 +1,12 @@
 // The Docker cache story through the BFF's HTTP API, with the sandbox played by the mock.
 import { loadContract } from "@prewarm/api-types/contract";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { script, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
 const contract = loadContract("bff");
-let bff: TestBff;
-
-// One embedded database for the file; every test works on projects of its own.
-beforeAll(async () => {
-  bff = await createTestBff();
-});
-afterAll(async () => {
-  await bff.close();
-});
+const bff = useTestBff();
 
 async function project(id: string) {
   const res = await bff.request("GET", `/api/v1/projects/${id}`);

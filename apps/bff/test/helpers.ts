@@ -113,6 +113,21 @@ export interface TestBff {
   close: () => Promise<void>;
 }
 
+/**
+ * The BFF for this test file, made before its first test and closed after its last (one embedded
+ * database for the file: every test works on projects of its own).
+ */
+export function useTestBff(options: Parameters<typeof createTestBff>[0] = {}): TestBff {
+  const bff = {} as TestBff;
+  beforeAll(async () => {
+    Object.assign(bff, await createTestBff(options));
+  });
+  afterAll(async () => {
+    await bff.close();
+  });
+  return bff;
+}
+
 export async function createTestBff(
   options: { sql?: SqlClient; monitor?: boolean; reconcileIntervalMs?: number; logger?: Logger } = {},
 ): Promise<TestBff> {

@@ -1,17 +1,10 @@
 // Orchestration through the BFF's API: bursts of triggers, the queued follow-up, stop, pause and
 // resume, history, staleness, timeouts and evictions, with the sandbox played by the mock.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestBff, type TestBff, useMockSandbox } from "./helpers.ts";
+import { describe, expect, it } from "vitest";
+import { useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
-let bff: TestBff;
-
-beforeAll(async () => {
-  bff = await createTestBff();
-});
-afterAll(async () => {
-  await bff.close();
-});
+const bff = useTestBff();
 
 const state = async (id: string) =>
   (await (await bff.request("GET", `/api/v1/projects/${id}`)).json()).metadata.docker_cache_state;

@@ -1,16 +1,10 @@
 // [History] of the startup script: every save that changes it is a version with who and when;
 // saves that change something else are not; a restored version is saved as a new one.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
+import { expect, it } from "vitest";
+import { script, useMockSandbox, useTestBff } from "./helpers.ts";
 
 useMockSandbox();
-let bff: TestBff;
-beforeAll(async () => {
-  bff = await createTestBff({ monitor: false });
-});
-afterAll(async () => {
-  await bff.close();
-});
+const bff = useTestBff({ monitor: false });
 
 it("keeps every saved script with who saved it and when, newest first", async () => {
   const created = await (

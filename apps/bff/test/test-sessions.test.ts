@@ -1,16 +1,10 @@
 // [Test] sessions through the BFF: the saved script (or the text sent) runs in a session the
 // sandbox prepares from the golden; a project's sessions are reachable only through it.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
+import { expect, it } from "vitest";
+import { script, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
-let bff: TestBff;
-beforeAll(async () => {
-  bff = await createTestBff({ monitor: false });
-});
-afterAll(async () => {
-  await bff.close();
-});
+const bff = useTestBff({ monitor: false });
 
 it("runs the saved script, or the text sent, on a copy of the golden, and reports its preparation", async () => {
   const project = await bff.newProject({

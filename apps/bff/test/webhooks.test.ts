@@ -1,18 +1,11 @@
 // GitHub webhook deliveries with real signatures: merges to the default branch build, everything
 // else is ignored with its reason, and nothing unsigned or replayed gets through.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { signature } from "../src/docker-cache/github-webhook.ts";
-import { createTestBff, script, type TestBff, type TestResponse, useMockSandbox } from "./helpers.ts";
+import { script, type TestResponse, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
-let bff: TestBff;
-
-beforeAll(async () => {
-  bff = await createTestBff();
-});
-afterAll(async () => {
-  await bff.close();
-});
+const bff = useTestBff();
 
 /** A project with the setting on and a webhook secret, as an owner would set it up. */
 async function hookedProject(options: { on?: boolean } = {}) {

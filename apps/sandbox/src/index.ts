@@ -1,6 +1,7 @@
 // Starts the golden filesystem service: configuration, recovery of the root, then HTTP.
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
+import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { parseEnv } from "./env.ts";
 import { supportsReflink } from "./fs/reflink.ts";
@@ -30,15 +31,8 @@ const server = serve(
   },
 );
 
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down: stopping running builds");
-    server.close();
-    void Promise.all([services.builds.stopAll(), services.testSessions.stopAll(), services.spares.stop()]).finally(() =>
-      process.exit(0),
-    );
-  });
-}
+stopOnSignals(async (signal) => {
+  logger.info({ signal }, "shutting down: stopping running builds");
+  server.close();
+  await Promise.all([services.builds.stopAll(), services.testSessions.stopAll(), services.spares.stop()]);
+});

@@ -3,6 +3,7 @@
 // part: emit log lines, end a build with an exit code, report a size, go offline.
 import type { components } from "@prewarm/api-types/sandbox";
 import { MockSandboxError } from "./mock-error.ts";
+import { MockLog } from "./mock-log.ts";
 import { MockTestSessions } from "./mock-test-sessions.ts";
 
 export type Build = components["schemas"]["Build"];
@@ -19,8 +20,7 @@ interface MockBuild {
   build: Build;
   /** What the BFF asked for; null for a build stopped before it was ever started. */
   request: StartBuildRequest | null;
-  log: string;
-  logListeners: Set<() => void>;
+  log: MockLog;
 }
 
 export { MockSandboxError } from "./mock-error.ts";
@@ -48,7 +48,7 @@ export class MockSandbox {
   });
 
   reset(): void {
-    for (const build of this.builds.values()) for (const wake of build.logListeners) wake();
+    for (const build of this.builds.values()) build.log.wake();
     this.builds = new Map();
     this.goldens = new Map();
     this.held = [];
@@ -74,7 +74,7 @@ export class MockSandbox {
       error: null,
       size_bytes: null,
     };
-    this.builds.set(build.build_id, { build, request, log: "", logListeners: new Set() });
+    this.builds.set(build.build_id, { build, request, log: new MockLog() });
     this.publish({ type: "build", build: { ...build } });
     return { ...build };
   }
@@ -108,7 +108,7 @@ export class MockSandbox {
         error: "Stopped before it started",
         size_bytes: null,
       };
-      this.builds.set(buildId, { build, request: null, log: "", logListeners: new Set() });
+      this.builds.set(buildId, { build, request: null, log: new MockLog() });
       this.publish({ type: "build", build: { ...build } });
       return { ...build };
     }
@@ -138,35 +138,14 @@ export class MockSandbox {
   }
 
   logText(buildId: string): string | null {
-    return this.builds.get(buildId)?.log ?? null;
+    return this.builds.get(buildId)?.log.toString() ?? null;
   }
 
   /** The build's log from the start; when following, new output until the build ends. */
   logStream(buildId: string, follow: boolean): ReadableStream<Uint8Array> | null {
     const found = this.builds.get(buildId);
     if (!found) return null;
-    const encoder = new TextEncoder();
-    let sent = 0;
-    let stop: (() => void) | null = null;
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        const flush = () => {
-          if (found.log.length > sent) {
-            controller.enqueue(encoder.encode(found.log.slice(sent)));
-            sent = found.log.length;
-          }
-          if (!follow || found.build.status !== "running" || !this.builds.has(buildId)) {
-            found.logListeners.delete(flush);
-            controller.close();
-            stop = null;
-          }
-        };
-        found.logListeners.add(flush);
-        stop = () => found.logListeners.delete(flush);
-        flush();
-      },
-      cancel: () => stop?.(),
-    });
+    return found.log.stream(follow, () => found.build.status === "running" && this.builds.has(buildId));
   }
 
   subscribe(listener: (event: SequencedEvent) => void): () => void {
@@ -201,8 +180,7 @@ export class MockSandbox {
 
   emitLog(buildId: string, text: string): void {
     const found = this.requireBuild(buildId);
-    found.log += text;
-    for (const wake of [...found.logListeners]) wake();
+    found.log.append(text);
   }
 
   /** Ends a running build as its startup script would: exit 0 promotes, anything else fails. */
@@ -259,7 +237,7 @@ export class MockSandbox {
   private settle(found: MockBuild, patch: Partial<Build>): void {
     Object.assign(found.build, { finished_at: new Date().toISOString() }, patch);
     this.publish({ type: "build", build: { ...found.build } });
-    for (const wake of [...found.logListeners]) wake();
+    found.log.wake();
   }
 
   private runningBuild(projectId: string): Build | null {

@@ -3,6 +3,7 @@
 // copy progress, the end of the preparation, output, and the script's exit.
 import type { components } from "@prewarm/api-types/sandbox";
 import { MockSandboxError } from "./mock-error.ts";
+import { MockLog } from "./mock-log.ts";
 
 export type TestSession = components["schemas"]["TestSession"];
 type StartTestSessionRequest = components["schemas"]["StartTestSessionRequest"];
@@ -10,11 +11,12 @@ type StartTestSessionRequest = components["schemas"]["StartTestSessionRequest"];
 const ended = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 
 export class MockTestSessions {
-  private runs = new Map<string, { run: TestSession; log: string; request: StartTestSessionRequest }>();
+  private runs = new Map<string, { run: TestSession; log: MockLog; request: StartTestSessionRequest }>();
 
   constructor(private readonly goldenSize: (projectId: string) => number | null) {}
 
   reset(): void {
+    for (const { log } of this.runs.values()) log.wake();
     this.runs = new Map();
   }
 
@@ -35,7 +37,7 @@ export class MockTestSessions {
       exit_code: null,
       error: null,
     };
-    this.runs.set(run.session_id, { run, log: "", request });
+    this.runs.set(run.session_id, { run, log: new MockLog(), request });
     return { ...run };
   }
 
@@ -75,7 +77,7 @@ export class MockTestSessions {
   }
 
   emitLog(sessionId: string, text: string): void {
-    this.require(sessionId).log += text;
+    this.require(sessionId).log.append(text);
   }
 
   finish(sessionId: string, exitCode: number): TestSession {
@@ -86,6 +88,7 @@ export class MockTestSessions {
       error: exitCode === 0 ? null : `Startup script exited with code ${exitCode}`,
       finished_at: new Date().toISOString(),
     });
+    found.log.wake();
     return { ...found.run };
   }
 
@@ -94,6 +97,7 @@ export class MockTestSessions {
     if (!found) return null;
     if (!ended.has(found.run.status)) {
       Object.assign(found.run, { status: "stopped", error: "Stopped", finished_at: new Date().toISOString() });
+      found.log.wake();
     }
     return { ...found.run };
   }
@@ -101,24 +105,9 @@ export class MockTestSessions {
   /** The log so far; when following, what comes until the run ends. */
   logStream(sessionId: string, follow: boolean): ReadableStream<Uint8Array> | null {
     const found = this.runs.get(sessionId);
-    if (!found) return null;
-    const encoder = new TextEncoder();
-    let sent = 0;
-    let timer: NodeJS.Timeout | undefined;
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        const flush = () => {
-          if (found.log.length > sent) {
-            controller.enqueue(encoder.encode(found.log.slice(sent)));
-            sent = found.log.length;
-          }
-          if (!follow || ended.has(found.run.status)) controller.close();
-          else timer = setTimeout(flush, 100);
-        };
-        flush();
-      },
-      cancel: () => clearTimeout(timer),
-    });
+    return found
+      ? found.log.stream(follow, () => !ended.has(found.run.status) && this.runs.get(sessionId) === found)
+      : null;
   }
 
   private require(sessionId: string) {
