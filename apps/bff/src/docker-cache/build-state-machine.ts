@@ -1,7 +1,7 @@
 // The Docker cache state machine of a project.
 // Invariants:
 // - `docker_cache_state` changes only through the transitions below, each applied by the store
-//   (store/project-store.ts) as one atomic SQL statement guarded by the states it may start
+//   (store/cache-transitions.ts) as one atomic SQL statement guarded by the states it may start
 //   from; a settings update never touches it.
 // - `building` means exactly one build of the project is running; its ID is `build_id`.
 //   A trigger while building never starts a second build: it queues one follow-up, replacing
