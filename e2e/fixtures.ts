@@ -44,6 +44,12 @@ export class SettingsPage {
     await expect(this.editor).toBeEditable();
   }
 
+  /** Turns the cache off, as the owner would, and waits until the BFF has saved it. */
+  async turnOff(): Promise<void> {
+    await this.toggle.click();
+    await expect(this.toggle).not.toBeChecked();
+  }
+
   /** Turns the cache on, as the owner would, and waits for the page to say a build started. */
   async turnOn(): Promise<void> {
     await this.toggle.click();

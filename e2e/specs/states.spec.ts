@@ -22,7 +22,8 @@ test("a merge during a build queues one follow-up; merges while off leave the ca
   await mockSandbox.finishBuild(second, { sizeBytes: 1_300_000_000 });
   await expect(settingsPage.status).toHaveText(/^Ready · 1\.3 GB · Updated just now$/);
 
-  await settingsPage.toggle.click();
+  // Merges while the setting is off are only counted.
+  await settingsPage.turnOff();
   for (const commit of ["def5678", "0aa1111"]) {
     await request.post(`/api/v1/projects/${projectId}/main-changed`, { data: { commit_sha: commit } });
   }

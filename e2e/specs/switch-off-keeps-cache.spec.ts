@@ -9,8 +9,7 @@ test("turning the setting off keeps the cache and starts nothing", async ({
   await mockSandbox.finishBuild(build.build_id, { sizeBytes: 8_700_000_000 });
   await expect(settingsPage.status).toHaveText("Ready · 8.7 GB · Updated just now");
 
-  await settingsPage.toggle.click();
-  await expect(settingsPage.toggle).not.toBeChecked();
+  await settingsPage.turnOff();
   await expect(settingsPage.status).toHaveText("Ready · 8.7 GB · Updated just now");
   await settingsPage.snapshot("11-off-keeps-cache");
 
