@@ -21,7 +21,8 @@ const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
 const bffUrl = `http://127.0.0.1:${bffPort}`;
 const sandbox = await startService(
   entries.sandbox,
-  { SANDBOX_ROOT: path.join(root, "sandbox"), SANDBOX_PORT: String(sandboxPort) },
+  // Measures the path of an outcome to the browser; a Docker daemon per build would only add noise.
+  { SANDBOX_ROOT: path.join(root, "sandbox"), SANDBOX_PORT: String(sandboxPort), SANDBOX_DOCKER: "off" },
   `${sandboxUrl}/v1/health`,
 );
 const owner = await seedUser({ dataDir: path.join(root, "bff") });

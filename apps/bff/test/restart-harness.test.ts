@@ -65,7 +65,8 @@ for (const { name, pglite, skip } of stores)
       sandboxUrl = `http://127.0.0.1:${port}`;
       sandbox = await startService(
         entries.sandbox,
-        { SANDBOX_ROOT: root, SANDBOX_PORT: String(port), SANDBOX_STOP_GRACE_MS: "200" },
+        // The BFF's state is what is tested: the sandbox's runs need no Docker daemon.
+        { SANDBOX_ROOT: root, SANDBOX_PORT: String(port), SANDBOX_STOP_GRACE_MS: "200", SANDBOX_DOCKER: "off" },
         `${sandboxUrl}/v1/health`,
       );
       bffPort = await freePort();
@@ -247,7 +248,7 @@ describe("a sandbox restart under a running build", () => {
     const startSandbox = () =>
       startService(
         entries.sandbox,
-        { SANDBOX_ROOT: path.join(root, "sandbox"), SANDBOX_PORT: String(sandboxPort) },
+        { SANDBOX_ROOT: path.join(root, "sandbox"), SANDBOX_PORT: String(sandboxPort), SANDBOX_DOCKER: "off" },
         `${sandboxUrl}/v1/health`,
       );
     let sandbox: ChildProcess | null = await startSandbox();

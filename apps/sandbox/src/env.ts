@@ -3,6 +3,7 @@
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import path from "node:path";
 import { EnvReader } from "@prewarm/service-kit/env";
+import { type DockerSetting, defaultDaemonArgs } from "./docker/docker-daemon.ts";
 
 interface SandboxEnv {
   /** Everything the service reads, writes or deletes lives under this directory. */
@@ -18,6 +19,10 @@ interface SandboxEnv {
   spareCopies: number | "auto";
   /** The bearer token every request but the health check must carry; null asks for none. */
   token: string | null;
+  /** Whether runs get a Docker daemon: wherever an engine is installed and may run, always, or never. */
+  docker: DockerSetting;
+  /** Flags of every run's dockerd besides its paths (networking, storage driver). */
+  dockerdArgs: string[];
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
@@ -33,6 +38,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
     spareCopies:
       env.string("SANDBOX_SPARE_COPIES", "auto") === "auto" ? "auto" : env.int("SANDBOX_SPARE_COPIES", 0, 0, 8),
     token: token(env, host),
+    docker: env.oneOf("SANDBOX_DOCKER", "auto", ["auto", "on", "off"] as const),
+    dockerdArgs: env.string("SANDBOX_DOCKERD_ARGS", defaultDaemonArgs.join(" ")).split(/\s+/).filter(Boolean),
   });
 }
 

@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
+import { findEngine } from "./docker/docker-daemon.ts";
 import { parseEnv } from "./env.ts";
 import { supportsReflink } from "./fs/reflink.ts";
 import { createLogger } from "./logger.ts";
@@ -13,19 +14,27 @@ const logger = createLogger(env.logLevel);
 await mkdir(env.root, { recursive: true });
 // Spare copies cost only metadata where copies are reflinks; elsewhere each would be a full copy.
 const spareCopies = env.spareCopies === "auto" ? ((await supportsReflink(env.root)) ? 1 : 0) : env.spareCopies;
+const docker = await findEngine(env.docker, env.dockerdArgs);
+if (!docker.engine) logger.warn({ reason: docker.reason }, "runs get no Docker daemon");
 const services = createServices({
   root: env.root,
   logger,
   stopGraceMs: env.stopGraceMs,
   goldenQuotaBytes: env.goldenQuotaBytes,
   spareCopies,
+  docker: docker.engine,
 });
 await prepareRoot(services);
 const server = serve(
   { fetch: createApp(services, { token: env.token }).fetch, hostname: env.host, port: env.port },
   (info) => {
     logger.info(
-      { root: env.root, address: `http://${info.address}:${info.port}`, requiresToken: env.token !== null },
+      {
+        root: env.root,
+        address: `http://${info.address}:${info.port}`,
+        requiresToken: env.token !== null,
+        docker: docker.engine ? "a daemon per run" : "none",
+      },
       "golden filesystem service listening",
     );
   },

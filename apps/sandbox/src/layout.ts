@@ -9,8 +9,10 @@
 //   <root>/goldens/<project>/spares/<build>.<uuid>/docker/  ready copies of the current generation
 //   <root>/builds/<build>/                                 a running build's work directory
 //   <root>/build-records/<build>.json, <build>.log         a build's state and output, kept
+//   <root>/build-records/<build>.dockerd.log              its Docker daemon's own log, kept
 //   <root>/sessions/<session>/docker/, session.json        a session's Docker directory
 //   <root>/test-sessions/<session>/run.json, log, workspace/   a test session of a startup script
+//   <root>/test-sessions/<session>/dockerd.log                  its Docker daemon's own log
 //   <root>/tmp/                                            staging; anything left here is garbage
 import { randomUUID } from "node:crypto";
 import path from "node:path";
@@ -84,6 +86,9 @@ export class SandboxLayout {
   buildLogPath(buildId: string): string {
     return this.inside("build-records", `${id(buildId, "build_id")}.log`);
   }
+  buildDaemonLogPath(buildId: string): string {
+    return this.inside("build-records", `${id(buildId, "build_id")}.dockerd.log`);
+  }
 
   sessionDir(sessionId: string): string {
     return this.inside("sessions", id(sessionId, "session_id"));
@@ -100,6 +105,9 @@ export class SandboxLayout {
   }
   testSessionLogPath(sessionId: string): string {
     return path.join(this.testSessionDir(sessionId), "log");
+  }
+  testSessionDaemonLogPath(sessionId: string): string {
+    return path.join(this.testSessionDir(sessionId), "dockerd.log");
   }
   testSessionWorkspaceDir(sessionId: string): string {
     return path.join(this.testSessionDir(sessionId), "workspace");

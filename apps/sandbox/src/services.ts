@@ -1,6 +1,7 @@
 // The service's parts, wired once. Tests build the same parts over a temp root.
 import { mkdir } from "node:fs/promises";
 import { Builds } from "./builds/builds.ts";
+import { DockerDaemons, type DockerEngine } from "./docker/docker-daemon.ts";
 import { EventBus } from "./events/event-bus.ts";
 import { GenerationPins, KeyedLocks } from "./golden/golden-locks.ts";
 import { GoldenQuota } from "./golden/golden-quota.ts";
@@ -13,6 +14,8 @@ import { TestSessions } from "./sessions/test-sessions.ts";
 
 export interface SandboxServices {
   layout: SandboxLayout;
+  /** The runs' Docker daemons; null where runs get none. */
+  daemons: DockerDaemons | null;
   bus: EventBus;
   goldens: Goldens;
   quota: GoldenQuota;
@@ -30,8 +33,18 @@ export function createServices(options: {
   goldenQuotaBytes?: number | null;
   /** Spare copies kept per project; only worth it where copies are reflinks. */
   spareCopies?: number;
+  /** The engine every run gets a daemon of; null (the default) for runs without one. */
+  docker?: DockerEngine | null;
 }): SandboxServices {
   const layout = new SandboxLayout(options.root);
+  const daemons = options.docker
+    ? new DockerDaemons({
+        root: layout.root,
+        engine: options.docker,
+        logger: options.logger,
+        stopGraceMs: options.stopGraceMs,
+      })
+    : null;
   const bus = new EventBus();
   const locks = new KeyedLocks();
   const pins = new GenerationPins();
@@ -39,6 +52,7 @@ export function createServices(options: {
   const quota = new GoldenQuota({ goldens, locks, bus, logger: options.logger }, options.goldenQuotaBytes ?? null);
   const spares = new Spares({ layout, locks, goldens, logger: options.logger }, options.spareCopies ?? 0);
   const builds = new Builds({
+    daemons,
     layout,
     locks,
     pins,
@@ -50,8 +64,14 @@ export function createServices(options: {
     stopGraceMs: options.stopGraceMs,
   });
   const sessions = new Sessions(layout, goldens, spares, bus);
-  const testSessions = new TestSessions({ layout, sessions, logger: options.logger, stopGraceMs: options.stopGraceMs });
-  return { layout, bus, goldens, quota, spares, builds, sessions, testSessions, logger: options.logger };
+  const testSessions = new TestSessions({
+    layout,
+    sessions,
+    daemons,
+    logger: options.logger,
+    stopGraceMs: options.stopGraceMs,
+  });
+  return { layout, daemons, bus, goldens, quota, spares, builds, sessions, testSessions, logger: options.logger };
 }
 
 /** Creates the root's directories and settles whatever a previous run left behind. */
@@ -60,6 +80,8 @@ export async function prepareRoot(services: SandboxServices): Promise<void> {
   for (const dir of [layout.goldensDir, layout.buildsDir, layout.recordsDir, layout.sessionsDir, layout.tmpDir]) {
     await mkdir(dir, { recursive: true });
   }
+  // Daemons first: what they left mounted would make the runs' directories impossible to remove.
+  await services.daemons?.sweep();
   const settled = await services.builds.recover();
   await services.goldens.recover();
   await services.spares.recover();

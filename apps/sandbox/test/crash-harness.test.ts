@@ -45,6 +45,8 @@ function startSandbox(port: number): Promise<ChildProcess> {
       SANDBOX_STOP_GRACE_MS: "200",
       // Spares are copied in the background at any moment: let the kills hit those too.
       SANDBOX_SPARE_COPIES: "1",
+      // About the filesystem alone; docker-daemons.test.ts kills a service under real daemons.
+      SANDBOX_DOCKER: "off",
     },
     `http://127.0.0.1:${port}/v1/health`,
   );

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { components } from "@prewarm/api-types/sandbox";
 import { createApp } from "../src/app.ts";
+import type { DockerEngine } from "../src/docker/docker-daemon.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
 import { createServices, prepareRoot, type SandboxServices } from "../src/services.ts";
 
@@ -33,6 +34,8 @@ export async function createTestSandbox(
     /** The service's bearer token; `request` then sends it. */
     token?: string;
     logger?: Logger;
+    /** The engine whose daemon every run gets; none by default (tests of the filesystem alone). */
+    docker?: DockerEngine | null;
   } = {},
 ): Promise<TestSandbox> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
@@ -42,6 +45,7 @@ export async function createTestSandbox(
     stopGraceMs: options.stopGraceMs ?? 2000,
     goldenQuotaBytes: options.goldenQuotaBytes ?? null,
     spareCopies: options.spareCopies ?? 0,
+    docker: options.docker ?? null,
   });
   await prepareRoot(services);
   const app = createApp(services, { token: options.token ?? null });
@@ -74,6 +78,7 @@ export async function createTestSandbox(
     waitForBuild,
     close: async () => {
       await services.builds.stopAll();
+      await services.testSessions.stopAll();
       await services.spares.stop();
       await rm(root, { recursive: true, force: true });
     },

@@ -9,6 +9,7 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { formatDuration } from "@prewarm/service-kit/duration";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
+import type { DockerDaemons } from "../docker/docker-daemon.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { planCopy } from "../fs/copy-plan.ts";
 import { copyTree } from "../fs/copy-tree.ts";
@@ -33,6 +34,7 @@ interface BuildRecord {
 }
 
 interface BuildsDeps extends PromoteDeps {
+  daemons: DockerDaemons | null;
   goldens: Goldens;
   quota: GoldenQuota;
   spares: Spares;
@@ -47,6 +49,11 @@ const diskFullMessage =
   "The sandbox ran out of disk space during the build (no space left on device); the previous golden is untouched";
 
 const say = (text: string) => `\x1b[1;36m==> ${text}\x1b[0m\r\n`;
+const steps = {
+  checkout: (branch: string) => `Checking out ${branch}`,
+  daemon: () => "Starting a Docker daemon on the build's Docker directory",
+  script: () => "Running the startup script",
+};
 const warn = (text: string) => `\x1b[1;31m==> ${text}\x1b[0m\r\n`;
 
 export class Builds {
@@ -62,10 +69,12 @@ export class Builds {
       idField: "buildId",
       logger,
       stopGraceMs: deps.stopGraceMs,
+      daemons: deps.daemons,
       paths: {
         dir: (id) => layout.buildDir(id),
         record: (id) => layout.buildRecordPath(id),
         log: (id) => layout.buildLogPath(id),
+        daemonLog: (id) => layout.buildDaemonLogPath(id),
         workspace: (id) => layout.buildWorkspaceDir(id),
         script: (id) => layout.buildScriptPath(id),
       },
@@ -75,10 +84,7 @@ export class Builds {
       exists: (id) => new ProblemError(409, "build_exists", `A build with ID ${id} already exists`),
       started: (run) => bus.publish({ type: "build", build: run.view }),
       prepare: (run) => this.prepare(run),
-      announce: (run, step) =>
-        run.write(
-          say(step === "checkout" ? `Checking out ${run.request.branch ?? "main"}` : "Running the startup script"),
-        ),
+      announce: (run, step) => run.write(say(steps[step](run.request.branch ?? "main"))),
       finish: (run, exit, dockerDir) => this.finish(run, exit, dockerDir),
       fail: (run, error) => this.fail(run, error),
       dispose: (run) => removeTree(layout.buildDir(run.id)),
@@ -142,6 +148,7 @@ export class Builds {
     }
     await rm(this.deps.layout.buildRecordPath(buildId), { force: true });
     await rm(this.deps.layout.buildLogPath(buildId), { force: true });
+    await rm(this.deps.layout.buildDaemonLogPath(buildId), { force: true });
   }
 
   /**

@@ -11,11 +11,13 @@
 //    is the run's end told to whoever waits for it.
 // 3. Whatever happens, the kind's `dispose` runs (in a `finally`): the run's work directory and
 //    Docker directory are removed; its record and log stay.
-// A run's Docker daemon belongs in one place, `runScript` below: started on the run's Docker
-// directory just before the script, stopped in a `finally` around it, so it is down before
-// `finish` promotes the directory and before `dispose` removes it.
+// 4. A run's Docker daemon (docker/docker-daemon.ts) is started in one place, `runScript` below,
+//    on the run's Docker directory just before the script, and stopped in a `finally` around it,
+//    so it is down (or the run failed saying why) before `finish` promotes the directory and
+//    before `dispose` removes it.
 import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
 import type { ProblemError } from "@prewarm/service-kit/problem";
+import type { DockerDaemons, RunDaemon } from "../docker/docker-daemon.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { Logger } from "../logger.ts";
@@ -44,8 +46,10 @@ interface RunKind<S extends RunView> {
   idField: string;
   logger: Logger;
   stopGraceMs: number;
+  /** The runs' Docker daemons; null where runs get none (no engine, or turned off). */
+  daemons: DockerDaemons | null;
   /** Where a run lives (layout.ts); `dir` is made when the run registers. */
-  paths: Record<"dir" | "record" | "log" | "workspace" | "script", (id: string) => string>;
+  paths: Record<"dir" | "record" | "log" | "daemonLog" | "workspace" | "script", (id: string) => string>;
   /** The record as stored: the run's view and whatever else the kind keeps. */
   record(run: ScriptRun<S>): unknown;
   /** The refusal of a second run under an ID that has run, or runs. */
@@ -55,7 +59,7 @@ interface RunKind<S extends RunView> {
   /** Makes the run's Docker directory and returns its path. */
   prepare(run: ScriptRun<S>): Promise<string>;
   /** Says in the run's log that a step begins, where the kind says so. */
-  announce?(run: ScriptRun<S>, step: "checkout" | "script"): Promise<void>;
+  announce?(run: ScriptRun<S>, step: "checkout" | "daemon" | "script"): Promise<void>;
   /** The outcome of a script that ran to its end and was not stopped (a build promotes here). */
   finish(run: ScriptRun<S>, exit: ScriptExit, dockerDir: string): Promise<Partial<S>>;
   /** The outcome of a run stopped, timed out (`run.stopReason`) or failed on the way; never throws. */
@@ -174,27 +178,38 @@ export class ScriptRun<S extends RunView> {
     });
     this.throwIfStopping();
     await writeFileAtomic(paths.script(this.id), this.request.startup_script, 0o700);
-    await this.kind.announce?.(this, "script");
-    const script = startStartupScript({
-      scriptPath: paths.script(this.id),
-      workspace,
-      logFd,
-      env: this.start.env(dockerDir),
-      stopGraceMs: this.kind.stopGraceMs,
-    });
-    if (script.pid !== undefined) {
-      this.pid = script.pid;
-      await this.save();
-    }
-    this.terminateScript = script.terminate;
-    if (this.stopReason) script.terminate();
+    const daemon = await this.startDaemon(dockerDir);
     try {
+      this.throwIfStopping();
+      await this.kind.announce?.(this, "script");
+      const script = startStartupScript({
+        scriptPath: paths.script(this.id),
+        workspace,
+        logFd,
+        env: { ...this.start.env(dockerDir), docker: daemon && { host: daemon.host, binDir: daemon.binDir } },
+        stopGraceMs: this.kind.stopGraceMs,
+      });
+      if (script.pid !== undefined) {
+        this.pid = script.pid;
+        await this.save();
+      }
+      this.terminateScript = script.terminate;
+      if (this.stopReason) script.terminate();
       const exit = await script.exited;
       this.throwIfStopping();
       return exit;
     } finally {
       this.terminateScript = null;
+      // Throws when the daemon would not stop cleanly: the run fails with why, nothing is promoted.
+      await daemon?.stop();
     }
+  }
+
+  private async startDaemon(dockerDir: string): Promise<RunDaemon | null> {
+    const { daemons, paths, name } = this.kind;
+    if (!daemons) return null;
+    await this.kind.announce?.(this, "daemon");
+    return daemons.start(`${name}:${this.id}`, dockerDir, paths.daemonLog(this.id));
   }
 
   private throwIfStopping(): void {

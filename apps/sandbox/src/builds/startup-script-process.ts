@@ -4,11 +4,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 
-/** A golden build names its build; a test session names its session. */
-export type ScriptEnv = { dockerDir: string; projectId: string } & (
-  | { buildId: string; sessionId?: undefined }
-  | { sessionId: string; buildId?: undefined }
-);
+/**
+ * A golden build names its build; a test session names its session. With `docker`, the script
+ * has its run's own daemon (DOCKER_HOST) and the engine's client first on its PATH.
+ */
+export type ScriptEnv = {
+  dockerDir: string;
+  projectId: string;
+  docker?: { host: string; binDir: string } | null;
+} & ({ buildId: string; sessionId?: undefined } | { sessionId: string; buildId?: undefined });
 
 function spawnStartupScript(options: {
   scriptPath: string;
@@ -30,9 +34,11 @@ function scriptEnvironment(env: ScriptEnv): NodeJS.ProcessEnv {
   for (const name of ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"]) {
     if (process.env[name] !== undefined) inherited[name] = process.env[name];
   }
+  const path = inherited.PATH ?? "/usr/local/bin:/usr/bin:/bin";
   return {
     ...inherited,
-    PATH: inherited.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    PATH: env.docker ? `${env.docker.binDir}:${path}` : path,
+    ...(env.docker ? { DOCKER_HOST: env.docker.host } : {}),
     TERM: "xterm-256color",
     FORCE_COLOR: "1",
     CLICOLOR_FORCE: "1",

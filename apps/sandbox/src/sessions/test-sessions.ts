@@ -10,6 +10,7 @@ import prettyBytes from "pretty-bytes";
 import { CheckoutError } from "../builds/checkout.ts";
 import { readRunRecord, type ScriptRun, ScriptRuns, writeRunRecord } from "../builds/script-runs.ts";
 import { describeExit } from "../builds/startup-script-process.ts";
+import type { DockerDaemons } from "../docker/docker-daemon.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { Logger } from "../logger.ts";
 import type { Sessions } from "./sessions.ts";
@@ -28,7 +29,13 @@ export class TestSessions {
   private readonly runs: ScriptRuns<TestSession>;
 
   constructor(
-    private readonly deps: { layout: SandboxLayout; sessions: Sessions; logger: Logger; stopGraceMs: number },
+    private readonly deps: {
+      layout: SandboxLayout;
+      sessions: Sessions;
+      daemons: DockerDaemons | null;
+      logger: Logger;
+      stopGraceMs: number;
+    },
   ) {
     const { layout, sessions } = deps;
     this.runs = new ScriptRuns<TestSession>({
@@ -36,10 +43,12 @@ export class TestSessions {
       idField: "sessionId",
       logger: deps.logger,
       stopGraceMs: deps.stopGraceMs,
+      daemons: deps.daemons,
       paths: {
         dir: (id) => layout.testSessionDir(id),
         record: (id) => layout.testSessionRecordPath(id),
         log: (id) => layout.testSessionLogPath(id),
+        daemonLog: (id) => layout.testSessionDaemonLogPath(id),
         workspace: (id) => layout.testSessionWorkspaceDir(id),
         script: (id) => layout.testSessionScriptPath(id),
       },

@@ -1,0 +1,335 @@
+// A run's own Docker daemon: dockerd with the run's Docker directory as its data root, its own
+// containerd, exec root, socket and pid files, started before the startup script and stopped
+// after it. Everything the service knows about Docker daemons is in this folder.
+// Invariants:
+// 1. A run's daemon files live in a short directory derived from the service's root and the
+//    run's ID alone (a unix socket's path is limited to 108 bytes), so a restarted service finds
+//    what a crashed one left: `sweep` ends every daemon of this root by its pid files, then every
+//    process and mount left under the root.
+// 2. `stop` resolves only when dockerd and its containerd have exited on SIGTERM, no process of
+//    the run's daemon is left and nothing is mounted under its Docker directory or its files;
+//    otherwise it throws a DaemonError saying why, with the daemon's last log lines. A golden is
+//    never taken from a daemon that is running or was killed.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { access, constants, mkdir, open, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { request } from "node:http";
+import path from "node:path";
+import type { Logger } from "../logger.ts";
+import { killProcessesUnder, processesUnder, unmountUnder } from "./run-leftovers.ts";
+
+/** The Docker engine's programs on this host, and the flags every daemon gets. */
+export interface DockerEngine {
+  dockerd: string;
+  containerd: string;
+  /** The client startup scripts get as `docker`, whatever else is on their PATH. */
+  docker: string;
+  /** Networking and storage flags; the paths of each daemon are added per run. */
+  args: string[];
+}
+
+export type DockerSetting = "auto" | "on" | "off";
+
+/** Debian's docker.io; another `docker` client may come first on PATH, so paths are explicit. */
+export const debianEngine = {
+  dockerd: "/usr/sbin/dockerd",
+  containerd: "/usr/bin/containerd",
+  docker: "/usr/bin/docker",
+} as const;
+
+/** On a host with no bridge and no firewall rules to spare. */
+export const defaultDaemonArgs = ["--iptables=false", "--ip6tables=false", "--bridge=none"];
+
+/**
+ * The engine runs get a daemon from, or why they get none. `on` insists: a host that cannot run
+ * daemons is a configuration error there. `auto` uses the engine wherever it is installed and
+ * may run (daemons need root).
+ */
+export async function findEngine(
+  setting: DockerSetting,
+  args: string[] = defaultDaemonArgs,
+): Promise<{ engine: DockerEngine | null; reason: string | null }> {
+  if (setting === "off") return { engine: null, reason: "Docker daemons are turned off on this sandbox" };
+  let reason: string | null = null;
+  for (const program of Object.values(debianEngine)) {
+    if (
+      !(await access(program, constants.X_OK).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      reason = `this sandbox has no Docker engine (${program} is missing; apt-get install -y docker.io)`;
+      break;
+    }
+  }
+  if (reason === null && process.getuid?.() !== 0) {
+    reason = "this sandbox runs as an unprivileged user, and a Docker daemon needs root here";
+  }
+  if (reason !== null && setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
+  return reason === null ? { engine: { ...debianEngine, args }, reason: null } : { engine: null, reason };
+}
+
+/** A daemon that would not start, or would not stop cleanly; `logTail` is its last words. */
+export class DaemonError extends Error {
+  constructor(message: string, logTail: string) {
+    super(logTail ? `${message}. The daemon's last log lines:\n${logTail}` : message);
+    this.name = "DaemonError";
+  }
+}
+
+/** A run's daemon while it runs: where its API is, and how to end it. */
+export interface RunDaemon {
+  /** `unix://…`, for DOCKER_HOST. */
+  host: string;
+  /** A directory whose `docker` is the engine's client, to put first on the script's PATH. */
+  binDir: string;
+  stop(): Promise<void>;
+}
+
+const startTimeoutMs = 30_000;
+/** How long dockerd and containerd get to exit on SIGTERM, beyond the containers' own grace. */
+const stopTimeoutMs = 30_000;
+
+function hash(text: string, length: number): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+export class DockerDaemons {
+  /** Short on purpose: every socket of every daemon of this root is under it. */
+  readonly base: string;
+
+  constructor(
+    private readonly options: {
+      root: string;
+      engine: DockerEngine;
+      logger: Logger;
+      /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
+      stopGraceMs: number;
+    },
+  ) {
+    this.base = `/tmp/prewarm-${hash(path.resolve(options.root), 10)}`;
+  }
+
+  get engine(): DockerEngine {
+    return this.options.engine;
+  }
+
+  private files(runId: string) {
+    const dir = path.join(this.base, hash(runId, 12));
+    return {
+      dir,
+      socket: path.join(dir, "docker.sock"),
+      dockerdPid: path.join(dir, "dockerd.pid"),
+      containerdSocket: path.join(dir, "containerd.sock"),
+      containerdPid: path.join(dir, "containerd.pid"),
+      containerdConfig: path.join(dir, "containerd.toml"),
+      daemonConfig: path.join(dir, "daemon.json"),
+      exec: path.join(dir, "exec"),
+      containerdState: path.join(dir, "containerd-state"),
+      bin: path.join(dir, "bin"),
+    };
+  }
+
+  /** Starts the run's daemon on `dockerDir` and resolves once it answers. */
+  async start(runId: string, dockerDir: string, logFile: string): Promise<RunDaemon> {
+    const { engine, logger } = this.options;
+    const files = this.files(runId);
+    await rm(files.dir, { recursive: true, force: true });
+    await mkdir(files.bin, { recursive: true, mode: 0o700 });
+    await symlink(engine.docker, path.join(files.bin, "docker"));
+    await writeFile(files.daemonConfig, "{}\n");
+    await writeFile(files.containerdConfig, containerdConfig(dockerDir, files));
+    const log = await open(logFile, "a");
+    const children: ChildProcess[] = [];
+    const daemon: RunDaemon = {
+      host: `unix://${files.socket}`,
+      binDir: files.bin,
+      stop: async () => {
+        try {
+          await this.stopDaemon(files, dockerDir, children, logFile);
+        } finally {
+          await log.close().catch(() => undefined);
+        }
+      },
+    };
+    try {
+      const containerd = spawnDetached(engine.containerd, ["--config", files.containerdConfig], log.fd);
+      children.push(containerd);
+      await writeFile(files.containerdPid, `${containerd.pid}\n`);
+      const dockerd = spawnDetached(
+        engine.dockerd,
+        [
+          "--config-file",
+          files.daemonConfig,
+          "--data-root",
+          dockerDir,
+          "--exec-root",
+          files.exec,
+          "--pidfile",
+          files.dockerdPid,
+          "--host",
+          daemon.host,
+          "--containerd",
+          files.containerdSocket,
+          "--shutdown-timeout",
+          String(Math.max(1, Math.ceil(this.options.stopGraceMs / 1000))),
+          ...engine.args,
+        ],
+        log.fd,
+      );
+      children.push(dockerd);
+      await waitUntilAnswering(files.socket, dockerd);
+      logger.debug({ runId, host: daemon.host }, "docker daemon started");
+      return daemon;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      await daemon.stop().catch(() => undefined);
+      throw new DaemonError(`The Docker daemon did not start: ${reason}`, await logTail(logFile));
+    }
+  }
+
+  /**
+   * After a restart no run is running: ends every daemon this root's runs left (by their pid
+   * files), then every process and mount left under the root and the daemons' files.
+   */
+  async sweep(): Promise<void> {
+    const { logger, root } = this.options;
+    for (const entry of await readdir(this.base).catch(() => [] as string[])) {
+      const dir = path.join(this.base, entry);
+      for (const pidFile of ["dockerd.pid", "containerd.pid"]) {
+        const pid = await readPid(path.join(dir, pidFile));
+        if (pid !== null) await terminate(pid, dir, stopTimeoutMs).catch(() => undefined);
+      }
+    }
+    const prefixes = [path.resolve(root), this.base];
+    const killed = await killProcessesUnder(prefixes);
+    const detached = await unmountUnder(prefixes);
+    if (killed > 0 || detached.length > 0) {
+      logger.warn({ killed, detached }, "ended what the previous run's Docker daemons left");
+    }
+    await rm(this.base, { recursive: true, force: true });
+  }
+
+  private async stopDaemon(
+    files: ReturnType<DockerDaemons["files"]>,
+    dockerDir: string,
+    children: ChildProcess[],
+    logFile: string,
+  ): Promise<void> {
+    const faults: string[] = [];
+    // dockerd first (it stops its containers), then its containerd.
+    for (const child of [...children].reverse()) {
+      const timeoutMs = stopTimeoutMs + this.options.stopGraceMs;
+      if (!(await terminateChild(child, timeoutMs))) {
+        faults.push(`${path.basename(child.spawnfile)} did not exit within ${timeoutMs / 1000} s of SIGTERM`);
+      }
+    }
+    const prefixes = [files.dir, dockerDir];
+    // A shim may take a moment to notice its containerd is gone.
+    const deadline = Date.now() + 5_000;
+    while ((await processesUnder(prefixes)).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const killed = await killProcessesUnder(prefixes);
+    if (killed > 0) faults.push(`${killed} of its processes were still running`);
+    const detached = await unmountUnder(prefixes).catch((error) => {
+      faults.push(String(error));
+      return [];
+    });
+    if (detached.length > 0) faults.push(`busy mounts had to be detached: ${detached.join(", ")}`);
+    await rm(files.dir, { recursive: true, force: true });
+    if (faults.length > 0) {
+      throw new DaemonError(`The Docker daemon did not stop cleanly: ${faults.join("; ")}`, await logTail(logFile));
+    }
+  }
+}
+
+function containerdConfig(dockerDir: string, files: { containerdSocket: string; containerdState: string }): string {
+  // Where dockerd would keep its own containerd's data: a golden does not depend on who started it.
+  return [
+    "version = 2",
+    `root = ${JSON.stringify(path.join(dockerDir, "containerd", "daemon"))}`,
+    `state = ${JSON.stringify(files.containerdState)}`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    "[grpc]",
+    `  address = ${JSON.stringify(files.containerdSocket)}`,
+    "",
+  ].join("\n");
+}
+
+/** In a process group of its own, so the service's signals and its end do not reach it by accident. */
+function spawnDetached(program: string, args: string[], logFd: number): ChildProcess {
+  const child = spawn(program, args, { detached: true, stdio: ["ignore", logFd, logFd] });
+  child.on("error", () => undefined);
+  return child;
+}
+
+async function waitUntilAnswering(socket: string, dockerd: ChildProcess): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  for (;;) {
+    if (dockerd.exitCode !== null || dockerd.signalCode !== null) {
+      throw new Error(`dockerd exited (${dockerd.exitCode ?? dockerd.signalCode})`);
+    }
+    if (await ping(socket)) return;
+    if (Date.now() > deadline) throw new Error(`dockerd did not answer within ${startTimeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function ping(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath: socket, path: "/_ping", timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+    req.end();
+  });
+}
+
+/** SIGTERM, then waits; SIGKILL if it outlives `timeoutMs`. True when SIGTERM was enough. */
+function terminateChild(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve(false);
+    }, timeoutMs);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/**
+ * The same for a daemon that is not our child (a restarted service finds it by its pid file),
+ * only if that pid is still one of this run's daemons and not a process that reused the number.
+ */
+async function terminate(pid: number, runDir: string, timeoutMs: number): Promise<void> {
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.includes(runDir)) return;
+  const alive = async () => {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    // A zombie has ended; only its parent's wait is missing.
+    return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  };
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while ((await alive()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (await alive()) process.kill(pid, "SIGKILL");
+}
+
+async function readPid(file: string): Promise<number | null> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(pid) && pid > 1 ? pid : null;
+}
+
+/** The end of the daemon's log, where a failing daemon says why. */
+async function logTail(file: string, lines = 15): Promise<string> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}

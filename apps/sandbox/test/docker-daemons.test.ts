@@ -1,0 +1,193 @@
+// Runs with a real Docker daemon each: a build's startup script builds an image with plain
+// `docker` commands against its own dockerd, the golden is taken only once that daemon has
+// stopped, a test session's daemon starts on the copy and finds the images, and nothing of a
+// daemon (process or mount) outlives its run, whether it ends, fails to start or is stopped.
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { entries, freePort, kill9, startService } from "@prewarm/test-kit/processes";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { DockerDaemons, type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
+import { mountsUnder, processesUnder } from "../src/docker/run-leftovers.ts";
+import { createLogger } from "../src/logger.ts";
+import { createTestSandbox, type TestSandbox } from "./helpers.ts";
+import { treeManifest } from "./support/tree-manifest.ts";
+
+let engine: DockerEngine | null = null;
+let noEngine = "";
+beforeAll(async () => {
+  const found = await findEngine("auto");
+  engine = found.engine;
+  noEngine = found.reason ?? "";
+  if (!engine && process.env.CI) throw new Error(`CI must run real Docker daemons, but ${noEngine}`);
+});
+
+let sandbox: TestSandbox | null = null;
+afterEach(async () => {
+  await sandbox?.close();
+  sandbox = null;
+});
+
+async function withDaemons(options: { args?: string[] } = {}): Promise<TestSandbox> {
+  if (!engine) throw new Error("no engine");
+  sandbox = await createTestSandbox({
+    docker: { ...engine, args: options.args ?? engine.args },
+    stopGraceMs: 5_000,
+  });
+  return sandbox;
+}
+
+/** A base image from the host's static busybox, built offline, then a step that takes a moment. */
+const buildImage = [
+  "set -e",
+  "mkdir -p ctx && cp /bin/busybox ctx/",
+  'printf \'FROM scratch\\nCOPY busybox /bin/busybox\\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\\nRUN echo built > /built\\n\' > ctx/Dockerfile',
+  "echo building the image",
+  "DOCKER_BUILDKIT=1 docker build --progress=plain --network=none -t demo:1 ctx",
+  "docker run --rm --network=none demo:1 cat /built",
+].join("\n");
+
+/** Nothing of any daemon of this sandbox is left: no process, no mount. */
+async function nothingLeft(sb: TestSandbox): Promise<void> {
+  const prefixes = [sb.root, sb.services.daemons?.base ?? sb.root];
+  expect(await processesUnder(prefixes)).toEqual([]);
+  expect(await mountsUnder(prefixes)).toEqual([]);
+}
+
+const log = async (sb: TestSandbox, buildId: string) => (await sb.request("GET", `/v1/builds/${buildId}/log`)).text();
+
+describe("a Docker daemon per run", () => {
+  it("lets a build's script build images with docker, and promotes the directory only after the daemon stopped", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const sb = await withDaemons();
+    await sb.startBuild({ build_id: "b1", project_id: "p1", startup_script: buildImage });
+    const build = await sb.waitForBuild("b1");
+    const output = await log(sb, "b1");
+    expect(build.status, output).toBe("succeeded");
+    expect(output).toContain("Starting a Docker daemon");
+    expect(output).toMatch(/^built\r?$/m);
+    // The daemon's own log is kept beside the build's.
+    expect(await readFile(path.join(sb.root, "build-records", "b1.dockerd.log"), "utf8")).toContain(
+      "Daemon shutdown complete",
+    );
+    const repositories = JSON.parse(
+      await readFile(
+        path.join(sb.root, "goldens", "p1", "current", "docker", "image", "overlay2", "repositories.json"),
+        "utf8",
+      ),
+    );
+    expect(Object.keys(repositories.Repositories)).toContain("demo");
+    await nothingLeft(sb);
+  });
+
+  it("gives a test session a daemon on its copy of the golden: the images are there and rebuilding is CACHED", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const sb = await withDaemons();
+    await sb.startBuild({ build_id: "b1", project_id: "p1", startup_script: buildImage });
+    expect((await sb.waitForBuild("b1")).status).toBe("succeeded");
+    const golden = await treeManifest(path.join(sb.root, "goldens", "p1", "generations"));
+
+    await sb.request("POST", "/v1/test-sessions", {
+      session_id: "t1",
+      project_id: "p1",
+      startup_script: `docker images --format '{{.Repository}}:{{.Tag}}'\n${buildImage}\ndocker rmi -f demo:1`,
+    });
+    await expect
+      .poll(async () => (await (await sb.request("GET", "/v1/test-sessions/t1")).json()).status, { timeout: 60_000 })
+      .toMatch(/^(succeeded|failed|stopped)$/);
+    const session = await (await sb.request("GET", "/v1/test-sessions/t1")).json();
+    const output = await (await sb.request("GET", "/v1/test-sessions/t1/log")).text();
+    expect(session.status, output).toBe("succeeded");
+    expect(output).toMatch(/^demo:1\r?$/m);
+    expect(output).toContain("CACHED");
+    // Removing the image in the session changed nothing of the golden.
+    expect(await treeManifest(path.join(sb.root, "goldens", "p1", "generations"))).toEqual(golden);
+    await nothingLeft(sb);
+  });
+
+  it("stops a build with a container running: its daemon and container end, nothing stays mounted", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const sb = await withDaemons();
+    await sb.startBuild({
+      build_id: "b2",
+      project_id: "p2",
+      startup_script: `${buildImage}\ndocker run -d --network=none demo:1 sleep 600\necho container started\nsleep 600`,
+    });
+    await expect.poll(() => log(sb, "b2"), { timeout: 60_000 }).toContain("container started");
+    const stopped = await (await sb.request("POST", "/v1/builds/b2/stop", {})).json();
+    expect(stopped.status).toBe("stopped");
+    expect((await sb.request("GET", "/v1/goldens/p2").then((res) => res.json())).exists).toBe(false);
+    await nothingLeft(sb);
+  });
+
+  it("fails a build whose daemon does not start, saying why with the daemon's last words", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const sb = await withDaemons({ args: ["--no-such-flag"] });
+    await sb.startBuild({ build_id: "b3", project_id: "p3", startup_script: "echo never runs" });
+    const build = await sb.waitForBuild("b3");
+    expect(build.status).toBe("failed");
+    expect(build.error).toContain("The Docker daemon did not start");
+    expect(build.error).toContain("no-such-flag");
+    expect(await log(sb, "b3")).not.toContain("never runs");
+    await nothingLeft(sb);
+  });
+});
+
+describe("a sandbox killed under a build with a running Docker daemon", () => {
+  // Killed at four moments: the daemon starting, images building, a container running, and the
+  // service started again on the same root each time.
+  const moments = ["Starting a Docker daemon", "Running the startup script", "building the image", "container started"];
+
+  it(`ends the orphaned daemon, its containerd and containers, unmounts, and reports the build interrupted (${moments.length} kills)`, async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const root = await mkdtemp(path.join(tmpdir(), "daemon-crash-"));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const daemonFiles = new DockerDaemons({ root, engine, logger: createLogger("silent"), stopGraceMs: 0 }).base;
+    const prefixes = [root, daemonFiles];
+    const start = () =>
+      startService(
+        entries.sandbox,
+        { SANDBOX_ROOT: root, SANDBOX_PORT: String(port), SANDBOX_DOCKER: "on" },
+        `${base}/v1/health`,
+      );
+    let service: ChildProcess | null = await start();
+    try {
+      for (const [i, moment] of moments.entries()) {
+        const buildId = `crash${i}`;
+        const started = await fetch(`${base}/v1/builds`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            build_id: buildId,
+            project_id: "p1",
+            startup_script: `${buildImage}\ndocker run -d --network=none demo:1 sleep 600\necho container started\nsleep 600`,
+          }),
+        });
+        expect(started.status).toBe(202);
+        await expect
+          .poll(async () => (await fetch(`${base}/v1/builds/${buildId}/log`)).text(), { timeout: 60_000 })
+          .toContain(moment);
+        await kill9(service);
+        service = null;
+        // The daemon outlived the service: that is what the restart must clean up.
+        if (i > 0) expect((await processesUnder(prefixes)).length).toBeGreaterThan(0);
+
+        service = await start();
+        const build = await (await fetch(`${base}/v1/builds/${buildId}`)).json();
+        expect(build).toMatchObject({ status: "interrupted", error: "Build interrupted by sandbox restart" });
+        expect(await processesUnder(prefixes)).toEqual([]);
+        expect(await mountsUnder(prefixes)).toEqual([]);
+        expect(await readdir(path.join(root, "builds"))).toEqual([]);
+        const golden = (await (await fetch(`${base}/v1/goldens/p1`)).json()) as { exists: boolean };
+        expect(golden.exists).toBe(false);
+      }
+    } finally {
+      await kill9(service);
+      const leftovers = await createTestSandbox({ root, docker: engine });
+      await leftovers.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
