@@ -18,6 +18,8 @@ const bffEnv = (name: string, sandboxPort: number, seedDemo: boolean) => ({
   SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
   WEB_DIST: path.join(root, "apps", "web", "dist"),
   SEED_DEMO: String(seedDemo),
+  // The demo's cold build, really built by Docker, in seconds rather than a minute.
+  DEMO_STEP_SECONDS: "1",
   RECONCILE_INTERVAL_MS: "1000",
   LOG_LEVEL: "warn",
 });

@@ -18,6 +18,8 @@ export interface BffEnv {
   /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
   dispatchGraceMs: number;
   seedDemo: boolean;
+  /** How long each slow step of the demo's cold build takes (DEMO_STEP_SECONDS). */
+  demoStepSeconds: number;
   /** Where people reach the app, e.g. https://prewarm.example.com; login links point there. */
   publicUrl: string;
   /** More origins the app's pages may be served from (a dev server), comma-separated. */
@@ -58,6 +60,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     reconcileIntervalMs: env.int("RECONCILE_INTERVAL_MS", 5000, 50, 600_000),
     dispatchGraceMs: env.int("DISPATCH_GRACE_MS", 10_000, 0, 600_000),
     seedDemo: env.bool("SEED_DEMO", false),
+    demoStepSeconds: env.int("DEMO_STEP_SECONDS", 10, 0, 600),
     publicUrl: env.url("PUBLIC_URL", `http://${shownHost}:${port}`).replace(/\/$/, ""),
     allowedOrigins,
     sandboxToken: env.optional("SANDBOX_TOKEN"),

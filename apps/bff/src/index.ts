@@ -18,7 +18,7 @@ const releaseDataDir = env.databaseUrl ? () => {} : claimDataDir(env.dataDir);
 const sql = await openDatabase(env);
 const services = createServices({ ...env, sql, logger });
 const bootstrap = await bootstrapOwner(services.auth, env.ownerName, env.publicUrl);
-if (env.seedDemo) await seedDemoProject(services.store, services.auth, env.dataDir, logger);
+if (env.seedDemo) await seedDemoProject(services.store, services.auth, env.dataDir, logger, env.demoStepSeconds);
 await startServices(services);
 
 const server = serve({ fetch: createApp(services).fetch, hostname: env.host, port: env.port }, (info) => {

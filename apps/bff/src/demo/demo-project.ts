@@ -1,6 +1,7 @@
 // The demo project `npm start` creates on first start: a local git repository with three
-// services, and a startup script that behaves like a real one (prints progress for about 15 s
-// and writes a few hundred MB of layers into the Docker directory it is given).
+// services, each with a Dockerfile, and a startup script that builds their images with the run's
+// Docker daemon, offline (demo-startup.sh). Cold, each service's two slow steps take
+// `stepSeconds` each (about a minute in all by default); from a golden they come out CACHED.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -11,23 +12,37 @@ import type { ProjectStore } from "../store/project-store.ts";
 
 const demoProjectId = "demo";
 
-const dockerfiles: Record<string, string[]> = {
-  api: ["FROM node:20-slim", "COPY package*.json ./", "RUN npm ci", "COPY . ."],
-  web: ["FROM nginx:1.27", "COPY dist /usr/share/nginx/html", "RUN nginx -t", "EXPOSE 80"],
-  worker: ["FROM python:3.12-slim", "COPY requirements.txt .", "RUN pip install -r requirements.txt", "COPY . ."],
+/** What each service's image does on top of the base image: its slow steps and what they leave. */
+const services: Record<string, { install: string; megabytes: number; build: string }> = {
+  api: { install: "installing node modules", megabytes: 60, build: "compiling the api" },
+  web: { install: "installing web dependencies", megabytes: 40, build: "bundling the web app" },
+  worker: { install: "installing python packages", megabytes: 50, build: "compiling the worker" },
 };
+
+function dockerfile(service: string, stepSeconds: number): string {
+  const { install, megabytes, build } = services[service] as (typeof services)[string];
+  return [
+    "FROM demo-base:1",
+    "WORKDIR /app",
+    "COPY Dockerfile /app/",
+    `RUN echo "${install}" && sleep ${stepSeconds} && head -c ${megabytes * 1_000_000} /dev/urandom > /app/dependencies.bin`,
+    `RUN echo "${build}" && sleep ${stepSeconds} && echo "${service} ready" > /app/ready`,
+    'CMD ["cat", "/app/ready"]',
+    "",
+  ].join("\n");
+}
 
 function demoStartupScript(): string {
   return readFileSync(new URL("./demo-startup.sh", import.meta.url), "utf8");
 }
 
-async function createDemoRepository(dir: string): Promise<void> {
+async function createDemoRepository(dir: string, stepSeconds: number): Promise<void> {
   if (existsSync(path.join(dir, ".git"))) return;
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, "README.md"), "# Demo project\n\nThree services, each with its own image.\n");
-  for (const [service, steps] of Object.entries(dockerfiles)) {
+  for (const service of Object.keys(services)) {
     await mkdir(path.join(dir, "services", service), { recursive: true });
-    await writeFile(path.join(dir, "services", service, "Dockerfile"), `${steps.join("\n")}\n`);
+    await writeFile(path.join(dir, "services", service, "Dockerfile"), dockerfile(service, stepSeconds));
   }
   const git = (...args: string[]) =>
     execFileSync("git", args, {
@@ -52,11 +67,13 @@ export async function seedDemoProject(
   auth: AuthStore,
   dataDir: string,
   logger: Logger,
+  /** How long each slow step of a cold build takes. */
+  stepSeconds = 10,
 ): Promise<void> {
   if (await store.getProject(demoProjectId)) return;
   const [owner] = await auth.listUsers();
   const repository = path.join(dataDir, "demo-repo");
-  await createDemoRepository(repository);
+  await createDemoRepository(repository, stepSeconds);
   await store.createProject(
     {
       name: "Demo project",
