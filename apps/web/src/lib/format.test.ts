@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatAge, formatAgo, formatElapsed, formatSize } from "./format.ts";
+import { formatAge, formatAgo, formatDockerEngine, formatElapsed, formatSize } from "./format.ts";
 
 const now = Date.parse("2026-03-10T12:00:00Z");
 const before = (seconds: number) => new Date(now - seconds * 1000).toISOString();
@@ -37,5 +37,13 @@ describe("how times and sizes read", () => {
     expect(formatSize(8_700_000_000)).toBe("8.7 GB");
     expect(formatSize(312_000_000)).toBe("312 MB");
     expect(formatSize(0)).toBe("0 B");
+  });
+
+  it("names the Docker engine a run had, or says it had none once it ended", () => {
+    const engine = { version: "20.10.24+dfsg1", storage_driver: "overlay2" };
+    expect(formatDockerEngine(engine, true)).toBe("Docker 20.10.24+dfsg1 (overlay2)");
+    expect(formatDockerEngine(engine, false)).toBe("Docker 20.10.24+dfsg1 (overlay2)");
+    expect(formatDockerEngine(null, true)).toBe("No Docker daemon");
+    expect(formatDockerEngine(null, false)).toBeNull();
   });
 });

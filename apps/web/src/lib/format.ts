@@ -1,6 +1,8 @@
-// How sizes and times read on the page: "8.7 GB", "3 min ago", "2h ago", "2 days old".
+// How sizes, times and engines read on the page: "8.7 GB", "3 min ago", "2h ago", "2 days old",
+// "Docker 20.10.24+dfsg1 (overlay2)".
 // Relative times are spelled here rather than by Intl.RelativeTimeFormat because its wording
 // changes with the browser's CLDR version, and the page's copy should not.
+import type { components } from "@prewarm/api-types/bff";
 import prettyBytes from "pretty-bytes";
 
 export function formatSize(bytes: number): string {
@@ -44,4 +46,17 @@ export function formatSeconds(duration: number): string {
 /** The exact time, for a tooltip beside a relative one. */
 export function formatExact(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/**
+ * The Docker engine that ran a build or test session, in the words its log uses: "Docker
+ * 20.10.24+dfsg1 (overlay2)"; "No Docker daemon" for a run that ended without one; null while a
+ * run's daemon may still be starting.
+ */
+export function formatDockerEngine(
+  engine: components["schemas"]["DockerEngineUsed"] | null,
+  ended: boolean,
+): string | null {
+  if (engine) return `Docker ${engine.version} (${engine.storage_driver})`;
+  return ended ? "No Docker daemon" : null;
 }

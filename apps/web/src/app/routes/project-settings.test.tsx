@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import type { Build } from "../../features/build-history/api/list-builds.ts";
 import {
   bffHttp,
+  dockerEngine,
   member,
   problem,
   seedBuilds,
   seedProject,
   seedVersion,
   setLog,
+  setSandboxDocker,
   setSandboxReachable,
   storedProject,
   testSessionScripts,
@@ -72,6 +74,50 @@ describe("the Pre-warm Docker cache setting", () => {
     await waitFor(() => expect(screen.getByRole("switch", { name: "Pre-warm Docker cache" })).not.toBeChecked());
     expect(status()).toHaveTextContent("Ready · 8.7 GB · Updated 2h ago");
     expect(screen.queryByText(/Docker cache build started/)).not.toBeInTheDocument();
+  });
+});
+
+describe("a sandbox without a Docker engine", () => {
+  const noEngine = "This sandbox has no Docker engine: builds run the script without a Docker daemon.";
+
+  it("is said in plain words beside the setting, with the sandbox's reason, and building stays possible", async () => {
+    setSandboxDocker({
+      available: false,
+      detail: "this sandbox has no Docker engine (/usr/sbin/dockerd is missing; apt-get install -y docker.io)",
+    });
+    seedProject();
+    const { user } = renderApp("/projects/shop/settings");
+    const note = await screen.findByRole("note");
+    expect(note).toHaveTextContent(
+      `${noEngine} This sandbox has no Docker engine (/usr/sbin/dockerd is missing; apt-get install -y docker.io).`,
+    );
+    const toggle = screen.getByRole("switch", { name: "Pre-warm Docker cache" });
+    expect(toggle).toHaveAccessibleDescription(new RegExp(noEngine));
+    expect(toggle).toBeEnabled();
+    await user.click(toggle);
+    expect(
+      await screen.findByText("Docker cache build started. This runs your startup script and takes a few minutes."),
+    ).toBeVisible();
+    expect(status()).toHaveTextContent("Building… Started just now");
+  });
+
+  it("is said without a reason when the sandbox gives none", async () => {
+    setSandboxDocker({ available: false, detail: null });
+    seedProject();
+    renderApp("/projects/shop/settings");
+    expect(await screen.findByRole("note")).toHaveTextContent(new RegExp(`^${noEngine}$`));
+  });
+
+  it.each([
+    ["where runs get a Docker daemon", { available: true, detail: null }],
+    ["before the BFF has asked the sandbox", null],
+  ] as const)("is not mentioned %s", async (_, docker) => {
+    setSandboxDocker(docker);
+    seedProject();
+    renderApp("/projects/shop/settings");
+    await screen.findByRole("switch", { name: "Pre-warm Docker cache" });
+    expect(screen.queryByRole("note")).not.toBeInTheDocument();
+    expect(screen.queryByText(/no Docker engine/)).not.toBeInTheDocument();
   });
 });
 
@@ -272,6 +318,7 @@ describe("the build history", () => {
     duration_seconds: 372,
     error: null,
     size_bytes: 8_700_000_000,
+    docker_engine: dockerEngine,
     ...overrides,
   });
 
@@ -301,6 +348,35 @@ describe("the build history", () => {
     expect(rows[2]).toHaveTextContent(/Succeeded.*Merge.*abcdef1.*3h ago.*6m 12s.*8\.7 GB/);
     await user.click(within(rows[2] as HTMLElement).getByRole("button", { name: "View the log of bld_1" }));
     expect(await screen.findByRole("region", { name: "Docker Cache Build" })).toBeVisible();
+  });
+
+  it("says which Docker engine ran each build, or that it had none, and the viewer says it too", async () => {
+    seedProject({ auto_warm_docker_cache: true, status: "building", build_id: "bld_3", last_build_at: hoursAgo(0) });
+    seedBuilds("shop", [
+      build("bld_3", {
+        status: "running",
+        started_at: hoursAgo(0),
+        finished_at: null,
+        duration_seconds: null,
+        size_bytes: null,
+        docker_engine: null,
+      }),
+      build("bld_2", { status: "failed", error: "exit 1", size_bytes: null, docker_engine: null }),
+      build("bld_1", {}),
+    ]);
+    setLog("bld_1", "built\r\n");
+    const { user } = renderApp("/projects/shop/settings");
+    const table = await screen.findByRole("table", { name: "Build history" });
+    const [, running, failed, succeeded] = within(table).getAllByRole("row") as HTMLElement[];
+    // The running build's daemon may still be starting: nothing is said about it yet.
+    expect(running).toHaveTextContent("Running");
+    expect(running).not.toHaveTextContent(/Docker/);
+    expect(within(failed as HTMLElement).getByText("No Docker daemon")).toBeVisible();
+    expect(within(succeeded as HTMLElement).getByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
+
+    await user.click(within(succeeded as HTMLElement).getByRole("button", { name: "View the log of bld_1" }));
+    const viewer = await screen.findByRole("region", { name: "Docker Cache Build" });
+    expect(await within(viewer).findByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
   });
 
   it("says there are none yet", async () => {
@@ -396,6 +472,42 @@ describe("[Test]", () => {
 
     await user.click(within(column).getByRole("button", { name: "Stop" }));
     await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent("Stopped"));
+  });
+
+  it("shows the Docker engine the session's script has once its daemon is up", async () => {
+    seedProject();
+    const { user } = renderApp("/projects/shop/settings");
+    await screen.findByRole("textbox", { name: "Startup script" });
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    const column = await screen.findByRole("region", { name: "Test Session" });
+    updateTestSession({
+      status: "running",
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null },
+    });
+    expect(await within(column).findByText("Starting a Docker daemon…")).toBeVisible();
+    updateTestSession({ docker_engine: dockerEngine });
+    expect(await within(column).findByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
+    updateTestSession({ status: "succeeded", exit_code: 0 });
+    await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent(/^Finished/));
+    expect(within(column).getByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
+  });
+
+  it("says the session has no Docker daemon where the sandbox has no Docker engine", async () => {
+    setSandboxDocker({ available: false, detail: "Docker daemons are turned off on this sandbox" });
+    seedProject();
+    const { user } = renderApp("/projects/shop/settings");
+    await screen.findByRole("textbox", { name: "Startup script" });
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    const column = await screen.findByRole("region", { name: "Test Session" });
+    updateTestSession({
+      status: "running",
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null },
+    });
+    await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent("Running the startup script"));
+    expect(within(column).getByText("No Docker daemon on this sandbox")).toBeVisible();
+    updateTestSession({ status: "succeeded", exit_code: 0 });
+    await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent(/^Finished/));
+    expect(within(column).getByText("No Docker daemon on this sandbox")).toBeVisible();
   });
 
   it("says when there was no cache", async () => {

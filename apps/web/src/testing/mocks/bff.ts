@@ -20,15 +20,38 @@ export function logInAs(user: User | null): void {
   currentUser = user;
 }
 
+type DockerAvailability = components["schemas"]["DockerAvailability"];
+
+/** The Docker engine every build and test session gets where the sandbox has one. */
+export const dockerEngine: components["schemas"]["DockerEngineUsed"] = {
+  version: "20.10.24+dfsg1",
+  storage_driver: "overlay2",
+};
+const withDockerEngine: DockerAvailability = { available: true, detail: null };
+
 let sandbox: components["schemas"]["SandboxStatus"] = {
   reachable: true,
   since: new Date().toISOString(),
   detail: null,
+  docker: withDockerEngine,
 };
 
-/** What GET /api/v1/sandbox answers from now on. */
+/** What GET /api/v1/sandbox answers from now on; whether runs get a Docker daemon stays as it was. */
 export function setSandboxReachable(reachable: boolean): void {
-  sandbox = { reachable, since: new Date().toISOString(), detail: reachable ? null : "connection refused" };
+  sandbox = {
+    ...sandbox,
+    reachable,
+    since: new Date().toISOString(),
+    detail: reachable ? null : "connection refused",
+  };
+}
+
+/**
+ * Whether runs on the sandbox get a Docker daemon from now on: a sandbox without a Docker engine
+ * (`{ available: false, detail }`), or null before the BFF has asked. It has one unless a test says so.
+ */
+export function setSandboxDocker(docker: DockerAvailability | null): void {
+  sandbox = { ...sandbox, docker };
 }
 type CacheState = components["schemas"]["DockerCacheState"];
 
@@ -60,6 +83,7 @@ let buildCounter = 0;
 export function resetBff(): void {
   currentUser = owner;
   setSandboxReachable(true);
+  setSandboxDocker(withDockerEngine);
   projects.clear();
   logs.clear();
   builds.clear();
@@ -210,6 +234,8 @@ export const handlers = [
       total_bytes: size,
       exit_code: null,
       error: null,
+      // Known once its daemon is up, after the Docker data is prepared (`updateTestSession`).
+      docker_engine: null,
     };
     testSessions.set(session.session_id, session);
     testSessionScript.set(session.session_id, script);
@@ -241,6 +267,10 @@ export const handlers = [
       ? response(200).json({ builds: builds.get(params.project_id) ?? [] })
       : problem(response, 404, "project_not_found", `No project ${params.project_id}`),
   ),
+  http.get("/api/v1/projects/{project_id}/docker-cache/builds/{build_id}", ({ params, response }) => {
+    const build = builds.get(params.project_id)?.find((candidate) => candidate.id === params.build_id);
+    return build ? response(200).json(build) : problem(response, 404, "build_not_found", `No build ${params.build_id}`);
+  }),
   http.post("/api/v1/projects/{project_id}/docker-cache/resume", ({ params, response }) => {
     const project = projects.get(params.project_id);
     if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);
@@ -312,6 +342,7 @@ export const handlers = [
         duration_seconds: null,
         error: null,
         size_bytes: null,
+        docker_engine: null,
       },
       queued: false,
     });

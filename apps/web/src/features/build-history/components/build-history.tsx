@@ -1,6 +1,6 @@
 // Recent builds of the golden: what started each, from which commit, when, how long it took,
-// how big the golden came out, and how it ended. Each row opens its log in the viewer. The
-// chart of size and duration is loaded only when someone asks for it.
+// how big the golden came out, how it ended and which Docker engine ran it. Each row opens its
+// log in the viewer. The chart of size and duration is loaded only when someone asks for it.
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import CircularProgress from "@mui/material/CircularProgress";
@@ -16,7 +16,7 @@ import Typography from "@mui/material/Typography";
 import { lazy, Suspense, useState } from "react";
 import type { DockerCacheState } from "../../../api/project/get-project.ts";
 import { RelativeTime } from "../../../components/relative-time.tsx";
-import { formatAgo, formatSeconds, formatSize } from "../../../lib/format.ts";
+import { formatAgo, formatDockerEngine, formatSeconds, formatSize } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
 import { type Build, useBuilds } from "../api/list-builds.ts";
 
@@ -97,13 +97,23 @@ export default function BuildHistory({
             <TableBody>
               {list.map((build) => {
                 const outcome = outcomes[build.status];
+                // A running build's list is read when it starts, before its daemon is up.
+                const engine = formatDockerEngine(build.docker_engine, build.status !== "running");
                 return (
                   <TableRow key={build.id} hover>
                     <TableCell title={build.error ?? undefined}>
-                      <Box component="span" aria-hidden sx={{ color: outcome.color, mr: 0.75 }}>
-                        {outcome.symbol}
+                      <Box component="span" sx={{ whiteSpace: "nowrap" }}>
+                        <Box component="span" aria-hidden sx={{ color: outcome.color, mr: 0.75 }}>
+                          {outcome.symbol}
+                        </Box>
+                        {outcome.label}
                       </Box>
-                      {outcome.label}
+                      {/* Under the outcome rather than a column of its own: the table stays readable at 900 px. */}
+                      {engine && (
+                        <Typography variant="caption" color="text.secondary" sx={{ display: "block" }}>
+                          {engine}
+                        </Typography>
+                      )}
                     </TableCell>
                     <TableCell>{triggers[build.trigger]}</TableCell>
                     <TableCell sx={{ fontFamily: "ui-monospace, monospace" }}>

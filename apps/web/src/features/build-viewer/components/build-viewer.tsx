@@ -1,6 +1,7 @@
 // The "Docker Cache Build" column: a 16:9 terminal showing a build's output, live while it runs
 // and replayed from the start when opened mid-build or after it ended. xterm.js is loaded only
-// when the column opens, to keep it out of the page's first download.
+// when the column opens, to keep it out of the page's first download. The header says which
+// Docker engine ran the build once that is known.
 import Box from "@mui/material/Box";
 import IconButton from "@mui/material/IconButton";
 import Paper from "@mui/material/Paper";
@@ -8,6 +9,8 @@ import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
 import { TerminalFrame } from "../../../components/terminal-frame.tsx";
+import { formatDockerEngine } from "../../../lib/format.ts";
+import { useBuild } from "../api/get-build.ts";
 import { streamBuildLog } from "../api/stream-build-log.ts";
 
 interface BuildViewerProps {
@@ -19,6 +22,8 @@ interface BuildViewerProps {
 }
 
 export function BuildViewer({ projectId, buildId, live, onClose }: BuildViewerProps) {
+  const build = useBuild(projectId, buildId, live).data;
+  const engine = build ? formatDockerEngine(build.docker_engine, build.status !== "running") : null;
   return (
     <Paper component="section" aria-labelledby="build-viewer-title" variant="outlined" sx={{ p: 2 }}>
       <Stack direction="row" sx={{ alignItems: "center", mb: 1.5 }} spacing={1}>
@@ -29,6 +34,11 @@ export function BuildViewer({ projectId, buildId, live, onClose }: BuildViewerPr
           <Typography variant="body2" color="text.secondary" noWrap title={buildId}>
             {live ? "Running" : "Finished"} · {buildId}
           </Typography>
+          {engine && (
+            <Typography variant="body2" color="text.secondary">
+              {engine}
+            </Typography>
+          )}
         </Box>
         <IconButton aria-label="Close the build viewer" onClick={onClose}>
           <SvgIcon>

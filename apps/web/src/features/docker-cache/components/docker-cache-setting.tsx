@@ -1,5 +1,6 @@
 // "Pre-warm Docker cache": the switch, what it does, and the cache's status. Turning it on saves
-// the setting and starts a build at once; turning it off only stops future builds.
+// the setting and starts a build at once; turning it off only stops future builds. Where the
+// sandbox has no Docker engine, a note under it says builds run without a Docker daemon.
 import FormControlLabel from "@mui/material/FormControlLabel";
 import FormHelperText from "@mui/material/FormHelperText";
 import Stack from "@mui/material/Stack";
@@ -7,8 +8,10 @@ import Switch from "@mui/material/Switch";
 import Typography from "@mui/material/Typography";
 import type { Project } from "../../../api/project/get-project.ts";
 import { useUpdateProject } from "../../../api/project/update-project.ts";
+import { useSandboxStatus } from "../../../api/sandbox/get-sandbox-status.ts";
 import { showToast } from "../../../lib/toasts.tsx";
 import { CacheStatus } from "./cache-status.tsx";
+import { NoDockerEngineNotice } from "./no-docker-engine-notice.tsx";
 
 const description =
   "If your startup script builds Docker images, this keeps a warm cache so new sessions start in ~15 seconds " +
@@ -33,6 +36,9 @@ export function DockerCacheSetting({
   const enabled = project.metadata.auto_warm_docker_cache;
   const state = project.metadata.docker_cache_state;
   const hasScript = project.startup_script.trim() !== "";
+  // Null until the BFF has asked the sandbox: say nothing until it is known.
+  const docker = useSandboxStatus().data?.docker ?? null;
+  const noEngine = docker !== null && !docker.available;
 
   const toggle = (checked: boolean) =>
     update.mutate(
@@ -81,6 +87,7 @@ export function DockerCacheSetting({
                     unavailable && !enabled ? "sandbox-unreachable" : null,
                     hasScript ? null : "prewarm-helper",
                     "prewarm-description",
+                    noEngine ? "no-docker-engine" : null,
                   ]
                     .filter(Boolean)
                     .join(" "),
@@ -90,6 +97,7 @@ export function DockerCacheSetting({
           }
         />
       </Stack>
+      {noEngine && <NoDockerEngineNotice detail={docker.detail} />}
       {showStatus && (
         <CacheStatus
           projectId={project.id}

@@ -1,6 +1,7 @@
 // The "Test Session" column: the startup script running in an ordinary session, the way an
 // agent's session starts. It leads with what the cache saved: the Docker data copied from the
-// golden (with progress while it copies, and how long it took), or that there was none.
+// golden (with progress while it copies, and how long it took), or that there was none; then
+// the Docker engine the script has, or that it has none.
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import IconButton from "@mui/material/IconButton";
@@ -9,8 +10,9 @@ import Paper from "@mui/material/Paper";
 import Stack from "@mui/material/Stack";
 import SvgIcon from "@mui/material/SvgIcon";
 import Typography from "@mui/material/Typography";
+import { useSandboxStatus } from "../../../api/sandbox/get-sandbox-status.ts";
 import { TerminalFrame } from "../../../components/terminal-frame.tsx";
-import { formatSize } from "../../../lib/format.ts";
+import { formatDockerEngine, formatSize } from "../../../lib/format.ts";
 import { isActive, type TestSession, useTestSession } from "../api/get-test-session.ts";
 import { useStopTestSession } from "../api/stop-test-session.ts";
 import { streamTestSessionLog } from "../api/stream-test-session-log.ts";
@@ -25,6 +27,19 @@ function describePreparation(session: TestSession): string {
     return `Preparing Docker data from cache… ${formatSize(session.copied_bytes)} of ${formatSize(session.total_bytes)}`;
   }
   return "Preparing the Docker directory…";
+}
+
+/**
+ * "Docker 20.10.24+dfsg1 (overlay2)" once the daemon is up, or that the script has none. A
+ * running session's engine is null while its daemon starts, and for good where the sandbox has
+ * no Docker engine, so the sandbox's word tells the two apart.
+ */
+function describeDockerEngine(session: TestSession, sandboxHasEngine: boolean | undefined): string | null {
+  if (session.docker_engine === null) {
+    if (sandboxHasEngine === false) return "No Docker daemon on this sandbox";
+    if (session.status === "running" && sandboxHasEngine) return "Starting a Docker daemon…";
+  }
+  return formatDockerEngine(session.docker_engine, !isActive(session));
 }
 
 function describeStatus(session: TestSession): string {
@@ -55,6 +70,9 @@ export default function TestSessionViewer({
   const stop = useStopTestSession(projectId, sessionId);
   const session = query.data;
   const live = isActive(session);
+  // Null until the BFF has asked the sandbox.
+  const sandboxHasEngine = useSandboxStatus().data?.docker?.available;
+  const engine = session ? describeDockerEngine(session, sandboxHasEngine) : null;
 
   return (
     <Paper component="section" aria-labelledby="test-session-title" variant="outlined" sx={{ p: 2 }}>
@@ -98,6 +116,11 @@ export default function TestSessionViewer({
                 session.total_bytes > 0 ? Math.round((100 * session.copied_bytes) / session.total_bytes) : undefined
               }
             />
+          )}
+          {engine && (
+            <Typography variant="body2" color="text.secondary" sx={{ mt: 0.5 }}>
+              {engine}
+            </Typography>
           )}
         </Box>
       )}
