@@ -1,5 +1,6 @@
 // The Docker cache story through the BFF's HTTP API, with the sandbox played by the mock.
 import { loadContract } from "@prewarm/api-types/contract";
+import { mockDockerEngine } from "@prewarm/mock-sandbox/model";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
 import { script, useMockSandbox, useTestBff } from "./helpers.ts";
@@ -60,6 +61,20 @@ describe("turning Pre-warm Docker cache on", () => {
     const state = await cacheState(id);
     expect(state.size_bytes).toBe(312_000_000);
     expect(state.last_ready_at).not.toBeNull();
+  });
+
+  it("records which Docker daemon each build had, or that it had none", async () => {
+    const { id } = await bff.newProject();
+    await enable(id);
+    sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "");
+    await expect.poll(async () => (await cacheState(id)).status).toBe("ready");
+    // The sandbox loses its engine: the next build runs its script without a daemon.
+    sandbox.docker = { available: false, detail: "this sandbox has no Docker engine" };
+    await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`, { trigger: "manual" });
+    sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "");
+    await expect.poll(async () => (await cacheState(id)).status).toBe("ready");
+    const { builds } = await (await bff.request("GET", `/api/v1/projects/${id}/docker-cache/builds`)).json();
+    expect(builds.map((build: { docker_engine: unknown }) => build.docker_engine)).toEqual([null, mockDockerEngine]);
   });
 
   it("does not start a second build when turned on again", async () => {

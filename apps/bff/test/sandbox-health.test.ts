@@ -29,8 +29,10 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
   const token = await auth.createApiToken(user.id, "test");
   const project = await services.store.createProject({ name: "Shop", owner_id: user.id });
   const app = createApp(services);
-  const heard: boolean[] = [];
-  services.sandboxHealth.subscribe((status) => heard.push(status.reachable));
+  const heard: string[] = [];
+  services.sandboxHealth.subscribe((status) =>
+    heard.push(`reachable: ${status.reachable}, docker: ${status.docker?.available ?? "unknown"}`),
+  );
   let mock: ReturnType<typeof createMockSandboxServer> | undefined;
   try {
     services.monitor.start();
@@ -50,8 +52,15 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
 
     mock = createMockSandboxServer({ port });
     await expect.poll(() => services.sandboxHealth.status().reachable, { timeout: 15_000 }).toBe(true);
-    expect(heard).toEqual([false, true]);
-    expect(services.sandboxHealth.status().detail).toBeNull();
+    // Connected, it also asks whether its runs get a Docker daemon, and says so.
+    await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(3);
+    expect(heard).toEqual([
+      "reachable: false, docker: unknown",
+      "reachable: true, docker: unknown",
+      "reachable: true, docker: true",
+    ]);
+    const up = await app.request("/api/v1/sandbox", { headers: { authorization: `Bearer ${token}` } });
+    expect(await up.json()).toMatchObject({ reachable: true, detail: null, docker: { available: true, detail: null } });
   } finally {
     await services.monitor.stop();
     (mock?.server as Server | undefined)?.close();

@@ -1,4 +1,5 @@
 // The HTTP face of the golden filesystem service.
+import type { components } from "@prewarm/api-types/sandbox";
 import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
 import { limitBody, MAX_BODY_BYTES, requireJsonBody } from "@prewarm/service-kit/request-body";
 import { requestLog } from "@prewarm/service-kit/request-log";
@@ -11,6 +12,8 @@ import { goldenRoutes } from "./routes/goldens/goldens.routes.ts";
 import { sessionRoutes } from "./routes/sessions/sessions.routes.ts";
 import { testSessionRoutes } from "./routes/sessions/test-sessions.routes.ts";
 import type { SandboxServices } from "./services.ts";
+
+type DockerAvailability = components["schemas"]["DockerAvailability"];
 
 interface AppOptions {
   /** The bearer token every request but the health check must carry; null or absent asks for none. */
@@ -29,6 +32,7 @@ export function createApp(services: SandboxServices, options: AppOptions = {}) {
   app.use(limitBody(MAX_BODY_BYTES));
   app.use(requireJsonBody());
   app.get("/v1/health", (c) => c.json({ status: "ok" as const }));
+  app.get("/v1/docker", (c) => c.json(services.daemons.availability() satisfies DockerAvailability));
   app.route("/v1/builds", buildRoutes(services));
   app.route("/v1/goldens", goldenRoutes(services));
   app.route("/v1/sessions", sessionRoutes(services));

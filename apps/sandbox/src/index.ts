@@ -22,7 +22,7 @@ const services = createServices({
   stopGraceMs: env.stopGraceMs,
   goldenQuotaBytes: env.goldenQuotaBytes,
   spareCopies,
-  docker: docker.engine,
+  docker,
 });
 await prepareRoot(services);
 const server = serve(

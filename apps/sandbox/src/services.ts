@@ -14,8 +14,8 @@ import { TestSessions } from "./sessions/test-sessions.ts";
 
 export interface SandboxServices {
   layout: SandboxLayout;
-  /** The runs' Docker daemons; null where runs get none. */
-  daemons: DockerDaemons | null;
+  /** The runs' Docker daemons, or why runs get none here. */
+  daemons: DockerDaemons;
   bus: EventBus;
   goldens: Goldens;
   quota: GoldenQuota;
@@ -33,18 +33,17 @@ export function createServices(options: {
   goldenQuotaBytes?: number | null;
   /** Spare copies kept per project; only worth it where copies are reflinks. */
   spareCopies?: number;
-  /** The engine every run gets a daemon of; null (the default) for runs without one. */
-  docker?: DockerEngine | null;
+  /** The engine every run gets a daemon of (findEngine); none by default, and why. */
+  docker?: { engine: DockerEngine | null; reason: string | null };
 }): SandboxServices {
   const layout = new SandboxLayout(options.root);
-  const daemons = options.docker
-    ? new DockerDaemons({
-        root: layout.root,
-        engine: options.docker,
-        logger: options.logger,
-        stopGraceMs: options.stopGraceMs,
-      })
-    : null;
+  const daemons = new DockerDaemons({
+    root: layout.root,
+    engine: options.docker?.engine ?? null,
+    absence: options.docker?.reason ?? "Docker daemons are turned off on this sandbox",
+    logger: options.logger,
+    stopGraceMs: options.stopGraceMs,
+  });
   const bus = new EventBus();
   const locks = new KeyedLocks();
   const pins = new GenerationPins();
@@ -81,7 +80,7 @@ export async function prepareRoot(services: SandboxServices): Promise<void> {
     await mkdir(dir, { recursive: true });
   }
   // Daemons first: what they left mounted would make the runs' directories impossible to remove.
-  await services.daemons?.sweep();
+  await services.daemons.sweep();
   const settled = await services.builds.recover();
   await services.goldens.recover();
   await services.spares.recover();

@@ -66,7 +66,11 @@ describe("a Docker daemon per run", () => {
     const output = await log(sb, "b1");
     expect(build.status, output).toBe("succeeded");
     expect(output).toContain("Starting a Docker daemon");
+    expect(output).toMatch(/Docker \S+ \(overlay2\) is up/);
     expect(output).toMatch(/^built\r?$/m);
+    // The build records which engine ran it.
+    expect(build.docker_engine).toEqual({ version: expect.stringMatching(/^\d+\.\d+/), storage_driver: "overlay2" });
+    expect(await (await sb.request("GET", "/v1/docker")).json()).toEqual({ available: true, detail: null });
     // The daemon's own log is kept beside the build's.
     expect(await readFile(path.join(sb.root, "build-records", "b1.dockerd.log"), "utf8")).toContain(
       "Daemon shutdown complete",
@@ -99,6 +103,7 @@ describe("a Docker daemon per run", () => {
     const session = await (await sb.request("GET", "/v1/test-sessions/t1")).json();
     const output = await (await sb.request("GET", "/v1/test-sessions/t1/log")).text();
     expect(session.status, output).toBe("succeeded");
+    expect(session.docker_engine).toMatchObject({ storage_driver: "overlay2" });
     expect(output).toMatch(/^demo:1\r?$/m);
     expect(output).toContain("CACHED");
     // Removing the image in the session changed nothing of the golden.
@@ -131,6 +136,26 @@ describe("a Docker daemon per run", () => {
     expect(build.error).toContain("no-such-flag");
     expect(await log(sb, "b3")).not.toContain("never runs");
     await nothingLeft(sb);
+  });
+});
+
+describe("a sandbox whose runs get no Docker daemon", () => {
+  it("says so, for the sandbox and in each run's log and record, and still runs the script", async () => {
+    sandbox = await createTestSandbox();
+    expect(await (await sandbox.request("GET", "/v1/docker")).json()).toEqual({
+      available: false,
+      detail: "Docker daemons are turned off on this sandbox",
+    });
+    await sandbox.startBuild({
+      build_id: "b1",
+      project_id: "p1",
+      startup_script: "echo ran; printenv DOCKER_HOST || true",
+    });
+    const build = await sandbox.waitForBuild("b1");
+    expect(build).toMatchObject({ status: "succeeded", docker_engine: null });
+    const output = await log(sandbox, "b1");
+    expect(output).toContain("No Docker daemon for this run: Docker daemons are turned off on this sandbox");
+    expect(output).toMatch(/^ran\r?$/m);
   });
 });
 

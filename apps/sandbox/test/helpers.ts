@@ -45,7 +45,7 @@ export async function createTestSandbox(
     stopGraceMs: options.stopGraceMs ?? 2000,
     goldenQuotaBytes: options.goldenQuotaBytes ?? null,
     spareCopies: options.spareCopies ?? 0,
-    docker: options.docker ?? null,
+    docker: options.docker ? { engine: options.docker, reason: null } : undefined,
   });
   await prepareRoot(services);
   const app = createApp(services, { token: options.token ?? null });

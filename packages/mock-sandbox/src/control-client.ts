@@ -92,6 +92,11 @@ export class MockSandboxControl {
     await this.send("POST", `/__control/goldens/${projectId}/evict`);
   }
 
+  /** Whether runs get a Docker daemon from now on, and why not. */
+  async setDocker(docker: { available: boolean; detail: string | null }): Promise<void> {
+    await this.send("POST", "/__control/docker", docker);
+  }
+
   async setOnline(online: boolean): Promise<void> {
     await this.send("POST", "/__control/online", { online });
   }

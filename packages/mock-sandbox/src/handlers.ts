@@ -34,6 +34,10 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
       if (!sandbox.online) return HttpResponse.error();
       return response(200).json({ status: "ok" });
     }),
+    http.get("/v1/docker", ({ response }) => {
+      if (!sandbox.online) return HttpResponse.error();
+      return response(200).json(sandbox.docker);
+    }),
     http.post("/v1/builds", async ({ request, response }) => {
       const body = await request.json();
       return guarded(sandbox, { build_id: body.build_id, project_id: body.project_id }, () =>

@@ -10,6 +10,10 @@ export type Build = components["schemas"]["Build"];
 export type GoldenInfo = components["schemas"]["GoldenInfo"];
 export type SandboxEvent = components["schemas"]["SandboxEvent"];
 export type StartBuildRequest = components["schemas"]["StartBuildRequest"];
+export type DockerAvailability = components["schemas"]["DockerAvailability"];
+
+/** The daemon every mock run has while the mock sandbox has an engine. */
+export const mockDockerEngine = { version: "20.10.24+dfsg1", storage_driver: "overlay2" } as const;
 
 export interface SequencedEvent {
   id: number;
@@ -42,10 +46,15 @@ export class MockSandbox {
   private listeners = new Set<(event: SequencedEvent) => void>();
   /** While false, every request fails as a network error would. */
   online = true;
-  readonly testSessions = new MockTestSessions((projectId) => {
-    const golden = this.goldens.get(projectId);
-    return golden?.exists ? golden.size_bytes : null;
-  });
+  /** Whether runs get a Docker daemon here (GET /v1/docker). */
+  docker: DockerAvailability = { available: true, detail: null };
+  readonly testSessions = new MockTestSessions(
+    (projectId) => {
+      const golden = this.goldens.get(projectId);
+      return golden?.exists ? golden.size_bytes : null;
+    },
+    () => this.engineUsed(),
+  );
 
   reset(): void {
     for (const build of this.builds.values()) build.log.wake();
@@ -53,6 +62,7 @@ export class MockSandbox {
     this.goldens = new Map();
     this.held = [];
     this.online = true;
+    this.docker = { available: true, detail: null };
     this.testSessions.reset();
   }
 
@@ -73,6 +83,8 @@ export class MockSandbox {
       exit_code: null,
       error: null,
       size_bytes: null,
+      // Its daemon is up at once.
+      docker_engine: this.engineUsed(),
     };
     this.builds.set(build.build_id, { build, request, log: new MockLog() });
     this.publish({ type: "build", build: { ...build } });
@@ -107,6 +119,7 @@ export class MockSandbox {
         exit_code: null,
         error: "Stopped before it started",
         size_bytes: null,
+        docker_engine: null,
       };
       this.builds.set(buildId, { build, request: null, log: new MockLog() });
       this.publish({ type: "build", build: { ...build } });
@@ -232,6 +245,11 @@ export class MockSandbox {
   evictGolden(projectId: string, detail = "Evicted to free disk space"): void {
     if (!this.goldens.delete(projectId)) return;
     this.publish({ type: "golden", reason: "evicted", golden: this.getGolden(projectId), detail });
+  }
+
+  /** The daemon a run starting now gets: the engine's, or none. */
+  engineUsed(): Build["docker_engine"] {
+    return this.docker.available ? { ...mockDockerEngine } : null;
   }
 
   private settle(found: MockBuild, patch: Partial<Build>): void {

@@ -13,7 +13,11 @@ const ended = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", 
 export class MockTestSessions {
   private runs = new Map<string, { run: TestSession; log: MockLog; request: StartTestSessionRequest }>();
 
-  constructor(private readonly goldenSize: (projectId: string) => number | null) {}
+  constructor(
+    private readonly goldenSize: (projectId: string) => number | null,
+    /** The daemon a session gets once its Docker data is prepared. */
+    private readonly engineUsed: () => TestSession["docker_engine"],
+  ) {}
 
   reset(): void {
     for (const { log } of this.runs.values()) log.wake();
@@ -36,6 +40,8 @@ export class MockTestSessions {
       total_bytes: size ?? 0,
       exit_code: null,
       error: null,
+      // Without a golden to copy, the script (and its daemon) start at once.
+      docker_engine: size === null ? this.engineUsed() : null,
     };
     this.runs.set(run.session_id, { run, log: new MockLog(), request });
     return { ...run };
@@ -71,6 +77,7 @@ export class MockTestSessions {
           seconds: options.seconds,
           golden_build_id: "bld_golden",
         },
+        docker_engine: this.engineUsed(),
       });
     }
     return { ...found.run };

@@ -83,6 +83,10 @@ function controlApp(sandbox: MockSandbox) {
       sandbox.testSessions.finish(c.req.param("session_id"), (await c.req.json<{ exit_code: number }>()).exit_code),
     ),
   );
+  app.post("/__control/docker", async (c) => {
+    sandbox.docker = await c.req.json<MockSandbox["docker"]>();
+    return c.body(null, 204);
+  });
   app.post("/__control/online", async (c) => {
     sandbox.online = (await c.req.json<{ online: boolean }>()).online;
     return c.body(null, 204);

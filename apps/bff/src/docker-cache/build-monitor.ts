@@ -26,9 +26,14 @@ export class BuildMonitor {
     this.following = followSandboxEvents(sandbox, {
       signal: this.abort.signal,
       logger,
-      onConnected: () => {
+      onConnected: async () => {
         this.deps.health?.reachable();
-        return this.reconcile();
+        const docker = await sandbox.docker().catch((error) => {
+          this.warn(error);
+          return null;
+        });
+        if (docker) this.deps.health?.docker(docker);
+        await this.reconcile();
       },
       onDisconnected: (detail) => this.deps.health?.unreachable(detail),
       onEvent: async (event) => {

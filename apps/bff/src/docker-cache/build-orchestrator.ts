@@ -124,6 +124,7 @@ export class BuildOrchestrator {
       finished_at: build.finished_at ?? new Date().toISOString(),
       error: build.error,
       size_bytes: build.size_bytes,
+      docker_engine: build.docker_engine,
     });
   }
 

@@ -34,6 +34,13 @@ export class SandboxClient {
     });
   }
 
+  /** Whether the sandbox's runs get a Docker daemon of their own, and why not. */
+  async docker(): Promise<components["schemas"]["DockerAvailability"]> {
+    const { data, error, response } = await this.call(() => this.client.GET("/v1/docker"));
+    if (data) return data;
+    throw refused("ask about its Docker engine", response.status, error);
+  }
+
   async startBuild(body: StartSandboxBuild): Promise<SandboxBuild> {
     const { data, error, response } = await this.call(() => this.client.POST("/v1/builds", { body }));
     if (data) return data;

@@ -1,9 +1,11 @@
 // Whether this BFF can reach the sandbox, as its event stream says: connected means reachable,
-// an interrupted stream that cannot reconnect means unreachable. Listeners hear each change once,
-// so open browsers can show a banner and take it down by themselves.
+// an interrupted stream that cannot reconnect means unreachable. And whether the sandbox's runs get
+// a Docker daemon, as it answers at every connect. Listeners hear each change once, so open
+// browsers can show a banner or a notice and take it down by themselves.
 import type { components } from "@prewarm/api-types/bff";
 
 export type SandboxStatus = components["schemas"]["SandboxStatus"];
+type DockerAvailability = components["schemas"]["DockerAvailability"];
 
 export class SandboxHealth {
   private current: SandboxStatus;
@@ -12,7 +14,7 @@ export class SandboxHealth {
   // Until the first connection is tried nothing is known; saying "reachable" avoids a banner
   // flashing at every start.
   constructor(private readonly now: () => Date = () => new Date()) {
-    this.current = { reachable: true, since: now().toISOString(), detail: null };
+    this.current = { reachable: true, since: now().toISOString(), detail: null, docker: null };
   }
 
   status(): SandboxStatus {
@@ -20,11 +22,19 @@ export class SandboxHealth {
   }
 
   reachable(): void {
-    if (!this.current.reachable) this.set({ reachable: true, since: this.now().toISOString(), detail: null });
+    if (!this.current.reachable)
+      this.set({ ...this.current, reachable: true, since: this.now().toISOString(), detail: null });
   }
 
   unreachable(detail: string): void {
-    if (this.current.reachable) this.set({ reachable: false, since: this.now().toISOString(), detail });
+    if (this.current.reachable)
+      this.set({ ...this.current, reachable: false, since: this.now().toISOString(), detail });
+  }
+
+  /** What the sandbox says of its runs' Docker daemons. */
+  docker(docker: DockerAvailability): void {
+    const known = this.current.docker;
+    if (known?.available !== docker.available || known.detail !== docker.detail) this.set({ ...this.current, docker });
   }
 
   subscribe(listener: (status: SandboxStatus) => void): () => void {

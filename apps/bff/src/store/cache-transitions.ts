@@ -14,6 +14,7 @@ import {
   transitions,
 } from "../docker-cache/build-state-machine.ts";
 import {
+  type Build,
   newBuildId,
   notify,
   type Project,
@@ -43,6 +44,8 @@ export interface Outcome {
   finished_at: string;
   error: string | null;
   size_bytes: number | null;
+  /** The Docker daemon the build's script had, as the sandbox reports it; none when left out. */
+  docker_engine?: Build["docker_engine"];
 }
 
 export class CacheTransitions {
@@ -132,7 +135,8 @@ export class CacheTransitions {
     const followUpId = newBuildId();
     const rows = await this.sql.query<ProjectRow & { follow_up: boolean }>(
       `WITH settled AS (
-         UPDATE builds SET status = $2, finished_at = $3::timestamptz, error = $4, size_bytes = $5
+         UPDATE builds SET status = $2, finished_at = $3::timestamptz, error = $4, size_bytes = $5,
+                docker_version = $12, docker_storage_driver = $13
           WHERE id = $1 AND status = 'running'
          RETURNING project_id, commit_sha, merges
        ), old AS (
@@ -198,6 +202,8 @@ export class CacheTransitions {
         followUpId,
         new Date().toISOString(),
         this.defaults.buildTimeoutSeconds,
+        outcome.docker_engine?.version ?? null,
+        outcome.docker_engine?.storage_driver ?? null,
       ],
     );
     const row = rows[0];

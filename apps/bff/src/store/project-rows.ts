@@ -59,6 +59,8 @@ export interface BuildRow {
   size_bytes: string | number | null;
   dispatched_at: Date | string | null;
   timeout_seconds: number;
+  docker_version: string | null;
+  docker_storage_driver: string | null;
 }
 
 /** A build as the orchestration sees it: what the API shows, and whether the sandbox has it. */
@@ -132,6 +134,10 @@ export function toBuild(row: BuildRow): Build {
     duration_seconds: finishedAt ? Math.max(0, (Date.parse(finishedAt) - Date.parse(startedAt)) / 1000) : null,
     error: row.error,
     size_bytes: row.size_bytes === null ? null : Number(row.size_bytes),
+    docker_engine:
+      row.docker_version === null
+        ? null
+        : { version: row.docker_version, storage_driver: row.docker_storage_driver ?? "unknown" },
   };
 }
 

@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS builds (
 ALTER TABLE builds ADD COLUMN IF NOT EXISTS dispatched_at timestamptz;
 ALTER TABLE builds ADD COLUMN IF NOT EXISTS merges bigint NOT NULL DEFAULT 0;
 ALTER TABLE builds ADD COLUMN IF NOT EXISTS timeout_seconds integer NOT NULL DEFAULT 1800;
+-- The Docker daemon the build's script had (its version and storage driver); null for none.
+ALTER TABLE builds ADD COLUMN IF NOT EXISTS docker_version text;
+ALTER TABLE builds ADD COLUMN IF NOT EXISTS docker_storage_driver text;
 -- The database itself refuses a second running build of a project.
 CREATE UNIQUE INDEX IF NOT EXISTS builds_one_running_per_project ON builds (project_id) WHERE status = 'running';
 CREATE INDEX IF NOT EXISTS builds_by_project ON builds (project_id, started_at DESC);

@@ -34,7 +34,7 @@ interface BuildRecord {
 }
 
 interface BuildsDeps extends PromoteDeps {
-  daemons: DockerDaemons | null;
+  daemons: DockerDaemons;
   goldens: Goldens;
   quota: GoldenQuota;
   spares: Spares;
@@ -51,7 +51,6 @@ const diskFullMessage =
 const say = (text: string) => `\x1b[1;36m==> ${text}\x1b[0m\r\n`;
 const steps = {
   checkout: (branch: string) => `Checking out ${branch}`,
-  daemon: () => "Starting a Docker daemon on the build's Docker directory",
   script: () => "Running the startup script",
 };
 const warn = (text: string) => `\x1b[1;31m==> ${text}\x1b[0m\r\n`;
@@ -70,6 +69,7 @@ export class Builds {
       logger,
       stopGraceMs: deps.stopGraceMs,
       daemons: deps.daemons,
+      say,
       paths: {
         dir: (id) => layout.buildDir(id),
         record: (id) => layout.buildRecordPath(id),
@@ -130,6 +130,7 @@ export class Builds {
       exit_code: null,
       error: null,
       size_bytes: null,
+      docker_engine: null,
     };
   }
 
@@ -172,6 +173,7 @@ export class Builds {
         exit_code: null,
         error: "Stopped before it started",
         size_bytes: null,
+        docker_engine: null,
       };
       await this.writeRecord({ build, pid: null });
       this.deps.bus.publish({ type: "build", build });

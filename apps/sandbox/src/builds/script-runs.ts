@@ -17,7 +17,7 @@
 //    before `dispose` removes it.
 import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
 import type { ProblemError } from "@prewarm/service-kit/problem";
-import type { DockerDaemons, RunDaemon } from "../docker/docker-daemon.ts";
+import type { DockerDaemons, DockerEngineUsed, RunDaemon } from "../docker/docker-daemon.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { Logger } from "../logger.ts";
@@ -30,6 +30,7 @@ type StopReason = "stop" | "timeout";
 /** What the lifecycle sets in a run's view, the Build or TestSession of the contract. */
 interface RunView {
   finished_at: string | null;
+  docker_engine: DockerEngineUsed | null;
 }
 
 /** What every request to start a run carries, in the contract's words. */
@@ -46,8 +47,10 @@ interface RunKind<S extends RunView> {
   idField: string;
   logger: Logger;
   stopGraceMs: number;
-  /** The runs' Docker daemons; null where runs get none (no engine, or turned off). */
-  daemons: DockerDaemons | null;
+  /** The runs' Docker daemons (where the host has no engine, they say why runs get none). */
+  daemons: DockerDaemons;
+  /** A line of the service's own in the run's log, in the kind's style. */
+  say: (text: string) => string;
   /** Where a run lives (layout.ts); `dir` is made when the run registers. */
   paths: Record<"dir" | "record" | "log" | "daemonLog" | "workspace" | "script", (id: string) => string>;
   /** The record as stored: the run's view and whatever else the kind keeps. */
@@ -59,7 +62,7 @@ interface RunKind<S extends RunView> {
   /** Makes the run's Docker directory and returns its path. */
   prepare(run: ScriptRun<S>): Promise<string>;
   /** Says in the run's log that a step begins, where the kind says so. */
-  announce?(run: ScriptRun<S>, step: "checkout" | "daemon" | "script"): Promise<void>;
+  announce?(run: ScriptRun<S>, step: "checkout" | "script"): Promise<void>;
   /** The outcome of a script that ran to its end and was not stopped (a build promotes here). */
   finish(run: ScriptRun<S>, exit: ScriptExit, dockerDir: string): Promise<Partial<S>>;
   /** The outcome of a run stopped, timed out (`run.stopReason`) or failed on the way; never throws. */
@@ -205,11 +208,22 @@ export class ScriptRun<S extends RunView> {
     }
   }
 
+  /** The run's daemon, recorded in its view and its log; null (and why, in the log) without one. */
   private async startDaemon(dockerDir: string): Promise<RunDaemon | null> {
-    const { daemons, paths, name } = this.kind;
-    if (!daemons) return null;
-    await this.kind.announce?.(this, "daemon");
-    return daemons.start(`${name}:${this.id}`, dockerDir, paths.daemonLog(this.id));
+    const { daemons, paths, name, say } = this.kind;
+    const { available, detail } = daemons.availability();
+    if (!available) {
+      await this.write(say(`No Docker daemon for this run: ${detail}`));
+      return null;
+    }
+    await this.write(say(`Starting a Docker daemon on the ${name}'s Docker directory`));
+    const daemon = await daemons.start(`${name}:${this.id}`, dockerDir, paths.daemonLog(this.id));
+    if (daemon) {
+      this.view.docker_engine = daemon.used;
+      await this.save();
+      await this.write(say(`Docker ${daemon.used.version} (${daemon.used.storage_driver}) is up`));
+    }
+    return daemon;
   }
 
   private throwIfStopping(): void {

@@ -77,10 +77,17 @@ export class DaemonError extends Error {
   }
 }
 
-/** A run's daemon while it runs: where its API is, and how to end it. */
+/** Which daemon a run had, as the contract records it. */
+export interface DockerEngineUsed {
+  version: string;
+  storage_driver: string;
+}
+
+/** A run's daemon while it runs: where its API is, what it is, and how to end it. */
 export interface RunDaemon {
   /** `unix://…`, for DOCKER_HOST. */
   host: string;
+  used: DockerEngineUsed;
   /** A directory whose `docker` is the engine's client, to put first on the script's PATH. */
   binDir: string;
   stop(): Promise<void>;
@@ -101,7 +108,9 @@ export class DockerDaemons {
   constructor(
     private readonly options: {
       root: string;
-      engine: DockerEngine;
+      /** Null where runs get no daemon; `absence` says why. */
+      engine: DockerEngine | null;
+      absence?: string | null;
       logger: Logger;
       /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
       stopGraceMs: number;
@@ -110,8 +119,11 @@ export class DockerDaemons {
     this.base = `/tmp/prewarm-${hash(path.resolve(options.root), 10)}`;
   }
 
-  get engine(): DockerEngine {
-    return this.options.engine;
+  /** Whether runs get a daemon here, and why not, in plain words. */
+  availability(): { available: boolean; detail: string | null } {
+    return this.options.engine
+      ? { available: true, detail: null }
+      : { available: false, detail: this.options.absence ?? "this sandbox has no Docker engine" };
   }
 
   private files(runId: string) {
@@ -130,9 +142,10 @@ export class DockerDaemons {
     };
   }
 
-  /** Starts the run's daemon on `dockerDir` and resolves once it answers. */
-  async start(runId: string, dockerDir: string, logFile: string): Promise<RunDaemon> {
+  /** Starts the run's daemon on `dockerDir` and resolves once it answers; null without an engine. */
+  async start(runId: string, dockerDir: string, logFile: string): Promise<RunDaemon | null> {
     const { engine, logger } = this.options;
+    if (!engine) return null;
     const files = this.files(runId);
     await rm(files.dir, { recursive: true, force: true });
     await mkdir(files.bin, { recursive: true, mode: 0o700 });
@@ -143,6 +156,7 @@ export class DockerDaemons {
     const children: ChildProcess[] = [];
     const daemon: RunDaemon = {
       host: `unix://${files.socket}`,
+      used: { version: "", storage_driver: "" },
       binDir: files.bin,
       stop: async () => {
         try {
@@ -179,7 +193,8 @@ export class DockerDaemons {
       );
       children.push(dockerd);
       await waitUntilAnswering(files.socket, dockerd);
-      logger.debug({ runId, host: daemon.host }, "docker daemon started");
+      daemon.used = await engineUsed(files.socket);
+      logger.debug({ runId, host: daemon.host, ...daemon.used }, "docker daemon started");
       return daemon;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -274,6 +289,30 @@ async function waitUntilAnswering(socket: string, dockerd: ChildProcess): Promis
     if (Date.now() > deadline) throw new Error(`dockerd did not answer within ${startTimeoutMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** What the daemon says it is: `GET /info`'s version and storage driver. */
+function engineUsed(socket: string): Promise<DockerEngineUsed> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, path: "/info", timeout: 10_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => {
+        body += chunk;
+      });
+      res.on("end", () => {
+        try {
+          const info = JSON.parse(body) as { ServerVersion?: string; Driver?: string };
+          resolve({ version: info.ServerVersion ?? "unknown", storage_driver: info.Driver ?? "unknown" });
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("dockerd did not say what it is within 10 s")));
+    req.end();
+  });
 }
 
 function ping(socket: string): Promise<boolean> {

@@ -32,7 +32,7 @@ export class TestSessions {
     private readonly deps: {
       layout: SandboxLayout;
       sessions: Sessions;
-      daemons: DockerDaemons | null;
+      daemons: DockerDaemons;
       logger: Logger;
       stopGraceMs: number;
     },
@@ -44,6 +44,7 @@ export class TestSessions {
       logger: deps.logger,
       stopGraceMs: deps.stopGraceMs,
       daemons: deps.daemons,
+      say,
       paths: {
         dir: (id) => layout.testSessionDir(id),
         record: (id) => layout.testSessionRecordPath(id),
@@ -88,6 +89,7 @@ export class TestSessions {
         total_bytes: 0,
         exit_code: null,
         error: null,
+        docker_engine: null,
       }),
       env: (dockerDir) => ({ dockerDir, projectId: request.project_id, sessionId: request.session_id }),
       timeoutSeconds: null,

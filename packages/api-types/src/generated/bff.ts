@@ -570,6 +570,11 @@ export interface components {
             total_bytes: number;
             exit_code: number | null;
             error: string | null;
+            /**
+             * @description The Docker daemon the startup script had; null while it starts, and for a run without
+             *     one (a sandbox with no Docker engine).
+             */
+            docker_engine: components["schemas"]["DockerEngineUsed"] | null;
         };
         PreparedDocker: {
             /**
@@ -605,6 +610,21 @@ export interface components {
             /** @description When it became reachable or unreachable, as far as this BFF knows. */
             since: components["schemas"]["Timestamp"];
             /** @description Why it cannot be reached; null when it can. */
+            detail: string | null;
+            /** @description Whether its runs get a Docker daemon; null until this BFF has asked. */
+            docker: components["schemas"]["DockerAvailability"] | null;
+        };
+        /** @description The Docker daemon a run's startup script had. */
+        DockerEngineUsed: {
+            /** @example 20.10.24+dfsg1 */
+            version: string;
+            /** @example overlay2 */
+            storage_driver: string;
+        };
+        /** @description Whether runs on the sandbox get a Docker daemon of their own, and why not. */
+        DockerAvailability: {
+            available: boolean;
+            /** @description Why runs get no daemon, in plain words; null when they do. */
             detail: string | null;
         };
         /**
@@ -728,6 +748,11 @@ export interface components {
             error: string | null;
             /** @description Size of the golden this build made; null unless it succeeded. */
             size_bytes: number | null;
+            /**
+             * @description The Docker daemon the startup script had; null while it starts, and for a run without
+             *     one (a sandbox with no Docker engine).
+             */
+            docker_engine: components["schemas"]["DockerEngineUsed"] | null;
         };
         BuildList: {
             builds: components["schemas"]["Build"][];

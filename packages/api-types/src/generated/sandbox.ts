@@ -21,6 +21,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/docker": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether runs get a Docker daemon of their own here
+         * @description Every build and test session runs its startup script with a Docker daemon of its own on
+         *     its Docker directory, where the host has a Docker engine that the service may run.
+         */
+        get: operations["getDockerAvailability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/builds": {
         parameters: {
             query?: never;
@@ -360,6 +381,11 @@ export interface components {
             error: string | null;
             /** @description Size of the promoted golden; null unless the build succeeded. */
             size_bytes: number | null;
+            /**
+             * @description The Docker daemon the startup script had; null until it is up, and for a run without
+             *     one (a sandbox with no Docker engine).
+             */
+            docker_engine: components["schemas"]["DockerEngineUsed"] | null;
         };
         GoldenInfo: {
             project_id: components["schemas"]["Id"];
@@ -403,6 +429,24 @@ export interface components {
             total_bytes: number;
             exit_code: number | null;
             error: string | null;
+            /**
+             * @description The Docker daemon the startup script had; null until it is up, and for a run without
+             *     one (a sandbox with no Docker engine).
+             */
+            docker_engine: components["schemas"]["DockerEngineUsed"] | null;
+        };
+        /** @description The Docker daemon a run's startup script had. */
+        DockerEngineUsed: {
+            /** @example 20.10.24+dfsg1 */
+            version: string;
+            /** @example overlay2 */
+            storage_driver: string;
+        };
+        /** @description Whether runs on this sandbox get a Docker daemon of their own, and why not. */
+        DockerAvailability: {
+            available: boolean;
+            /** @description Why runs get no daemon, in plain words; null when they do. */
+            detail: string | null;
         };
         PreparedDocker: {
             /** @enum {string} */
@@ -602,6 +646,27 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+        };
+    };
+    getDockerAvailability: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether runs get a daemon, and why not */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DockerAvailability"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
         };
     };
     startBuild: {
