@@ -35,18 +35,23 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 export DOCKER_BUILDKIT=1
+# BuildKit's plain progress, less the lines only a machine reads (digests, internal steps).
+build() {
+  docker build --progress=plain --network=none "$@" 2>&1 |
+    sed -u -E '/^#[0-9]+ (sha256:|\[internal\]|transferring|exporting|writing image|naming to|DONE 0\.0s)/d'
+}
 # No registry is reachable: the base image is the host's static busybox, FROM scratch.
 base=$(mktemp -d)
 trap 'rm -rf "$base"' EXIT
 cp /bin/busybox "$base/busybox"
 printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n' > "$base/Dockerfile"
 echo "${blue}[+] Building the base image${reset}"
-docker build --progress=plain --network=none --tag demo-base:1 "$base"
+build --tag demo-base:1 "$base"
 
 for service_dir in services/*/; do
   service=$(basename "$service_dir")
   echo "${blue}[+] Building ${service}${reset}"
-  docker build --progress=plain --network=none --tag "demo-${service}:latest" "$service_dir"
+  build --tag "demo-${service}:latest" "$service_dir"
   echo "${green} ✔ ${service} built${reset}"
 done
 

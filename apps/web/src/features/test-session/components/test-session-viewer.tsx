@@ -103,8 +103,8 @@ export default function TestSessionViewer({
         </IconButton>
       </Stack>
       {session && (
-        <Box sx={{ mb: 1.5 }} data-testid="test-session-preparation">
-          <Typography variant="body2" sx={{ fontWeight: 500 }}>
+        <Box sx={{ mb: 1.5 }}>
+          <Typography variant="body2" sx={{ fontWeight: 500 }} data-testid="test-session-preparation">
             {describePreparation(session)}
           </Typography>
           {session.prepared === null && (
@@ -118,7 +118,7 @@ export default function TestSessionViewer({
             />
           )}
           {engine && (
-            <Typography variant="body2" color="text.secondary" sx={{ mt: 0.5 }}>
+            <Typography variant="body2" color="text.secondary" sx={{ mt: 0.5 }} data-testid="test-session-engine">
               {engine}
             </Typography>
           )}
