@@ -1,9 +1,11 @@
-// bench/golden-copy: how long a session's Docker directory takes to prepare from a golden of
-// about 2 GB shaped like overlay2 (tens of thousands of small files, large blobs, symlinks, hard
-// links), our copy against `cp -a` side by side in the same run, on the host's filesystem and on
-// a loop-mounted XFS with reflink; and how long promoting such a golden takes.
+// bench/golden-copy: how long a session's Docker directory takes to prepare from a golden, our
+// copy against `cp -a` side by side in the same run, on the host's filesystem and on a
+// loop-mounted XFS with reflink; and how long promoting such a golden takes. Goldens are real
+// Docker data roots made by a real dockerd (images with many small files and large layers,
+// whiteouts, a volume, a stopped container) at each size of GOLDENS_MB, and a synthetic ~2 GB tree
+// shaped like overlay2 (tens of thousands of small files, blobs, symlinks, hard links).
 //
-//   npm run bench:golden-copy            (as root for the XFS part; GOLDEN_MB=2000 RUNS=5 by default)
+//   npm run bench:golden-copy    (as root; GOLDENS_MB=200,1000,3000 SYNTHETIC_MB=2000 RUNS=5 by default)
 //
 // Each measurement is preceded by `sync`, so one run's writeback does not slow the next, and is
 // reported twice: until the copy returns (its data may still sit in the page cache) and until a
@@ -19,8 +21,20 @@ import { promote } from "../apps/sandbox/src/golden/promote.ts";
 import { SandboxLayout } from "../apps/sandbox/src/layout.ts";
 import { createDockerTree, type DockerTreeOptions } from "../apps/sandbox/test/support/docker-tree.ts";
 import { loopMount } from "../apps/sandbox/test/support/loop-mount.ts";
+import { createRealDockerRoot } from "./support/real-docker-root.ts";
 
-const goldenMb = Number(process.env.GOLDEN_MB ?? 2000);
+const realSizesMb = (process.env.GOLDENS_MB ?? "200,1000,3000").split(",").filter(Boolean).map(Number);
+const goldenMb = Number(process.env.SYNTHETIC_MB ?? 2000);
+/** The goldens to copy: real Docker data roots of each size, then the synthetic tree. */
+const goldens: { name: string; create: (dir: string) => Promise<void> }[] = [
+  ...realSizesMb.map((mb) => ({
+    name: `real ${mb} MB`,
+    create: (dir: string) => createRealDockerRoot(dir, mb),
+  })),
+  ...(goldenMb > 0
+    ? [{ name: `synthetic ${goldenMb} MB`, create: (dir: string) => createDockerTree(dir, treeFor(goldenMb)) }]
+    : []),
+];
 // Which parts to run: any of host, xfs, promotion (all by default).
 const parts = new Set((process.env.PARTS ?? "host,xfs,promotion").split(","));
 const runs = Number(process.env.RUNS ?? 5);
@@ -58,10 +72,10 @@ interface Contender {
   copy: (source: string, destination: string) => Promise<unknown> | unknown;
 }
 
-async function compare(label: string, root: string, contenders: Contender[]) {
+async function compare(label: string, root: string, golden: (typeof goldens)[number], contenders: Contender[]) {
   const source = path.join(root, "golden");
-  console.error(`[${label}] creating a ~${goldenMb} MB golden in ${root} ...`);
-  await createDockerTree(source, treeFor(goldenMb));
+  console.error(`[${label}] creating the ${golden.name} golden in ${root} ...`);
+  await golden.create(source);
   sync();
   await contenders.find((c) => c.name === "ours")?.copy(source, path.join(root, "warm-up"));
   await rm(path.join(root, "warm-up"), { recursive: true, force: true });
@@ -83,8 +97,10 @@ async function compare(label: string, root: string, contenders: Contender[]) {
       await rm(destination, { recursive: true, force: true });
     }
   }
+  await rm(source, { recursive: true, force: true });
+  plans.delete(source);
   return {
-    label,
+    label: `${label}, ${golden.name}`,
     size,
     files,
     medians: contenders.map((c) => ({
@@ -154,12 +170,14 @@ if (parts.has("host")) {
   const hostRoot = await mkdtemp(path.join(hostDir, "bench-golden-copy-"));
   const hostType = execFileSync("stat", ["-f", "-c", "%T", hostRoot], { encoding: "utf8" }).trim();
   try {
-    results.push(
-      await compare(`host ${hostType}`, hostRoot, [
-        { name: "cp -a", copy: cpA() },
-        { name: "ours", copy: ours },
-      ]),
-    );
+    for (const golden of goldens) {
+      results.push(
+        await compare(`host ${hostType}`, hostRoot, golden, [
+          { name: "cp -a", copy: cpA() },
+          { name: "ours", copy: ours },
+        ]),
+      );
+    }
   } finally {
     await rm(hostRoot, { recursive: true, force: true });
   }
@@ -168,18 +186,20 @@ if (parts.has("host")) {
 // Direct I/O: XFS's writes reach the disk, as they would on a real XFS volume, rather than
 // landing in the page cache of the image file.
 const xfs = parts.has("xfs")
-  ? await loopMount("xfs", Math.max(2048, goldenMb * 3), { directIo: true })
+  ? await loopMount("xfs", Math.max(2048, Math.max(goldenMb, ...realSizesMb) * 3), { directIo: true })
   : { mount: null, skip: "not asked for (PARTS)" };
 if (xfs.mount) {
   try {
-    results.push(
-      await compare("XFS reflink (loop)", xfs.mount.dir, [
-        { name: "plain copy (cp -a --reflink=never)", copy: cpA(["--reflink=never"]) },
-        { name: "cp -a", copy: cpA() },
-        { name: "ours", copy: ours },
-        withSpare,
-      ]),
-    );
+    for (const golden of goldens) {
+      results.push(
+        await compare("XFS reflink (loop)", xfs.mount.dir, golden, [
+          { name: "plain copy (cp -a --reflink=never)", copy: cpA(["--reflink=never"]) },
+          { name: "cp -a", copy: cpA() },
+          { name: "ours", copy: ours },
+          withSpare,
+        ]),
+      );
+    }
   } finally {
     await xfs.mount.unmount();
   }

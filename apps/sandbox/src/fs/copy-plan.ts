@@ -17,10 +17,19 @@ export interface CopyPlan {
   batches: { parent: string; names: string[]; bytes: number; weight: number }[];
   /** Hard-linked inodes with names in more than one place: every relative path of each. */
   linkGroups: string[][];
+  /** Files, directories and links in the tree; absent from plans stored before it was counted. */
+  entries?: number;
 }
 
 const maxNamesPerBatch = 512;
 const smallTreeBytes = 32 * 1024 * 1024;
+/**
+ * Where files are cloned rather than copied (reflink), a copy costs per entry, not per byte:
+ * below this many entries one `cp -a` beats the split's fixed costs (tar, several processes).
+ * Measured with bench/golden-copy on real Docker data roots: XFS, 1,900 entries: one cp 81 ms,
+ * split 100 ms; 5,500 entries: one cp 0.26 s, split 0.23 s.
+ */
+const reflinkSplitFromEntries = 5_000;
 
 export function defaultWorkers(): number {
   return Math.max(2, availableParallelism());
@@ -87,7 +96,7 @@ export async function planCopy(
   const totalBytes = top.bytes;
   // Walks finish in any order: sort each group, so its first name does not depend on timing.
   const linkGroups = [...seenInodes.values()].filter((paths) => paths.length > 1).map((paths) => paths.sort());
-  const plan: CopyPlan = { totalBytes, cutDirs: [], batches: [], linkGroups };
+  const plan: CopyPlan = { totalBytes, cutDirs: [], batches: [], linkGroups, entries: dirs.size - 1 + files.size };
   if (workers < 2 || top.weight < parallelFromBytes) return plan;
 
   // Cut any directory holding more than a share of the work, so the batches are of similar size
@@ -120,6 +129,15 @@ export async function planCopy(
   };
   cut("");
   return plan;
+}
+
+/**
+ * Whether copying by the plan's batches beats one `cp -a` of the whole tree: there are batches,
+ * and where files are cloned (`reflink`) there are enough entries to pay for the split.
+ */
+export function worthSplitting(plan: CopyPlan, options: { reflink: boolean }): boolean {
+  if (plan.batches.length === 0) return false;
+  return !options.reflink || plan.entries === undefined || plan.entries >= reflinkSplitFromEntries;
 }
 
 /** A stored plan only ever names paths inside the tree; anything else is ignored and replanned. */

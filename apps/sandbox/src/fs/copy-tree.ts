@@ -12,7 +12,8 @@
 import { spawn } from "node:child_process";
 import { link, lstat, mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
-import { type CopyPlan, defaultWorkers, isSafePlan, planCopy } from "./copy-plan.ts";
+import { type CopyPlan, defaultWorkers, isSafePlan, planCopy, worthSplitting } from "./copy-plan.ts";
+import { clonesFiles } from "./reflink.ts";
 
 export interface CopyProgress {
   copiedBytes: number;
@@ -48,7 +49,7 @@ export async function copyTree(source: string, destination: string, options: Cop
   const progress: CopyProgress = { copiedBytes: 0, totalBytes: plan.totalBytes };
   options.onProgress?.({ ...progress });
 
-  if (plan.batches.length === 0) {
+  if (!worthSplitting(plan, { reflink: await clonesFiles(path.dirname(destination)) })) {
     // Small enough that one cp is as fast as several: copy the whole tree in one go.
     await runCp(["-a", "--reflink=auto", "--", source, destination], path.dirname(source), options.signal);
     progress.copiedBytes = progress.totalBytes;
