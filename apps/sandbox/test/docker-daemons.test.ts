@@ -2,7 +2,7 @@
 // `docker` commands against its own dockerd, the golden is taken only once that daemon has
 // stopped, a test session's daemon starts on the copy and finds the images, and nothing of a
 // daemon (process or mount) outlives its run, whether it ends, fails to start or is stopped.
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -108,6 +108,64 @@ describe("a Docker daemon per run", () => {
     expect(output).toContain("CACHED");
     // Removing the image in the session changed nothing of the golden.
     expect(await treeManifest(path.join(sb.root, "goldens", "p1", "generations"))).toEqual(golden);
+    await nothingLeft(sb);
+  });
+
+  it("keeps concurrent sessions independent of each other and of the golden", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const sb = await withDaemons();
+    const withVolume = `${buildImage}\ndocker run --rm --network=none -v data:/data demo:1 sh -c 'echo from-the-build > /data/file'`;
+    await sb.startBuild({ build_id: "b1", project_id: "p1", startup_script: withVolume });
+    expect((await sb.waitForBuild("b1")).status).toBe("succeeded");
+    const golden = await treeManifest(path.join(sb.root, "goldens", "p1", "generations"));
+    const run = "docker run --rm --network=none -v data:/data demo:1";
+    // Two sessions at once: one writes the volume and removes the image; the other, a moment
+    // later, still has both as the golden had them.
+    await sb.request("POST", "/v1/test-sessions", {
+      session_id: "writer",
+      project_id: "p1",
+      startup_script: `${run} sh -c 'echo from-a-session > /data/file'\ndocker rmi -f demo:1\necho changed`,
+    });
+    await sb.request("POST", "/v1/test-sessions", {
+      session_id: "reader",
+      project_id: "p1",
+      startup_script: `sleep 3\ndocker images --format 'image {{.Repository}}:{{.Tag}}'\n${run} cat /data/file`,
+    });
+    const ended = async (id: string) => {
+      await expect
+        .poll(async () => (await (await sb.request("GET", `/v1/test-sessions/${id}`)).json()).status, {
+          timeout: 60_000,
+        })
+        .toMatch(/^(succeeded|failed|stopped)$/);
+      return (await sb.request("GET", `/v1/test-sessions/${id}/log`)).text();
+    };
+    const [writer, reader] = await Promise.all([ended("writer"), ended("reader")]);
+    expect(writer).toContain("changed");
+    expect(reader).toMatch(/^image demo:1\r?$/m);
+    expect(reader).toMatch(/^from-the-build\r?$/m);
+    expect(await treeManifest(path.join(sb.root, "goldens", "p1", "generations"))).toEqual(golden);
+
+    // A platform's session prepared by POST /v1/sessions starts its own daemon on the directory:
+    // first attempt, no error, the images and the volume there.
+    const session = await (await sb.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" })).json();
+    const daemonLog = path.join(sb.root, "platform-dockerd.log");
+    const daemon = await sb.services.daemons.start("platform:s1", session.docker_dir, daemonLog);
+    try {
+      const images = execFileSync(engine.docker, ["images", "--format", "{{.Repository}}:{{.Tag}}"], {
+        env: { ...process.env, DOCKER_HOST: daemon?.host },
+        encoding: "utf8",
+      });
+      expect(images.split("\n")).toContain("demo:1");
+    } finally {
+      await daemon?.stop();
+    }
+    const errors = (await readFile(daemonLog, "utf8"))
+      .split("\n")
+      .filter((line) => line.includes("level=error"))
+      // dockerd 20.10's containerd event stream ends with this at every shutdown.
+      .filter((line) => !line.includes("Failed to get event"));
+    expect(errors).toEqual([]);
+    expect((await sb.request("DELETE", "/v1/sessions/s1")).status).toBe(204);
     await nothingLeft(sb);
   });
 
