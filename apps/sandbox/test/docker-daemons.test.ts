@@ -6,7 +6,7 @@ import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { entries, freePort, kill9, startService } from "@prewarm/test-kit/processes";
+import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DockerDaemons, type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
 import { mountsUnder, processesUnder } from "../src/docker/run-leftovers.ts";
@@ -33,7 +33,7 @@ async function withDaemons(options: { args?: string[] } = {}): Promise<TestSandb
   if (!engine) throw new Error("no engine");
   sandbox = await createTestSandbox({
     docker: { ...engine, args: options.args ?? engine.args },
-    stopGraceMs: 5_000,
+    stopGraceMs: 1_000,
   });
   return sandbox;
 }
@@ -184,6 +184,26 @@ describe("a Docker daemon per run", () => {
     await nothingLeft(sb);
   });
 
+  it("promotes only a directory a new daemon opens: a build that leaves it broken fails and keeps the golden", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const sb = await withDaemons();
+    await sb.startBuild({ build_id: "b1", project_id: "p1", startup_script: buildImage });
+    expect((await sb.waitForBuild("b1")).status).toBe("succeeded");
+    expect(await log(sb, "b1")).toContain("A new Docker daemon opens it without an error (overlay2)");
+    // The script exits 0, but leaves the daemon's image store unreadable.
+    await sb.startBuild({
+      build_id: "b2",
+      project_id: "p1",
+      startup_script: 'echo "{not json" > "$HELIX_DOCKER_DATA_ROOT/image/overlay2/repositories.json"',
+    });
+    const broken = await sb.waitForBuild("b2");
+    expect(broken.status, await log(sb, "b2")).toBe("failed");
+    expect(broken.error).toMatch(/^The Docker daemon did not start: dockerd exited/);
+    const golden = await (await sb.request("GET", "/v1/goldens/p1")).json();
+    expect(golden).toMatchObject({ exists: true, build_id: "b1" });
+    await nothingLeft(sb);
+  });
+
   it("fails a build whose daemon does not start, saying why with the daemon's last words", async (context) => {
     if (!engine) return context.skip(noEngine);
     const sb = await withDaemons({ args: ["--no-such-flag"] });
@@ -218,11 +238,14 @@ describe("a sandbox whose runs get no Docker daemon", () => {
 });
 
 describe("a sandbox killed under a build with a running Docker daemon", () => {
-  // Killed at four moments: the daemon starting, images building, a container running, and the
-  // service started again on the same root each time.
+  // Killed ten times, at random moments after each step of the run is reached (the daemon
+  // starting, the script starting, images building, a container running), and started again on
+  // the same root each time. DAEMON_CRASH_SEED replays a run.
   const moments = ["Starting a Docker daemon", "Running the startup script", "building the image", "container started"];
+  const kills = 10;
+  const seed = Number(process.env.DAEMON_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-  it(`ends the orphaned daemon, its containerd and containers, unmounts, and reports the build interrupted (${moments.length} kills)`, async (context) => {
+  it(`ends the orphaned daemon, its containerd and containers, unmounts, and reports the build interrupted (${kills} kills, seed ${seed})`, async (context) => {
     if (!engine) return context.skip(noEngine);
     const root = await mkdtemp(path.join(tmpdir(), "daemon-crash-"));
     const port = await freePort();
@@ -232,12 +255,14 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
     const start = () =>
       startService(
         entries.sandbox,
-        { SANDBOX_ROOT: root, SANDBOX_PORT: String(port), SANDBOX_DOCKER: "on" },
+        { SANDBOX_ROOT: root, SANDBOX_PORT: String(port), SANDBOX_DOCKER: "on", SANDBOX_STOP_GRACE_MS: "1000" },
         `${base}/v1/health`,
       );
     let service: ChildProcess | null = await start();
     try {
-      for (const [i, moment] of moments.entries()) {
+      const random = seededRandom(seed);
+      for (let i = 0; i < kills; i++) {
+        const moment = moments[i % moments.length] as string;
         const buildId = `crash${i}`;
         const started = await fetch(`${base}/v1/builds`, {
           method: "POST",
@@ -252,10 +277,11 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
         await expect
           .poll(async () => (await fetch(`${base}/v1/builds/${buildId}/log`)).text(), { timeout: 60_000 })
           .toContain(moment);
+        await new Promise((resolve) => setTimeout(resolve, random() * 1500));
         await kill9(service);
         service = null;
         // The daemon outlived the service: that is what the restart must clean up.
-        if (i > 0) expect((await processesUnder(prefixes)).length).toBeGreaterThan(0);
+        if (i % moments.length > 0) expect((await processesUnder(prefixes)).length).toBeGreaterThan(0);
 
         service = await start();
         const build = await (await fetch(`${base}/v1/builds/${buildId}`)).json();

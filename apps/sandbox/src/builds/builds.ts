@@ -269,7 +269,7 @@ export class Builds {
 
   /** Exit 0: the Docker directory becomes the project's golden. Anything else fails the build. */
   private async finish(run: ScriptRun<Build>, exit: ScriptExit, dockerDir: string): Promise<Partial<Build>> {
-    const { layout, goldens, quota, spares, bus } = this.deps;
+    const { layout, goldens, quota, spares, bus, daemons } = this.deps;
     const projectId = run.view.project_id;
     if (exit.code !== 0) {
       // A script that fails because the disk filled up is told so, not just its exit code.
@@ -280,7 +280,13 @@ export class Builds {
       await run.write(warn(error));
       return { status: "failed", exit_code: exit.code, error };
     }
-    await run.write(say("Startup script succeeded; measuring and promoting the Docker directory"));
+    await run.write(say("Startup script succeeded"));
+    // The next session's daemon must open what is promoted: try it now, as it will.
+    const opened = await daemons.verify(`build:${run.id}`, dockerDir, layout.buildDaemonLogPath(run.id));
+    if (opened) {
+      await run.write(say(`A new Docker daemon opens it without an error (${opened.storage_driver})`));
+    }
+    await run.write(say("Measuring and promoting the Docker directory"));
     // One walk measures the golden and plans every later copy of it.
     const plan = await planCopy(dockerDir);
     const size = plan.totalBytes;

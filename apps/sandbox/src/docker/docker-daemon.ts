@@ -12,7 +12,7 @@
 //    never taken from a daemon that is running or was killed.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { access, constants, mkdir, open, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { access, constants, mkdir, open, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import path from "node:path";
 import type { Logger } from "../logger.ts";
@@ -94,6 +94,8 @@ export interface RunDaemon {
 }
 
 const startTimeoutMs = 30_000;
+/** dockerd 20.10's containerd event stream ends with this at every shutdown: not a fault of the data. */
+const knownShutdownNoise = /Failed to get event|stopping event stream/;
 /** How long dockerd and containerd get to exit on SIGTERM, beyond the containers' own grace. */
 const stopTimeoutMs = 30_000;
 
@@ -201,6 +203,30 @@ export class DockerDaemons {
       await daemon.stop().catch(() => undefined);
       throw new DaemonError(`The Docker daemon did not start: ${reason}`, await logTail(logFile));
     }
+  }
+
+  /**
+   * Opens `dockerDir` with a new daemon once more, as the next session's will, and stops it: the
+   * directory must open on the first attempt with no error in the daemon's log. Resolves with
+   * what opened it; null without an engine. A golden is promoted only after this.
+   */
+  async verify(runId: string, dockerDir: string, logFile: string): Promise<DockerEngineUsed | null> {
+    const from = await stat(logFile).then(
+      (file) => file.size,
+      () => 0,
+    );
+    const daemon = await this.start(`${runId}:verify`, dockerDir, logFile);
+    if (!daemon) return null;
+    await daemon.stop();
+    const errors = (await readFile(logFile))
+      .subarray(from)
+      .toString("utf8")
+      .split("\n")
+      .filter((line) => line.includes("level=error") && !knownShutdownNoise.test(line));
+    if (errors.length > 0) {
+      throw new DaemonError("A Docker daemon opened the directory with errors", errors.slice(-15).join("\n"));
+    }
+    return daemon.used;
   }
 
   /**
