@@ -55,6 +55,15 @@ describe("golden info and delete", () => {
     expect(await listDir(path.join(sandbox.root, "goldens"))).toEqual(["p2"]);
     expect(await manifest(path.join(sandbox.root, "goldens", "p2"))).toEqual(other);
   });
+  it("leaves no empty project directory when a delete waited for a copy still reading the golden", async () => {
+    await buildGolden("p1", "b1", 'echo one > "$HELIX_DOCKER_DATA_ROOT/f"');
+    const reading = await sandbox.services.goldens.pinCurrent("p1");
+    expect((await sandbox.request("DELETE", "/v1/goldens/p1")).status).toBe(204);
+    // The copy still reads its generation, so it is still there.
+    expect(await listDir(path.join(sandbox.root, "goldens", "p1", "generations"))).toEqual(["b1"]);
+    await reading?.release();
+    expect(await listDir(path.join(sandbox.root, "goldens"))).toEqual([]);
+  });
 });
 
 describe("a session's Docker directory", () => {

@@ -92,20 +92,23 @@ export class Goldens {
    * `release()` is called. Null when the project has no golden.
    */
   async pinCurrent(projectId: string): Promise<PinnedGolden | null> {
-    return this.locks.withLock(projectId, async () => {
+    const pinned = await this.locks.withLock(projectId, async () => {
       const current = await readCurrentGeneration(this.layout, projectId);
       if (!current) return null;
       const generationDir = this.layout.generationDir(projectId, current);
-      const release = this.pins.pin(generationDir);
-      try {
-        const meta = await readGenerationMeta(this.layout, projectId, current);
-        const plan = await readCopyPlan(this.layout, projectId, current);
-        return { meta, dockerDir: path.join(generationDir, "docker"), plan, release };
-      } catch (error) {
-        await release();
-        throw error;
-      }
+      return { current, generationDir, release: this.pins.pin(generationDir) };
     });
+    if (!pinned) return null;
+    // Pinned, the generation stays whole: its files are read outside the lock, and a failure
+    // lets go of it outside the lock too (a removal it deferred takes the lock).
+    try {
+      const meta = await readGenerationMeta(this.layout, projectId, pinned.current);
+      const plan = await readCopyPlan(this.layout, projectId, pinned.current);
+      return { meta, dockerDir: path.join(pinned.generationDir, "docker"), plan, release: pinned.release };
+    } catch (error) {
+      await pinned.release();
+      throw error;
+    }
   }
 
   /**
@@ -168,8 +171,27 @@ export class Goldens {
     for (const entry of entries) {
       if (entry === keep) continue;
       const dir = path.join(generations, entry);
-      await this.pins.removeWhenUnpinned(dir, () => removeTree(dir));
+      if (!this.pins.isPinned(dir)) {
+        await removeTree(dir);
+        continue;
+      }
+      // Removed when its last reader lets go (outside any lock), possibly after the golden was
+      // deleted: then no empty project directory is left behind either.
+      await this.pins.removeWhenUnpinned(dir, async () => {
+        await removeTree(dir);
+        await this.removeIfEmpty(projectId);
+      });
     }
+  }
+
+  /** Removes the project's directory when it holds no golden and nothing else. */
+  private async removeIfEmpty(projectId: string): Promise<void> {
+    await this.locks.withLock(projectId, async () => {
+      if ((await readCurrentGeneration(this.layout, projectId)) !== null) return;
+      await rmdir(this.layout.sparesDir(projectId)).catch(() => undefined);
+      await rmdir(this.layout.generationsDir(projectId)).catch(() => undefined);
+      await rmdir(this.layout.goldenDir(projectId)).catch(() => undefined);
+    });
   }
 }
 

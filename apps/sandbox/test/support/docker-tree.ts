@@ -1,7 +1,9 @@
 // A synthetic Docker data directory shaped like overlay2: layers of many small files and some
 // large blobs, the `l/` symlink farm, image metadata, volumes, hard links shared between layers,
-// whiteouts (character devices 0:0) and opaque directories (trusted.overlay.opaque). Tests use
-// small ones; bench/golden-copy uses one of about 2 GB.
+// whiteouts (character devices 0:0) and opaque directories (trusted.overlay.opaque). As in a real
+// root, a layer's whiteouts are hard links of one inode under its `work/work/`, its `diff` carries
+// `trusted.overlay.uuid` and `trusted.overlay.impure`, and its directories copied up from below
+// `trusted.overlay.origin` (binary). Tests use small ones; bench/golden-copy uses one of about 2 GB.
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, link, mkdir, open, symlink, utimes, writeFile } from "node:fs/promises";
@@ -42,7 +44,7 @@ export async function createDockerTree(root: string, options: DockerTreeOptions)
     if (options.blobBytes > 0) await writeBlob(path.join(diff, "blob.bin"), options.blobBytes, `${mark}:${layer}`);
     await writeFile(path.join(root, "overlay2", id, "link"), id.slice(0, 26));
     await symlink(`../${id}/diff`, path.join(root, "overlay2", "l", id.slice(0, 26)));
-    await mkdir(path.join(root, "overlay2", id, "work"));
+    await mkdir(path.join(root, "overlay2", id, "work"), { recursive: true });
     await mkdir(path.join(root, "image", "overlay2", "layerdb", "sha256", id), { recursive: true });
     await writeFile(path.join(root, "image", "overlay2", "layerdb", "sha256", id, "diff"), `sha256:${id}\n`);
     // BuildKit hard-links identical files between snapshots.
@@ -52,8 +54,18 @@ export async function createDockerTree(root: string, options: DockerTreeOptions)
     else await writeFile(shared, `${mark}:shared\n`);
     previousShared = shared;
     if (layer > 0) {
-      // A file deleted in this layer, and a directory replaced as a whole.
-      if (isRoot) execFileSync("mknod", [path.join(diff, "deleted-file"), "c", "0", "0"]);
+      // Files deleted in this layer: whiteouts sharing the one inode the kernel keeps in work/work.
+      if (isRoot) {
+        const whiteout = path.join(root, "overlay2", id, "work", "work", `#${layer.toString(16)}`);
+        await mkdir(path.dirname(whiteout), { recursive: true });
+        execFileSync("mknod", [whiteout, "c", "0", "0"]);
+        await link(whiteout, path.join(diff, "deleted-file"));
+        await link(whiteout, path.join(diff, "usr", "lib", "deleted-too.so"));
+        setXattr(diff, "trusted.overlay.uuid", `${mark}-${layer}`.padEnd(16, "0"));
+        setXattr(diff, "trusted.overlay.impure", "y");
+        setXattr(path.join(diff, "usr"), "trusted.overlay.origin", `\u00fb\u0001${mark}:${layer}`);
+      }
+      // A directory replaced as a whole.
       const opaque = path.join(diff, "var", "cache");
       await mkdir(opaque, { recursive: true });
       await writeFile(path.join(opaque, "index"), `${mark}:${layer}\n`);
