@@ -32,11 +32,11 @@ function dockerfile(service: string, stepSeconds: number): string {
   ].join("\n");
 }
 
-function demoStartupScript(): string {
+export function demoStartupScript(): string {
   return readFileSync(new URL("./demo-startup.sh", import.meta.url), "utf8");
 }
 
-async function createDemoRepository(dir: string, stepSeconds: number): Promise<void> {
+export async function createDemoRepository(dir: string, stepSeconds: number): Promise<void> {
   if (existsSync(path.join(dir, ".git"))) return;
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, "README.md"), "# Demo project\n\nThree services, each with its own image.\n");
