@@ -14,7 +14,13 @@ export async function createRealDockerRoot(dockerDir: string, megabytes: number)
   const { engine, reason } = await findEngine("on");
   if (!engine) throw new Error(reason ?? "no Docker engine");
   const work = await mkdtemp(path.join(tmpdir(), "real-docker-root-"));
-  const daemons = new DockerDaemons({ root: work, engine, logger: createLogger("silent"), stopGraceMs: 1000 });
+  const daemons = new DockerDaemons({
+    root: work,
+    engine,
+    logger: createLogger("silent"),
+    stopGraceMs: 1000,
+    scratchDir: work,
+  });
   const daemon = await daemons.start("bench", dockerDir, path.join(work, "dockerd.log"));
   if (!daemon) throw new Error("no daemon");
   const docker = (...args: string[]) =>

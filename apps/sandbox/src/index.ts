@@ -43,5 +43,10 @@ const server = serve(
 stopOnSignals(async (signal) => {
   logger.info({ signal }, "shutting down: stopping running builds");
   server.close();
-  await Promise.all([services.builds.stopAll(), services.testSessions.stopAll(), services.spares.stop()]);
+  await Promise.all([
+    services.builds.stopAll(),
+    services.testSessions.stopAll(),
+    services.spares.stop(),
+    services.daemons.settled(),
+  ]);
 });

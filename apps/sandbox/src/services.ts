@@ -43,11 +43,12 @@ export function createServices(options: {
     absence: options.docker?.reason ?? "Docker daemons are turned off on this sandbox",
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
+    scratchDir: layout.tmpDir,
   });
   const bus = new EventBus();
   const locks = new KeyedLocks();
   const pins = new GenerationPins();
-  const goldens = new Goldens(layout, locks, pins);
+  const goldens = new Goldens(layout, locks, pins, (made, dockerDir) => daemons.goldenProblem(made, dockerDir));
   const quota = new GoldenQuota({ goldens, locks, bus, logger: options.logger }, options.goldenQuotaBytes ?? null);
   const spares = new Spares({ layout, locks, goldens, logger: options.logger }, options.spareCopies ?? 0);
   const builds = new Builds({
@@ -85,6 +86,9 @@ export async function prepareRoot(services: SandboxServices): Promise<void> {
   await services.goldens.recover();
   await services.spares.recover();
   await services.testSessions.recover();
+  // Which storage driver this host's daemons use is asked once, now rather than in the first
+  // session's way (goldens of another driver are not handed on).
+  void services.daemons.storageDriver();
   for (const build of settled) {
     services.logger.info({ buildId: build.build_id, status: build.status }, "settled a build of the previous run");
   }

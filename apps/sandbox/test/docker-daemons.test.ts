@@ -3,7 +3,7 @@
 // stopped, a test session's daemon starts on the copy and finds the images, and nothing of a
 // daemon (process or mount) outlives its run, whether it ends, fails to start or is stopped.
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
@@ -29,11 +29,13 @@ afterEach(async () => {
   sandbox = null;
 });
 
-async function withDaemons(options: { args?: string[] } = {}): Promise<TestSandbox> {
+/** A sandbox whose runs get real daemons; closed after the test (the last one made, with its root). */
+async function withDaemons(options: { args?: string[]; root?: string } = {}): Promise<TestSandbox> {
   if (!engine) throw new Error("no engine");
   sandbox = await createTestSandbox({
     docker: { ...engine, args: options.args ?? engine.args },
     stopGraceMs: 1_000,
+    root: options.root,
   });
   return sandbox;
 }
@@ -204,6 +206,60 @@ describe("a Docker daemon per run", () => {
     await nothingLeft(sb);
   });
 
+  it("hands no session a golden this host's daemons cannot open (another storage driver), says why, and the next build replaces it", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const made = await withDaemons();
+    await made.startBuild({ build_id: "b1", project_id: "p1", startup_script: buildImage });
+    expect((await made.waitForBuild("b1")).status).toBe("succeeded");
+    expect(await (await made.request("GET", "/v1/goldens/p1")).json()).toMatchObject({
+      docker_engine: { storage_driver: "overlay2" },
+      unusable: null,
+    });
+    await made.services.daemons.settled();
+    // A golden from before the engine was recorded is judged by its directory.
+    const metaFile = path.join(made.root, "goldens", "p1", "generations", "b1", "golden.json");
+    const { docker_engine: _, ...unrecorded } = JSON.parse(await readFile(metaFile, "utf8"));
+    await writeFile(metaFile, JSON.stringify(unrecorded));
+
+    // The same root, reopened by daemons that use another storage driver.
+    const sb = await withDaemons({ args: [...(engine?.args ?? []), "--storage-driver=vfs"], root: made.root });
+    const reason = "The golden was made with Docker's overlay2 storage driver, and this sandbox's daemons use vfs";
+    expect(await (await sb.request("GET", "/v1/goldens/p1")).json()).toMatchObject({
+      exists: true,
+      build_id: "b1",
+      unusable: reason,
+    });
+    const session = await (await sb.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" })).json();
+    expect(session).toMatchObject({ source: "empty", golden_build_id: null, golden_unusable: reason });
+    expect(await readdir(session.docker_dir)).toEqual([]);
+    await sb.request("POST", "/v1/test-sessions", {
+      session_id: "t1",
+      project_id: "p1",
+      startup_script: "docker images --format 'image {{.Repository}}'",
+    });
+    await expect
+      .poll(async () => (await (await sb.request("GET", "/v1/test-sessions/t1")).json()).status, { timeout: 60_000 })
+      .toBe("succeeded");
+    const tested = await (await sb.request("GET", "/v1/test-sessions/t1")).json();
+    expect(tested.prepared).toMatchObject({ source: "empty", golden_unusable: reason });
+    const testLog = await (await sb.request("GET", "/v1/test-sessions/t1/log")).text();
+    expect(testLog).toContain(`Cache not used: ${reason}`);
+    expect(testLog).not.toContain("image demo");
+
+    // The next build starts empty, and what it promotes opens here.
+    await sb.startBuild({ build_id: "b2", project_id: "p1", startup_script: buildImage });
+    expect((await sb.waitForBuild("b2")).status, await log(sb, "b2")).toBe("succeeded");
+    expect(await log(sb, "b2")).toContain(`${reason}: starting from an empty Docker directory; this build replaces it`);
+    expect(await (await sb.request("GET", "/v1/goldens/p1")).json()).toMatchObject({
+      build_id: "b2",
+      docker_engine: { storage_driver: "vfs" },
+      unusable: null,
+    });
+    const next = await (await sb.request("POST", "/v1/sessions", { session_id: "s2", project_id: "p1" })).json();
+    expect(next).toMatchObject({ source: "golden", golden_build_id: "b2", golden_unusable: null });
+    await nothingLeft(sb);
+  });
+
   it("fails a build whose daemon does not start, saying why with the daemon's last words", async (context) => {
     if (!engine) return context.skip(noEngine);
     const sb = await withDaemons({ args: ["--no-such-flag"] });
@@ -250,7 +306,13 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
     const root = await mkdtemp(path.join(tmpdir(), "daemon-crash-"));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const daemonFiles = new DockerDaemons({ root, engine, logger: createLogger("silent"), stopGraceMs: 0 }).base;
+    const daemonFiles = new DockerDaemons({
+      root,
+      engine,
+      logger: createLogger("silent"),
+      stopGraceMs: 0,
+      scratchDir: root,
+    }).base;
     const prefixes = [root, daemonFiles];
     const start = () =>
       startService(

@@ -57,7 +57,7 @@ describe("golden info and delete", () => {
   });
   it("leaves no empty project directory when a delete waited for a copy still reading the golden", async () => {
     await buildGolden("p1", "b1", 'echo one > "$HELIX_DOCKER_DATA_ROOT/f"');
-    const reading = await sandbox.services.goldens.pinCurrent("p1");
+    const { golden: reading } = await sandbox.services.goldens.pinCurrent("p1");
     expect((await sandbox.request("DELETE", "/v1/goldens/p1")).status).toBe(204);
     // The copy still reads its generation, so it is still there.
     expect(await listDir(path.join(sandbox.root, "goldens", "p1", "generations"))).toEqual(["b1"]);

@@ -80,6 +80,7 @@ export async function createTestSandbox(
       await services.builds.stopAll();
       await services.testSessions.stopAll();
       await services.spares.stop();
+      await services.daemons.settled();
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -58,7 +58,7 @@ it("never evicts a golden that a copy is reading", async () => {
   // Hold p1's and p2's goldens as a session copy would.
   const pinned = await Promise.all(["p1", "p2"].map((p) => sandbox.services.goldens.pinCurrent(p)));
   const failed = await build("p3", "b3", 100_000);
-  await Promise.all(pinned.map((p) => p?.release()));
+  await Promise.all(pinned.map((p) => p.golden?.release()));
   expect(failed.status).toBe("failed");
   expect(failed.error).toMatch(/does not fit in this sandbox's golden quota/);
   expect(await exists("p1")).toBe(true);

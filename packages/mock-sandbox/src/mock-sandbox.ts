@@ -139,6 +139,8 @@ export class MockSandbox {
         built_at: null,
         build_id: null,
         last_used_at: null,
+        docker_engine: null,
+        unusable: null,
       }
     );
   }
@@ -214,6 +216,8 @@ export class MockSandbox {
         built_at: finishedAt,
         build_id: buildId,
         last_used_at: null,
+        docker_engine: found.build.docker_engine,
+        unusable: null,
       };
       this.goldens.set(found.build.project_id, golden);
       this.publish({ type: "golden", reason: "promoted", golden, detail: null });
@@ -238,6 +242,8 @@ export class MockSandbox {
       built_at: new Date().toISOString(),
       build_id: buildId,
       last_used_at: null,
+      docker_engine: null,
+      unusable: null,
     });
   }
 

@@ -35,7 +35,10 @@ export class MockTestSessions {
       status: size === null ? "running" : "preparing",
       started_at: new Date().toISOString(),
       finished_at: null,
-      prepared: size === null ? { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null } : null,
+      prepared:
+        size === null
+          ? { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null }
+          : null,
       copied_bytes: 0,
       total_bytes: size ?? 0,
       exit_code: null,
@@ -76,6 +79,7 @@ export class MockTestSessions {
           size_bytes: found.run.total_bytes,
           seconds: options.seconds,
           golden_build_id: "bld_golden",
+          golden_unusable: null,
         },
         docker_engine: this.engineUsed(),
       });

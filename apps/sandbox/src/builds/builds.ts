@@ -246,9 +246,12 @@ export class Builds {
     const projectId = run.view.project_id;
     const dockerDir = layout.buildDockerDir(run.id);
     await mkdir(layout.buildGenerationDir(run.id), { recursive: true });
-    const pinned = await goldens.pinCurrent(projectId);
+    const { golden: pinned, unusable } = await goldens.pinCurrent(projectId);
     try {
-      if (pinned) {
+      if (unusable) {
+        await run.write(warn(`${unusable}: starting from an empty Docker directory; this build replaces it`));
+        await mkdir(dockerDir);
+      } else if (pinned) {
         await run.write(say(`Starting from the current golden (${prettyBytes(pinned.meta.size_bytes)})`));
         const started = performance.now();
         if (await spares.take(projectId, pinned.meta.build_id, dockerDir)) {
@@ -290,7 +293,7 @@ export class Builds {
     // One walk measures the golden and plans every later copy of it.
     const plan = await planCopy(dockerDir);
     const size = plan.totalBytes;
-    const meta = { build_id: run.id, built_at: new Date().toISOString(), size_bytes: size };
+    const meta = { build_id: run.id, built_at: new Date().toISOString(), size_bytes: size, docker_engine: opened };
     const promotion = await quota.admit(projectId, size, () => promote(this.deps, projectId, meta, plan));
     this.retirements.set(run.id, promotion.retirePrevious);
     spares.refill(projectId);

@@ -17,6 +17,7 @@ import { request } from "node:http";
 import path from "node:path";
 import type { Logger } from "../logger.ts";
 import { killProcessesUnder, processesUnder, unmountUnder } from "./run-leftovers.ts";
+import { namedStorageDriver, storageDriverOf, unusableReason } from "./storage-driver.ts";
 
 /** The Docker engine's programs on this host, and the flags every daemon gets. */
 export interface DockerEngine {
@@ -116,6 +117,8 @@ export class DockerDaemons {
       logger: Logger;
       /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
       stopGraceMs: number;
+      /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
+      scratchDir: string;
     },
   ) {
     this.base = `/tmp/prewarm-${hash(path.resolve(options.root), 10)}`;
@@ -126,6 +129,55 @@ export class DockerDaemons {
     return this.options.engine
       ? { available: true, detail: null }
       : { available: false, detail: this.options.absence ?? "this sandbox has no Docker engine" };
+  }
+
+  private driver: Promise<string | null> | undefined;
+
+  /**
+   * The storage driver this host's daemons use: the one the daemon flags name, else the one a
+   * daemon picks on an empty directory under the root (asked once). Null without an engine, or
+   * when no daemon would start to say.
+   */
+  storageDriver(): Promise<string | null> {
+    const { engine, scratchDir, logger } = this.options;
+    if (!engine) return Promise.resolve(null);
+    this.driver ??= (async () => {
+      const named = namedStorageDriver(engine.args);
+      if (named) return named;
+      const dir = path.join(scratchDir, "storage-driver-probe");
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(path.join(dir, "docker"), { recursive: true });
+      try {
+        const daemon = await this.start(
+          "storage-driver-probe",
+          path.join(dir, "docker"),
+          path.join(dir, "dockerd.log"),
+        );
+        await daemon?.stop();
+        return daemon?.used.storage_driver ?? null;
+      } catch (error) {
+        logger.warn({ error: String(error) }, "no Docker daemon would start to say which storage driver it uses");
+        return null;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    })();
+    return this.driver;
+  }
+
+  /** Resolves once no daemon of the service's own (the storage driver's probe) is running. */
+  async settled(): Promise<void> {
+    await this.driver;
+  }
+
+  /**
+   * Why this host's daemons cannot open a golden (`made` by the daemon recorded at its promotion,
+   * or read off its directory for a golden that has no record); null when they can.
+   */
+  async goldenProblem(made: DockerEngineUsed | null, dockerDir: string): Promise<string | null> {
+    const host = await this.storageDriver();
+    if (host === null) return null;
+    return unusableReason(made?.storage_driver ?? (await storageDriverOf(dockerDir)), host);
   }
 
   private files(runId: string) {

@@ -3,6 +3,7 @@
 // generations/ (promotion renames it in whole), so whatever these read is of one whole generation.
 import { readFile, readlink } from "node:fs/promises";
 import path from "node:path";
+import type { components } from "@prewarm/api-types/sandbox";
 import type { CopyPlan } from "../fs/copy-plan.ts";
 import type { SandboxLayout } from "../layout.ts";
 
@@ -11,6 +12,8 @@ export interface GenerationMeta {
   build_id: string;
   built_at: string;
   size_bytes: number;
+  /** The daemon that made it and opened it before promotion; absent in generations made before it was recorded. */
+  docker_engine?: components["schemas"]["DockerEngineUsed"] | null;
 }
 
 /** The build ID of the generation the pointer names, or null when the project has no golden. */

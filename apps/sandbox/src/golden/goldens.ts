@@ -10,6 +10,19 @@ import { type GenerationMeta, readCopyPlan, readCurrentGeneration, readGeneratio
 import type { GenerationPins, KeyedLocks } from "./golden-locks.ts";
 
 type GoldenInfo = components["schemas"]["GoldenInfo"];
+type DockerEngineUsed = components["schemas"]["DockerEngineUsed"];
+
+/** Why this host's Docker daemons cannot open a generation's Docker directory; null when they can. */
+export type EngineCheck = (made: DockerEngineUsed | null, dockerDir: string) => Promise<string | null>;
+
+/** The current generation pinned for copying, or why there is none to copy. */
+export type Pinning =
+  | { golden: PinnedGolden; unusable: null }
+  | {
+      golden: null;
+      /** Set when there is a golden but this host's daemons cannot open it; null when there is none. */
+      unusable: string | null;
+    };
 
 interface PinnedGolden {
   meta: GenerationMeta;
@@ -24,12 +37,14 @@ export class Goldens {
     private readonly layout: SandboxLayout,
     private readonly locks: KeyedLocks,
     private readonly pins: GenerationPins,
+    private readonly engineCheck: EngineCheck = async () => null,
   ) {}
 
   async info(projectId: string): Promise<GoldenInfo> {
     const current = await readCurrentGeneration(this.layout, projectId);
     if (!current) return absent(projectId);
     const meta = await readGenerationMeta(this.layout, projectId, current);
+    const dockerDir = path.join(this.layout.generationDir(projectId, current), "docker");
     return {
       project_id: projectId,
       exists: true,
@@ -37,6 +52,8 @@ export class Goldens {
       built_at: meta.built_at,
       build_id: meta.build_id,
       last_used_at: await this.lastUsed(projectId),
+      docker_engine: meta.docker_engine ?? null,
+      unusable: await this.engineCheck(meta.docker_engine ?? null, dockerDir),
     };
   }
 
@@ -89,22 +106,29 @@ export class Goldens {
 
   /**
    * The current generation, pinned so that neither a promotion nor a delete removes it until
-   * `release()` is called. Null when the project has no golden.
+   * `release()` is called. None when the project has no golden, or this host's daemons cannot
+   * open it (then `unusable` says why: it is never handed on).
    */
-  async pinCurrent(projectId: string): Promise<PinnedGolden | null> {
+  async pinCurrent(projectId: string): Promise<Pinning> {
     const pinned = await this.locks.withLock(projectId, async () => {
       const current = await readCurrentGeneration(this.layout, projectId);
       if (!current) return null;
       const generationDir = this.layout.generationDir(projectId, current);
       return { current, generationDir, release: this.pins.pin(generationDir) };
     });
-    if (!pinned) return null;
+    if (!pinned) return { golden: null, unusable: null };
     // Pinned, the generation stays whole: its files are read outside the lock, and a failure
     // lets go of it outside the lock too (a removal it deferred takes the lock).
     try {
       const meta = await readGenerationMeta(this.layout, projectId, pinned.current);
+      const dockerDir = path.join(pinned.generationDir, "docker");
+      const unusable = await this.engineCheck(meta.docker_engine ?? null, dockerDir);
+      if (unusable !== null) {
+        await pinned.release();
+        return { golden: null, unusable };
+      }
       const plan = await readCopyPlan(this.layout, projectId, pinned.current);
-      return { meta, dockerDir: path.join(pinned.generationDir, "docker"), plan, release: pinned.release };
+      return { golden: { meta, dockerDir, plan, release: pinned.release }, unusable: null };
     } catch (error) {
       await pinned.release();
       throw error;
@@ -196,7 +220,16 @@ export class Goldens {
 }
 
 function absent(projectId: string): GoldenInfo {
-  return { project_id: projectId, exists: false, size_bytes: 0, built_at: null, build_id: null, last_used_at: null };
+  return {
+    project_id: projectId,
+    exists: false,
+    size_bytes: 0,
+    built_at: null,
+    build_id: null,
+    last_used_at: null,
+    docker_engine: null,
+    unusable: null,
+  };
 }
 
 /** A golden no session has used yet counts as used when it was built. */

@@ -101,7 +101,8 @@ export class Spares {
     for (;;) {
       if (this.stopped) return;
       await this.prune(projectId);
-      const pinned = await goldens.pinCurrent(projectId);
+      // No spares of a golden this host's daemons cannot open: it is never handed on.
+      const { golden: pinned } = await goldens.pinCurrent(projectId);
       if (!pinned) return;
       const generation = pinned.meta.build_id;
       try {

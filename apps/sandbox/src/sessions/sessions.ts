@@ -41,6 +41,7 @@ export class Sessions {
       docker_dir: path.join(finalDir, "docker"),
       source: "empty",
       golden_build_id: null,
+      golden_unusable: null,
       size_bytes: 0,
       copied_bytes: 0,
       total_bytes: 0,
@@ -49,7 +50,8 @@ export class Sessions {
     const staging = this.layout.tmpPath(`session-${sessionId}`);
     try {
       await mkdir(staging, { recursive: true });
-      const pinned = await this.goldens.pinCurrent(projectId);
+      const { golden: pinned, unusable } = await this.goldens.pinCurrent(projectId);
+      session.golden_unusable = unusable;
       try {
         if (pinned) {
           Object.assign(session, {

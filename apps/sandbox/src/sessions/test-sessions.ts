@@ -170,13 +170,16 @@ export class TestSessions {
       size_bytes: session.size_bytes,
       seconds: Math.round((performance.now() - started) / 10) / 100,
       golden_build_id: session.golden_build_id,
+      golden_unusable: session.golden_unusable,
     };
     Object.assign(run.view, { prepared, copied_bytes: session.size_bytes, total_bytes: session.size_bytes });
     await run.write(
       say(
         session.source === "golden"
           ? `Docker data prepared from cache in ${prepared.seconds} s (${prettyBytes(session.size_bytes)})`
-          : "No cache: started with an empty Docker directory",
+          : session.golden_unusable
+            ? `Cache not used: ${session.golden_unusable}. Started with an empty Docker directory; the next build replaces the cache`
+            : "No cache: started with an empty Docker directory",
       ),
     );
     run.view.status = "running";

@@ -578,7 +578,7 @@ export interface components {
         };
         PreparedDocker: {
             /**
-             * @description `golden`: a copy of the cache; `empty`: there was no cache.
+             * @description `golden`: a copy of the cache; `empty`: there was no cache, or it could not be used.
              * @enum {string}
              */
             source: "golden" | "empty";
@@ -586,6 +586,12 @@ export interface components {
             /** @description How long preparing the Docker directory took. */
             seconds: number;
             golden_build_id: components["schemas"]["Id"] | null;
+            /**
+             * @description Why the cache was not used although there is one (the sandbox's Docker daemons cannot
+             *     open it; the next build replaces it), in plain words; null when it was used or there is
+             *     none.
+             */
+            golden_unusable: string | null;
         };
         ScriptVersionList: {
             versions: components["schemas"]["ScriptVersion"][];

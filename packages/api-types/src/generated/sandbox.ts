@@ -395,6 +395,17 @@ export interface components {
             build_id: components["schemas"]["Id"] | null;
             /** @description When a session last started from this golden; null if none has. */
             last_used_at: components["schemas"]["Timestamp"] | null;
+            /**
+             * @description The Docker daemon that made it (and opened it before it was promoted); null when there
+             *     is no golden, or it was made without a daemon.
+             */
+            docker_engine: components["schemas"]["DockerEngineUsed"] | null;
+            /**
+             * @description Why this sandbox's Docker daemons cannot open it (another storage driver), in plain
+             *     words; null when they can. An unusable golden is never handed to a session or a build:
+             *     they start from an empty Docker directory, and the next build replaces it.
+             */
+            unusable: string | null;
         };
         GoldenList: {
             goldens: components["schemas"]["GoldenInfo"][];
@@ -448,6 +459,12 @@ export interface components {
             /** @description Why runs get no daemon, in plain words; null when they do. */
             detail: string | null;
         };
+        /**
+         * @description Why the project's golden was not used although there is one (this sandbox's Docker daemons
+         *     cannot open it), in plain words; null when it was used or there is none.
+         * @example The golden was made with Docker's overlay2 storage driver, and this sandbox's daemons use vfs
+         */
+        GoldenUnusable: string | null;
         PreparedDocker: {
             /** @enum {string} */
             source: "golden" | "empty";
@@ -455,6 +472,7 @@ export interface components {
             /** @description How long preparing the Docker directory took. */
             seconds: number;
             golden_build_id: components["schemas"]["Id"] | null;
+            golden_unusable: components["schemas"]["GoldenUnusable"];
         };
         PrepareSessionRequest: {
             session_id: components["schemas"]["Id"];
@@ -473,6 +491,7 @@ export interface components {
             /** @enum {string} */
             source: "golden" | "empty";
             golden_build_id: components["schemas"]["Id"] | null;
+            golden_unusable: components["schemas"]["GoldenUnusable"];
             size_bytes: number;
             /** @description How much of the golden has been copied so far. */
             copied_bytes: number;

@@ -461,7 +461,13 @@ describe("[Test]", () => {
     updateTestSession({
       status: "running",
       copied_bytes: 8_700_000_000,
-      prepared: { source: "golden", size_bytes: 8_700_000_000, seconds: 1.2, golden_build_id: "bld_1" },
+      prepared: {
+        source: "golden",
+        size_bytes: 8_700_000_000,
+        seconds: 1.2,
+        golden_build_id: "bld_1",
+        golden_unusable: null,
+      },
     });
     await waitFor(() =>
       expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent(
@@ -482,7 +488,7 @@ describe("[Test]", () => {
     const column = await screen.findByRole("region", { name: "Test Session" });
     updateTestSession({
       status: "running",
-      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null },
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null },
     });
     expect(await within(column).findByText("Starting a Docker daemon…")).toBeVisible();
     updateTestSession({ docker_engine: dockerEngine });
@@ -501,7 +507,7 @@ describe("[Test]", () => {
     const column = await screen.findByRole("region", { name: "Test Session" });
     updateTestSession({
       status: "running",
-      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null },
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null },
     });
     await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent("Running the startup script"));
     expect(within(column).getByText("No Docker daemon on this sandbox")).toBeVisible();
@@ -519,11 +525,29 @@ describe("[Test]", () => {
     updateTestSession({
       status: "succeeded",
       exit_code: 0,
-      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null },
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null },
     });
     await waitFor(() =>
       expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent("No cache: started empty"),
     );
     expect(within(column).getByRole("status")).toHaveTextContent("Finished: the startup script exited with code 0");
+  });
+
+  it("says why a cache the sandbox's Docker cannot open was not used", async () => {
+    seedProject();
+    const { user } = renderApp("/projects/shop/settings");
+    await screen.findByRole("textbox", { name: "Startup script" });
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    const column = await screen.findByRole("region", { name: "Test Session" });
+    const unusable = "The golden was made with Docker's overlay2 storage driver, and this sandbox's daemons use vfs";
+    updateTestSession({
+      status: "running",
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: unusable },
+    });
+    await waitFor(() =>
+      expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent(
+        `Cache not used: ${unusable}. Started empty`,
+      ),
+    );
   });
 });

@@ -1,6 +1,7 @@
 // The "Test Session" column: the startup script running in an ordinary session, the way an
 // agent's session starts. It leads with what the cache saved: the Docker data copied from the
-// golden (with progress while it copies, and how long it took), or that there was none; then
+// golden (with progress while it copies, and how long it took), or that there was none or why it
+// could not be used; then
 // the Docker engine the script has, or that it has none.
 import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
@@ -22,6 +23,7 @@ function describePreparation(session: TestSession): string {
   if (session.prepared?.source === "golden") {
     return `Docker data prepared from cache in ${session.prepared.seconds} s (${formatSize(session.prepared.size_bytes)})`;
   }
+  if (session.prepared?.golden_unusable) return `Cache not used: ${session.prepared.golden_unusable}. Started empty`;
   if (session.prepared?.source === "empty") return "No cache: started empty";
   if (session.total_bytes > 0) {
     return `Preparing Docker data from cache… ${formatSize(session.copied_bytes)} of ${formatSize(session.total_bytes)}`;
