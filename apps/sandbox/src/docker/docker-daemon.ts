@@ -145,9 +145,9 @@ export class DockerDaemons {
       const named = namedStorageDriver(engine.args);
       if (named) return named;
       const dir = path.join(scratchDir, "storage-driver-probe");
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(path.join(dir, "docker"), { recursive: true });
       try {
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(path.join(dir, "docker"), { recursive: true });
         const daemon = await this.start(
           "storage-driver-probe",
           path.join(dir, "docker"),
@@ -159,7 +159,7 @@ export class DockerDaemons {
         logger.warn({ error: String(error) }, "no Docker daemon would start to say which storage driver it uses");
         return null;
       } finally {
-        await rm(dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       }
     })();
     return this.driver;
