@@ -50,8 +50,9 @@ const buildImage = [
   "docker run --rm --network=none demo:1 cat /built",
 ].join("\n");
 
-/** Nothing of any daemon of this sandbox is left: no process, no mount. */
+/** Nothing of any daemon of this sandbox is left (once its storage-driver probe has ended): no process, no mount. */
 async function nothingLeft(sb: TestSandbox): Promise<void> {
+  await sb.services.daemons.settled();
   const prefixes = [sb.root, sb.services.daemons?.base ?? sb.root];
   expect(await processesUnder(prefixes)).toEqual([]);
   expect(await mountsUnder(prefixes)).toEqual([]);
@@ -67,6 +68,9 @@ describe("a Docker daemon per run", () => {
     const build = await sb.waitForBuild("b1");
     const output = await log(sb, "b1");
     expect(build.status, output).toBe("succeeded");
+    // No golden yet: an empty directory, and every step of the build runs.
+    expect(output).toContain("No golden yet: starting from an empty Docker directory");
+    expect(output).not.toContain("CACHED");
     expect(output).toContain("Starting a Docker daemon");
     expect(output).toMatch(/Docker \S+ \(overlay2\) is up/);
     expect(output).toMatch(/^built\r?$/m);
@@ -167,7 +171,10 @@ describe("a Docker daemon per run", () => {
       // dockerd 20.10's containerd event stream ends with this at every shutdown.
       .filter((line) => !line.includes("Failed to get event"));
     expect(errors).toEqual([]);
+    // Cleaning the session up removes its directory and leaves the golden as it was.
     expect((await sb.request("DELETE", "/v1/sessions/s1")).status).toBe(204);
+    expect(await readdir(path.join(sb.root, "sessions"))).toEqual([]);
+    expect(await treeManifest(path.join(sb.root, "goldens", "p1", "generations"))).toEqual(golden);
     await nothingLeft(sb);
   });
 
@@ -348,7 +355,9 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
         service = await start();
         const build = await (await fetch(`${base}/v1/builds/${buildId}`)).json();
         expect(build).toMatchObject({ status: "interrupted", error: "Build interrupted by sandbox restart" });
-        expect(await processesUnder(prefixes)).toEqual([]);
+        // What the killed service left is gone; the restarted one asks a daemon of its own which
+        // storage driver this host uses, and that daemon ends by itself within seconds.
+        await expect.poll(() => processesUnder(prefixes), { timeout: 20_000 }).toEqual([]);
         expect(await mountsUnder(prefixes)).toEqual([]);
         expect(await readdir(path.join(root, "builds"))).toEqual([]);
         const golden = (await (await fetch(`${base}/v1/goldens/p1`)).json()) as { exists: boolean };

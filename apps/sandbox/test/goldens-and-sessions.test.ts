@@ -40,6 +40,8 @@ describe("golden info and delete", () => {
       built_at: null,
       build_id: null,
       last_used_at: null,
+      docker_engine: null,
+      unusable: null,
     });
   });
 

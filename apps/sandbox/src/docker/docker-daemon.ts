@@ -224,6 +224,9 @@ export class DockerDaemons {
       const containerd = spawnDetached(engine.containerd, ["--config", files.containerdConfig], log.fd);
       children.push(containerd);
       await writeFile(files.containerdPid, `${containerd.pid}\n`);
+      // dockerd starts once its containerd serves: their logs share a file, and containerd's boot
+      // lines must not come after (and push out of the tail) what dockerd says when it fails.
+      await waitUntilServing(files.containerdSocket, containerd);
       const dockerd = spawnDetached(
         engine.dockerd,
         [
@@ -355,6 +358,22 @@ function spawnDetached(program: string, args: string[], logFd: number): ChildPro
   const child = spawn(program, args, { detached: true, stdio: ["ignore", logFd, logFd] });
   child.on("error", () => undefined);
   return child;
+}
+
+async function waitUntilServing(socket: string, containerd: ChildProcess): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  while (
+    !(await stat(socket).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (containerd.exitCode !== null || containerd.signalCode !== null) {
+      throw new Error(`containerd exited (${containerd.exitCode ?? containerd.signalCode})`);
+    }
+    if (Date.now() > deadline) throw new Error(`containerd did not serve within ${startTimeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 async function waitUntilAnswering(socket: string, dockerd: ChildProcess): Promise<void> {
