@@ -40,6 +40,8 @@ export default defineConfig({
           root: "apps/bff",
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           globalSetup: ["test/postgres-server.ts"],
+          // Password hashes at N = 2^10: the suite logs in hundreds of times (the service's default is 2^17).
+          env: { PASSWORD_SCRYPT_N: "1024" },
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },

@@ -13,7 +13,7 @@ import { authenticate } from "./auth/authenticate.ts";
 import { projectAccess } from "./auth/project-access.ts";
 import { sameOriginChanges } from "./auth/same-origin.ts";
 import type { AppDeps } from "./deps.ts";
-import { bodyLimits, securityHeaders } from "./http/limits-and-headers.ts";
+import { bodyLimits, noStore, securityHeaders } from "./http/limits-and-headers.ts";
 import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { dockerCacheRoutes } from "./routes/docker-cache/docker-cache.routes.ts";
 import { memberRoutes } from "./routes/members/members.routes.ts";
@@ -30,6 +30,7 @@ export function createApp(deps: AppDeps) {
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
 
   const api = new Hono();
+  api.use(noStore());
   api.use(bodyLimits());
   // Bodies not declared JSON are refused with 415, so no HTML form reaches a handler.
   api.use(requireJsonBody());

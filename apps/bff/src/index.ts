@@ -1,6 +1,7 @@
 // Starts the BFF: configuration, store, build monitor, then HTTP.
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
+import { answerClientErrors } from "@prewarm/service-kit/client-errors";
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
@@ -38,6 +39,8 @@ const server = serve({ fetch: createApp(services).fetch, hostname: env.host, por
     "BFF listening",
   );
 });
+
+answerClientErrors(server);
 
 stopOnSignals(async () => {
   server.close();

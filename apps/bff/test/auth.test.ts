@@ -1,6 +1,7 @@
 // Who you are and what a browser may do with it: login by password and by one-time link, the
 // session cookie, API tokens, the same-origin rule for cookie changes, login throttling, body
 // limits, security headers, and secrets kept out of the logs.
+import { randomBytes, scryptSync } from "node:crypto";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -35,6 +36,34 @@ function sessionCookieOf(res: Response): string {
   if (!value) throw new Error(`no session cookie in ${header}`);
   return `prewarm_session=${value}`;
 }
+
+describe("password hashes", () => {
+  const storedHash = async (name: string) =>
+    (await bff.sql.query<{ password_hash: string }>("SELECT password_hash FROM users WHERE name = $1", [name]))[0]
+      ?.password_hash;
+
+  it("record scrypt's parameters beside the salt and key", async () => {
+    await bff.addUser("params", "a password of theirs");
+    expect(await storedHash("params")).toMatch(/^scrypt\$N=1024,r=8,p=1\$[\w-]{22}\$[\w-]{43}$/);
+  });
+
+  it("made with older parameters still log in, and are made anew at that login only", async () => {
+    const user = await bff.addUser("older", "an old password");
+    // A hash from before the parameters were recorded: scrypt at N = 2^14, `scrypt$salt$key`.
+    const salt = randomBytes(16);
+    const key = scryptSync("an old password", salt, 32, { N: 16384, r: 8, p: 1 });
+    const old = `scrypt$${salt.toString("base64url")}$${key.toString("base64url")}`;
+    await bff.sql.query("UPDATE users SET password_hash = $2 WHERE id = $1", [user.id, old]);
+
+    expect((await logIn({ username: "older", password: "a wrong one" })).status).toBe(401);
+    expect(await storedHash("older")).toBe(old);
+    expect((await logIn({ username: "older", password: "an old password" })).status).toBe(200);
+    const renewed = await storedHash("older");
+    expect(renewed).toMatch(/^scrypt\$N=1024,r=8,p=1\$/);
+    expect((await logIn({ username: "older", password: "an old password" })).status).toBe(200);
+    expect(await storedHash("older")).toBe(renewed);
+  });
+});
 
 describe("logging in", () => {
   it("with a password sets an HttpOnly, SameSite=Lax session cookie that identifies the user", async () => {
@@ -226,6 +255,18 @@ describe("limits and headers", () => {
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(res.headers.get("referrer-policy")).toBe("no-referrer");
       expect(res.headers.get("x-frame-options")).toBe("DENY");
+    }
+  });
+
+  it("asks that no API answer be stored by a cache: a project, a problem, the caller's session", async () => {
+    const project = await bff.newProject();
+    for (const res of [
+      await bff.request("GET", `/api/v1/projects/${project.id}`),
+      await bff.request("GET", "/api/v1/me"),
+      await bff.request("GET", "/api/v1/projects/prj_missing"),
+      await bff.requestAs(null, "GET", "/api/v1/projects"),
+    ]) {
+      expect(res.headers.get("cache-control")).toBe("no-store");
     }
   });
 });

@@ -5,6 +5,7 @@
 import { loadContract } from "@prewarm/api-types/contract";
 import { MAX_BODY_BYTES } from "@prewarm/service-kit/request-body";
 import { type ContractRequest, hostileRequests, sampleRequests } from "@prewarm/test-kit/contract-sweep";
+import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { script, useMockSandbox, useTestBff } from "./helpers.ts";
 
@@ -20,7 +21,13 @@ const tables = [
   "project_members",
   "webhook_deliveries",
 ];
-const bff = useTestBff({ monitor: false });
+/** Every line the BFF logs at error level or above: no input, however hostile, may cause one. */
+const errorLines: string[] = [];
+const logger = pino(
+  { level: "info" },
+  { write: (line: string) => void (JSON.parse(line).level >= 50 && errorLines.push(line)) },
+);
+const bff = useTestBff({ monitor: false, logger });
 let pathValues: Record<string, string>;
 
 beforeAll(async () => {
@@ -86,6 +93,7 @@ async function sweep(requests: ContractRequest[], authorization: string | null, 
   }
   expect(faults).toEqual([]);
   expect(await snapshot()).toEqual(before);
+  expect(errorLines).toEqual([]);
   return statuses;
 }
 
@@ -96,6 +104,37 @@ describe("the BFF's bad-input sweep", () => {
     const statuses = await sweep(requests, `Bearer ${bff.owner.token}`);
     // Each kind of refusal is there: bad input, a bad signature, not found, too large, not JSON.
     for (const status of ["400", "401", "404", "413", "415"]) expect(Object.keys(statuses)).toContain(status);
+  });
+
+  it("answers every hostile request made without credentials with a 4xx problem, logging no error", async () => {
+    const requests = hostileRequests(contract.document, { pathValues, maxBodyBytes: MAX_BODY_BYTES });
+    const statuses = await sweep(requests, null);
+    expect(Object.keys(statuses)).toContain("401");
+  });
+
+  it("names the field that holds a NUL character, and refuses a body that is not UTF-8", async () => {
+    const login = await bff.requestAs(null, "POST", "/api/v1/auth/login", { username: "owner\u0000", password: "x" });
+    expect(login.status).toBe(400);
+    expect(await login.json()).toMatchObject({
+      code: "invalid_request",
+      errors: [{ path: "/username", message: "must not contain the NUL character (\\u0000)" }],
+    });
+    const project = await bff.newProject();
+    const versions = await (await bff.request("GET", `/api/v1/projects/${project.id}/startup-script/versions`)).json();
+    const notUtf8 = await bff.app.request(`/api/v1/projects/${project.id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${bff.owner.token}`, "content-type": "application/json" },
+      body: Buffer.from([...Buffer.from('{"startup_script":"'), 0xff, 0xfe, ...Buffer.from('"}')]),
+    });
+    expect(notUtf8.status).toBe(400);
+    expect(await notUtf8.json()).toMatchObject({
+      status: 400,
+      detail: "The request body is not UTF-8, as JSON must be; nothing was done.",
+    });
+    expect(await (await bff.request("GET", `/api/v1/projects/${project.id}/startup-script/versions`)).json()).toEqual(
+      versions,
+    );
+    expect(errorLines).toEqual([]);
   });
 
   it("answers every operation that needs credentials, made without them, with 401 and changes nothing", async () => {

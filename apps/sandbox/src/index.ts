@@ -1,6 +1,7 @@
 // Starts the golden filesystem service: configuration, recovery of the root, then HTTP.
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
+import { answerClientErrors } from "@prewarm/service-kit/client-errors";
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { findEngine } from "./docker/docker-daemon.ts";
@@ -39,6 +40,8 @@ const server = serve(
     );
   },
 );
+
+answerClientErrors(server);
 
 stopOnSignals(async (signal) => {
   logger.info({ signal }, "shutting down: stopping running builds");

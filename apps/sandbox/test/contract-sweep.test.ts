@@ -58,7 +58,7 @@ const whys = (operationId: string) => requests.filter((r) => r.operationId === o
 const bodyOf = (why: string) => {
   const found = requests.find((r) => r.why === `createThing: ${why}`);
   if (!found?.body) throw new Error(`no request "${why}" among:\n${whys("createThing").join("\n")}`);
-  return found;
+  return { ...found, body: typeof found.body === "string" ? found.body : Buffer.from(found.body).toString("latin1") };
 };
 
 describe("hostileRequests", () => {
@@ -83,7 +83,7 @@ describe("hostileRequests", () => {
 
   it("breaks a JSON body one way at a time, starting from a valid one", () => {
     const [valid] = sampleRequests(doc, { pathValues, include: (id) => id === "createThing" });
-    const sample = JSON.parse(valid!.body!);
+    const sample = JSON.parse(String(valid!.body));
     expect(sample).toEqual({ id: "a1", name: "a1", commit: "abcdef1", size: 1, kind: "small", parent: "a1" });
     expect(valid!.headers).toEqual({
       "content-type": "application/json",
@@ -108,6 +108,15 @@ describe("hostileRequests", () => {
     expect(broken("kind is not one of its values").kind).toBe("not_a_listed_value");
     expect(broken("size is below its minimum").size).toBe(0);
     expect(broken("size is above its maximum").size).toBe(6);
+    expect(broken("name holds a NUL character").name).toBe("a1\u0000");
+    expect(broken("kind holds a NUL character").kind).toBe("small\u0000");
+    // Bytes 0xFF 0xFE where the first string field's value would be, the rest valid JSON.
+    const notUtf8 = requests.find((r) => r.why === "createThing: id holds bytes that are not UTF-8")?.body;
+    expect(notUtf8).toBeInstanceOf(Uint8Array);
+    expect(() => new TextDecoder("utf-8", { fatal: true }).decode(notUtf8 as Uint8Array)).toThrow();
+    expect(Buffer.from(notUtf8 as Uint8Array).toString("latin1")).toBe(
+      JSON.stringify({ ...sample, id: "\u00ff\u00fe" }),
+    );
     expect(bodyOf("a valid body declared text/plain")).toMatchObject({
       body: valid!.body,
       headers: { "content-type": "text/plain", "X-Request-Tag": "a1" },

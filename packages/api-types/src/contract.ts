@@ -78,6 +78,10 @@ export class Contract {
   validateBody<T>(operationId: string, body: unknown): Validation<T> {
     const validate = this.bodyValidators.get(operationId);
     if (!validate) throw new Error(`${this.name} contract has no JSON body for ${operationId}`);
+    // The contracts' rule for every string of every body (see their info): a NUL character has
+    // no place in a name, a URL or a script, and PostgreSQL's text refuses it.
+    const nuls = nulCharacters(body, "");
+    if (nuls.length > 0) return { ok: false, errors: nuls };
     return run<T>(validate, body);
   }
 
@@ -98,6 +102,21 @@ export class Contract {
 function run<T>(validate: ValidateFunction, value: unknown): Validation<T> {
   if (validate(value)) return { ok: true, value: value as T };
   return { ok: false, errors: describe(validate.errors ?? []) };
+}
+
+/** Every string (value or field name) holding U+0000, by its JSON pointer. */
+function nulCharacters(value: unknown, pointer: string): InvalidPart[] {
+  const message = "must not contain the NUL character (\\u0000)";
+  if (typeof value === "string") return value.includes("\0") ? [{ path: pointer || "/", message }] : [];
+  if (value === null || typeof value !== "object") return [];
+  const parts: InvalidPart[] = [];
+  for (const [key, child] of Object.entries(value)) {
+    const childPointer = `${pointer}/${escapePointer(key)}`;
+    if (key.includes("\0"))
+      parts.push({ path: childPointer, message: "is a field name with the NUL character (\\u0000)" });
+    else parts.push(...nulCharacters(child, childPointer));
+  }
+  return parts;
 }
 
 function escapePointer(segment: string): string {

@@ -23,14 +23,34 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
 
 const json = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$/i;
 
-/** A body that is there must be declared JSON; a bodiless request needs no content type. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A body that is there must be declared JSON, and be UTF-8 (JSON's only encoding): otherwise its
+ * bytes would be read as replacement characters and stored. A bodiless request needs no content
+ * type.
+ */
 export function requireJsonBody(): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return next();
     const type = c.req.header("content-type");
     const length = c.req.header("content-length");
     const hasBody = c.req.header("transfer-encoding") !== undefined || (length !== undefined && length !== "0");
-    if (type === undefined ? !hasBody : json.test(type)) return next();
+    if (type === undefined && !hasBody) return next();
+    if (type !== undefined && json.test(type)) {
+      // Read once here (within the body limit); handlers read the same bytes again from Hono's cache.
+      const bytes = await c.req.arrayBuffer();
+      try {
+        utf8.decode(bytes);
+      } catch {
+        throw new ProblemError(
+          400,
+          "malformed_request",
+          "The request body is not UTF-8, as JSON must be; nothing was done.",
+        );
+      }
+      return next();
+    }
     throw new ProblemError(
       415,
       "unsupported_media_type",

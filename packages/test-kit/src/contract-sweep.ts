@@ -10,7 +10,8 @@ export interface ContractRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or bytes where the case is about the bytes themselves (not UTF-8). */
+  body?: string | Uint8Array;
 }
 
 export interface HostileRequest extends ContractRequest {
@@ -147,11 +148,16 @@ function fillPath(op: Operation, values: Record<string, string>): string {
   });
 }
 
-/** Each way to break an otherwise valid body, one at a time: [why, body text]. */
-function bodyCases(doc: unknown, schema: Schema, values: Record<string, string>, maxBytes: number): [string, string][] {
+/** Each way to break an otherwise valid body, one at a time: [why, body]. */
+function bodyCases(
+  doc: unknown,
+  schema: Schema,
+  values: Record<string, string>,
+  maxBytes: number,
+): [string, string | Uint8Array][] {
   const root = resolve(doc, schema)!;
   const valid = sample(doc, root, values) as Record<string, Json>;
-  const cases: [string, string][] = [["malformed JSON", '{"a":']];
+  const cases: [string, string | Uint8Array][] = [["malformed JSON", '{"a":']];
   const isObject = typesOf(doc, root).has("object");
   if (isObject) for (const text of ["[]", "42", '"x"', "null"]) cases.push([`the body is ${text}`, text]);
   const props = isObject ? ((root.properties ?? {}) as Record<string, Schema>) : {};
@@ -181,6 +187,11 @@ function bodyCases(doc: unknown, schema: Schema, values: Record<string, string>,
     if (Array.isArray(prop.enum) && prop.enum.every((v) => typeof v === "string")) {
       cases.push([`${name} is not one of its values`, withField(name, "not_a_listed_value")]);
     }
+    if (allowed.has("string")) {
+      // PostgreSQL's text cannot hold U+0000: a value that reaches the store with one must not.
+      const text = typeof valid[name] === "string" ? (valid[name] as string) : "a";
+      cases.push([`${name} holds a NUL character`, withField(name, `${text}\u0000`)]);
+    }
     if (typeof prop.minimum === "number")
       cases.push([`${name} is below its minimum`, withField(name, prop.minimum - 1)]);
     if (typeof prop.maximum === "number")
@@ -188,6 +199,13 @@ function bodyCases(doc: unknown, schema: Schema, values: Record<string, string>,
   }
   // A body one byte over the limit, shaped like a valid one: a string field padded out.
   const field = Object.keys(props).find((name) => typesOf(doc, props[name]!).has("string")) ?? "padding";
+  // A valid body but for two bytes that are not UTF-8 in a string (0xFF 0xFE, a UTF-16 mark).
+  const marker = "NOT-UTF-8-HERE";
+  const [before, after] = withField(field, marker).split(marker) as [string, string];
+  cases.push([
+    `${field} holds bytes that are not UTF-8`,
+    Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]),
+  ]);
   const frameBytes = Buffer.byteLength(withField(field, ""));
   cases.push([`a body of ${maxBytes + 1} bytes`, withField(field, "a".repeat(maxBytes + 1 - frameBytes))]);
   return cases;

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
 import type { SqlClient } from "../store/sql-client.ts";
-import { hashPassword, hashSecret, newSecret, verifyPassword } from "./credentials.ts";
+import { hashPassword, hashSecret, needsRehash, newSecret, verifyPassword } from "./credentials.ts";
 
 export type User = components["schemas"]["User"];
 type Member = components["schemas"]["Member"];
@@ -52,7 +52,16 @@ export class AuthStore {
     );
     const row = rows[0];
     const ok = await verifyPassword(password, row?.password_hash ?? null);
-    return ok && row ? { id: row.id, name: row.name } : null;
+    if (!ok || !row) return null;
+    // Made with older parameters: the password is at hand once, so the hash is made anew.
+    if (row.password_hash && needsRehash(row.password_hash)) {
+      await this.sql.query("UPDATE users SET password_hash = $2 WHERE id = $1 AND password_hash = $3", [
+        row.id,
+        await hashPassword(password),
+        row.password_hash,
+      ]);
+    }
+    return { id: row.id, name: row.name };
   }
 
   // --- sessions, tokens and login links ---

@@ -40,3 +40,14 @@ export function securityHeaders(): MiddlewareHandler {
     strictTransportSecurity: false,
   });
 }
+
+/**
+ * API answers hold a user's projects, members and tokens' labels: no browser or proxy cache may
+ * keep them (a shared machine's next user, a caching proxy). Static assets are not affected.
+ */
+export function noStore(): MiddlewareHandler {
+  return async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  };
+}
