@@ -2,6 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { answerClientErrors } from "@prewarm/service-kit/client-errors";
+import { closeContents, closeUmask, looserThan } from "@prewarm/service-kit/private-files";
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
@@ -11,12 +12,25 @@ import { createLogger } from "./logger.ts";
 import { createServices, openDatabase, startServices, stopServices } from "./services.ts";
 import { claimDataDir } from "./store/data-dir-lock.ts";
 
+// The store's files hold password, session and token hashes: nobody else's to read.
+closeUmask();
 const env = parseEnv();
 const logger = createLogger(env.logLevel);
 await mkdir(env.dataDir, { recursive: true });
+const open = await looserThan(env.dataDir, 0o700);
+if (open) {
+  logger.warn(
+    { dataDir: env.dataDir, mode: `0${((open | 0o700) & 0o777).toString(8)}` },
+    "DATA_DIR lets other users in; its files are closed, but make the directory 0700",
+  );
+}
+
 // PGlite's directory is this process's alone; a PostgreSQL server is shared by design.
 const releaseDataDir = env.databaseUrl ? () => {} : claimDataDir(env.dataDir);
 const sql = await openDatabase(env);
+// PGlite makes its files 0666 whatever the umask (its directories 0700, so nobody else reaches
+// them): what it made, and what an earlier version left open, is closed at every start.
+await closeContents(env.dataDir);
 const services = createServices({ ...env, sql, logger });
 const bootstrap = await bootstrapOwner(services.auth, env.ownerName, env.publicUrl);
 if (env.seedDemo) await seedDemoProject(services.store, services.auth, env.dataDir, logger, env.demoStepSeconds);

@@ -1,7 +1,7 @@
 // The operator's side: the first start prints a one-time login link that works, and the admin
 // command makes users, passwords, tokens and members on the BFF's data, refusing to open an
 // embedded database a running BFF holds.
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, lstat, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, runCommand, startService } from "@prewarm/test-kit/processes";
@@ -68,6 +68,51 @@ describe("the first start", () => {
       expect(again.stdout()).not.toContain("login#token=");
     } finally {
       await kill9(again.child);
+    }
+  });
+});
+
+/** Every path under `dir` (and `dir` as ".") with its permission bits, directories with a trailing slash. */
+async function modes(dir: string): Promise<Record<string, string>> {
+  const found: Record<string, string> = { ".": ((await lstat(dir)).mode & 0o777).toString(8) };
+  for (const entry of await readdir(dir, { recursive: true })) {
+    const stat = await lstat(path.join(dir, entry));
+    if (!stat.isSymbolicLink()) found[stat.isDirectory() ? `${entry}/` : entry] = (stat.mode & 0o777).toString(8);
+  }
+  return found;
+}
+
+describe("the data directory", () => {
+  it("holds nothing other users may read or write, whatever the umask, and warns of a directory open to them", {
+    timeout: processTimeout,
+  }, async () => {
+    const dir = await dataDir();
+    await chmod(dir, 0o755);
+    // A file an earlier version left open.
+    await writeFile(path.join(dir, "left-open"), "x", { mode: 0o666 });
+    await chmod(path.join(dir, "left-open"), 0o666);
+    const umask = process.umask(0);
+    let bff: Awaited<ReturnType<typeof startBff>>;
+    try {
+      bff = await startBff(dir);
+    } finally {
+      process.umask(umask);
+    }
+    try {
+      expect(bff.stdout()).toContain("DATA_DIR lets other users in");
+      const found = await modes(dir);
+      // Every directory is closed, so nothing under it is reachable by anyone else ...
+      const dirs = Object.entries(found).filter(([name]) => name.endsWith("/"));
+      expect(dirs.length).toBeGreaterThan(3);
+      expect(dirs.filter(([, mode]) => mode !== "700")).toEqual([]);
+      // ... and the store's files as it started, and what was left open before, are the owner's alone.
+      expect(found["pglite/PG_VERSION"]).toBe("600");
+      expect(found["pglite/postgresql.conf"]).toBe("600");
+      expect(found["left-open"]).toBe("600");
+      // The directory itself is the operator's: warned about, not changed.
+      expect(found["."]).toBe("755");
+    } finally {
+      await kill9(bff.child);
     }
   });
 });

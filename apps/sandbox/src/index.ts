@@ -2,6 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { answerClientErrors } from "@prewarm/service-kit/client-errors";
+import { closeUmask, looserThan } from "@prewarm/service-kit/private-files";
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { findEngine } from "./docker/docker-daemon.ts";
@@ -10,9 +11,20 @@ import { supportsReflink } from "./fs/reflink.ts";
 import { createLogger } from "./logger.ts";
 import { createServices, prepareRoot } from "./services.ts";
 
+// Build records and logs are the service's own (0600, directories 0700); startup scripts and
+// daemons keep the umask it was started with, so Docker data has exactly the modes it would have.
+closeUmask();
 const env = parseEnv();
 const logger = createLogger(env.logLevel);
 await mkdir(env.root, { recursive: true });
+// 0711 at most: a later per-project user must pass through the root, never list or write it.
+const open = await looserThan(env.root, 0o711);
+if (open) {
+  logger.warn(
+    { root: env.root, mode: `0${((open | 0o711) & 0o777).toString(8)}` },
+    "SANDBOX_ROOT lets other users in; make it 0700 (0711 at most)",
+  );
+}
 // Spare copies cost only metadata where copies are reflinks; elsewhere each would be a full copy.
 const spareCopies = env.spareCopies === "auto" ? ((await supportsReflink(env.root)) ? 1 : 0) : env.spareCopies;
 const docker = await findEngine(env.docker, env.dockerdArgs);

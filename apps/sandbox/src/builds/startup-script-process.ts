@@ -3,6 +3,7 @@
 // stderr interleaved, as a terminal would show them).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
+import { withInheritedUmask } from "@prewarm/service-kit/private-files";
 
 /**
  * A golden build names its build; a test session names its session. With `docker`, the script
@@ -20,7 +21,9 @@ function spawnStartupScript(options: {
   logFd: number;
   env: ScriptEnv;
 }): ChildProcess {
-  return spawn("bash", [options.scriptPath], {
+  // The umask the service was started with, not the service's own closed one.
+  const [program, args] = withInheritedUmask("bash", [options.scriptPath]);
+  return spawn(program, args, {
     cwd: options.workspace,
     detached: true,
     stdio: ["ignore", options.logFd, options.logFd],

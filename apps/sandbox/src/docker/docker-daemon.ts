@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { access, constants, mkdir, open, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import path from "node:path";
+import { withInheritedUmask } from "@prewarm/service-kit/private-files";
 import type { Logger } from "../logger.ts";
 import { killProcessesUnder, processesUnder, unmountUnder } from "./run-leftovers.ts";
 import { namedStorageDriver, storageDriverOf, unusableReason } from "./storage-driver.ts";
@@ -317,7 +318,9 @@ export class DockerDaemons {
     for (const child of [...children].reverse()) {
       const timeoutMs = stopTimeoutMs + this.options.stopGraceMs;
       if (!(await terminateChild(child, timeoutMs))) {
-        faults.push(`${path.basename(child.spawnfile)} did not exit within ${timeoutMs / 1000} s of SIGTERM`);
+        // spawnargs: [bash, -c, "umask …; exec …", program, …]
+        const program = path.basename(child.spawnargs[3] ?? child.spawnfile);
+        faults.push(`${program} did not exit within ${timeoutMs / 1000} s of SIGTERM`);
       }
     }
     const prefixes = [files.dir, dockerDir];
@@ -355,7 +358,10 @@ function containerdConfig(dockerDir: string, files: { containerdSocket: string; 
 
 /** In a process group of its own, so the service's signals and its end do not reach it by accident. */
 function spawnDetached(program: string, args: string[], logFd: number): ChildProcess {
-  const child = spawn(program, args, { detached: true, stdio: ["ignore", logFd, logFd] });
+  // With the umask the service was started with: what the daemon writes into the Docker
+  // directory has the modes it would have anywhere else.
+  const [command, commandArgs] = withInheritedUmask(program, args);
+  const child = spawn(command, commandArgs, { detached: true, stdio: ["ignore", logFd, logFd] });
   child.on("error", () => undefined);
   return child;
 }
