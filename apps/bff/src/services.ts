@@ -82,7 +82,7 @@ export function createServices(
     store,
     transitions,
     auth: new AuthStore(options.sql),
-    loginThrottle: new LoginThrottle(),
+    loginThrottle: new LoginThrottle(options.sql),
     events,
     sandbox,
     sandboxHealth,

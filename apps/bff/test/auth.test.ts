@@ -131,18 +131,29 @@ describe("logging in", () => {
 });
 
 describe("the login throttle", () => {
-  it("lets attempts through again once the failures leave the window, and per address too", () => {
-    let now = 0;
-    const throttle = new LoginThrottle({ perUser: 3, perAddress: 5, windowMs: 60_000 }, () => now);
-    for (let i = 0; i < 3; i++) throttle.failed("carol", "10.0.0.1");
-    expect(throttle.retryAfter("carol", "10.0.0.2")).toBe(60);
-    now = 30_000;
-    expect(throttle.retryAfter("carol", "10.0.0.2")).toBe(30);
-    now = 60_001;
-    expect(throttle.retryAfter("carol", "10.0.0.2")).toBe(0);
-    for (const name of ["d", "e", "f", "g", "h"]) throttle.failed(name, "10.0.0.9");
-    expect(throttle.retryAfter("someone-new", "10.0.0.9")).toBeGreaterThan(0);
-    expect(throttle.retryAfter("someone-new", "10.0.0.8")).toBe(0);
+  it("lets attempts through again once the failures leave the window, and per address too", async () => {
+    let now = 1_000_000;
+    const throttle = new LoginThrottle(bff.sql, { perUser: 3, perAddress: 5, windowMs: 60_000 }, () => now);
+    for (let i = 0; i < 3; i++) await throttle.failed("carol", "10.0.0.1");
+    expect(await throttle.retryAfter("carol", "10.0.0.2")).toBe(60);
+    now += 30_000;
+    expect(await throttle.retryAfter("carol", "10.0.0.2")).toBe(30);
+    now += 30_001;
+    expect(await throttle.retryAfter("carol", "10.0.0.2")).toBe(0);
+    for (const name of ["d", "e", "f", "g", "h"]) await throttle.failed(name, "10.0.0.9");
+    expect(await throttle.retryAfter("someone-new", "10.0.0.9")).toBeGreaterThan(0);
+    expect(await throttle.retryAfter("someone-new", "10.0.0.8")).toBe(0);
+  });
+
+  it("counts the failures of every BFF process on the database together", async () => {
+    // Two processes' throttles on one database: five failures in all lock the name for both.
+    const first = new LoginThrottle(bff.sql);
+    const second = new LoginThrottle(bff.sql);
+    for (let i = 0; i < 5; i++) await (i % 2 ? first : second).failed("dave", `10.1.0.${i}`);
+    expect(await first.retryAfter("dave", "10.1.0.9")).toBeGreaterThan(0);
+    expect(await second.retryAfter("Dave", "10.1.0.9")).toBeGreaterThan(0);
+    await first.succeeded("dave");
+    expect(await second.retryAfter("dave", "10.1.0.9")).toBe(0);
   });
 });
 

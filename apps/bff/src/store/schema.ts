@@ -119,4 +119,10 @@ CREATE TABLE IF NOT EXISTS script_versions (
   saved_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS script_versions_by_project ON script_versions (project_id, id DESC);
+-- Failed logins within the throttle's window, per user name and per address (auth/login-throttle.ts).
+CREATE TABLE IF NOT EXISTS login_failures (
+  key text NOT NULL,
+  failed_at_ms bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, failed_at_ms DESC);
 `;

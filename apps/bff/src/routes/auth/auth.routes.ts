@@ -36,7 +36,7 @@ export function authRoutes({ auth, loginThrottle, secureCookies }: AppDeps) {
         return startSession(c, user);
       }
       const address = clientAddress(c);
-      const wait = loginThrottle.retryAfter(body.username, address);
+      const wait = await loginThrottle.retryAfter(body.username, address);
       if (wait > 0) {
         throw new ProblemError(
           429,
@@ -46,10 +46,10 @@ export function authRoutes({ auth, loginThrottle, secureCookies }: AppDeps) {
       }
       const user = await auth.checkPassword(body.username, body.password);
       if (!user) {
-        loginThrottle.failed(body.username, address);
+        await loginThrottle.failed(body.username, address);
         throw unauthenticated("Wrong user name or password.");
       }
-      loginThrottle.succeeded(body.username);
+      await loginThrottle.succeeded(body.username);
       return startSession(c, user);
     })
     .post("/auth/logout", async (c) => {
