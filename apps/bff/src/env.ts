@@ -26,6 +26,8 @@ export interface BffEnv {
   allowedOrigins: string[];
   /** The sandbox's SANDBOX_TOKEN, when it requires one. */
   sandboxToken: string | null;
+  /** WEBHOOK_SECRET_KEY: base64 of 32 bytes sealing webhook secrets; else a key file in dataDir. */
+  webhookSecretKey: string | null;
   /** The name of the owner account made on first start. */
   ownerName: string;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -47,6 +49,10 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
   for (const origin of allowedOrigins) {
     if (!URL.canParse(origin)) env.problem(`ALLOWED_ORIGINS must list URLs, got "${origin}"`, null);
   }
+  const webhookSecretKey = env.optional("WEBHOOK_SECRET_KEY");
+  if (webhookSecretKey !== null && Buffer.from(webhookSecretKey, "base64").length !== 32) {
+    env.problem("WEBHOOK_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32)", null);
+  }
   const ownerName = env.string("OWNER_NAME", "owner");
   if (!isValidUserName(ownerName)) env.problem(`OWNER_NAME must be ${userNameRule}`, null);
   return env.done("BFF", {
@@ -64,6 +70,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     publicUrl: env.url("PUBLIC_URL", `http://${shownHost}:${port}`).replace(/\/$/, ""),
     allowedOrigins,
     sandboxToken: env.optional("SANDBOX_TOKEN"),
+    webhookSecretKey,
     ownerName,
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error", "silent"] as const),
   });

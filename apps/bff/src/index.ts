@@ -6,6 +6,7 @@ import { closeContents, closeUmask, looserThan } from "@prewarm/service-kit/priv
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
+import { loadSecretKey } from "./auth/secret-box.ts";
 import { seedDemoProject } from "./demo/demo-project.ts";
 import { parseEnv } from "./env.ts";
 import { createLogger } from "./logger.ts";
@@ -31,7 +32,11 @@ const sql = await openDatabase(env);
 // PGlite makes its files 0666 whatever the umask (its directories 0700, so nobody else reaches
 // them): what it made, and what an earlier version left open, is closed at every start.
 await closeContents(env.dataDir);
-const services = createServices({ ...env, sql, logger });
+const webhookSecretKey = await loadSecretKey({ keyBase64: env.webhookSecretKey, dataDir: env.dataDir });
+const services = createServices({ ...env, sql, logger, webhookSecretKey });
+// Secrets stored in clear by an earlier version are sealed once, here.
+const sealed = await services.store.sealWebhookSecrets();
+if (sealed > 0) logger.info({ sealed }, "sealed webhook secrets stored in clear");
 const bootstrap = await bootstrapOwner(services.auth, env.ownerName, env.publicUrl);
 if (env.seedDemo) await seedDemoProject(services.store, services.auth, env.dataDir, logger, env.demoStepSeconds);
 await startServices(services);

@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 
 import { AuthStore } from "./auth/auth-store.ts";
 import { LoginThrottle } from "./auth/login-throttle.ts";
+import { SecretBox } from "./auth/secret-box.ts";
 import type { AppDeps } from "./deps.ts";
 import { BuildMonitor } from "./docker-cache/build-monitor.ts";
 import { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
@@ -55,10 +56,17 @@ export function createServices(
     BffEnv,
     "sandboxUrl" | "webDist" | "buildTimeoutSeconds" | "reconcileIntervalMs"
   > &
-    Partial<Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl">>,
+    Partial<Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl">> & {
+      /** Seals webhook secrets at rest (loadSecretKey); a key of this process's own when absent. */
+      webhookSecretKey?: Buffer;
+    },
 ): BffServices {
   const defaults = { buildTimeoutSeconds: options.buildTimeoutSeconds };
-  const store = new ProjectStore(options.sql, defaults);
+  const store = new ProjectStore(
+    options.sql,
+    defaults,
+    options.webhookSecretKey ? new SecretBox(options.webhookSecretKey) : undefined,
+  );
   const transitions = new CacheTransitions(options.sql, store, defaults);
   const events = new ProjectEvents(store, options.sql);
   const sandbox = new SandboxClient(options.sandboxUrl, options.sandboxToken ?? null);

@@ -1,6 +1,11 @@
 // GitHub webhook deliveries with real signatures: merges to the default branch build, everything
 // else is ignored with its reason, and nothing unsigned or replayed gets through.
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadSecretKey, SecretBox } from "../src/auth/secret-box.ts";
 import { signature } from "../src/docker-cache/github-webhook.ts";
 import { script, type TestResponse, useMockSandbox, useTestBff } from "./helpers.ts";
 
@@ -160,5 +165,52 @@ describe("a GitHub webhook delivery", () => {
     await bff.request("POST", `/api/v1/projects/${id}/webhook-secret`);
     const res = await deliver(url, "push", push("refs/heads/main"), { secret });
     expect(res.status).toBe(401);
+  });
+});
+
+describe("a webhook secret at rest", () => {
+  const stored = async (id: string) =>
+    (await bff.sql.query<{ webhook_secret: string }>("SELECT webhook_secret FROM projects WHERE id = $1", [id]))[0]
+      ?.webhook_secret ?? "";
+
+  it("is sealed in the database, so a backup of it alone leaks nothing, and deliveries still verify", async () => {
+    const { id, secret, url } = await hookedProject();
+    const row = await stored(id);
+    expect(row).toMatch(/^sealed:v1:/);
+    expect(row).not.toContain(secret);
+    expect((await deliver(url, "push", push("refs/heads/main"), { secret })).status).toBe(202);
+  });
+
+  it("stored in clear by an earlier version is sealed at start and keeps working", async () => {
+    const { id, url } = await hookedProject({ on: false });
+    await bff.sql.query("UPDATE projects SET webhook_secret = 'an-old-clear-secret' WHERE id = $1", [id]);
+    expect(await bff.services.store.sealWebhookSecrets()).toBeGreaterThanOrEqual(1);
+    expect(await stored(id)).toMatch(/^sealed:v1:/);
+    expect(await bff.services.store.sealWebhookSecrets()).toBe(0);
+    // Verified with the old secret (an answer of a delivery that got through), refused with another.
+    expect((await deliver(url, "push", push("refs/heads/feature"), { secret: "an-old-clear-secret" })).status).toBe(
+      202,
+    );
+    expect((await deliver(url, "push", push("refs/heads/feature"), { secret: "not-it" })).status).toBe(401);
+  });
+
+  it("is sealed with WEBHOOK_SECRET_KEY, or a key file made once (0600) in the data directory", async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), "bff-key-"));
+    try {
+      const made = await loadSecretKey({ keyBase64: null, dataDir });
+      expect(made).toHaveLength(32);
+      expect((await stat(path.join(dataDir, "webhook-secret.key"))).mode & 0o777).toBe(0o600);
+      expect(await loadSecretKey({ keyBase64: null, dataDir })).toEqual(made);
+      const given = randomBytes(32);
+      expect(await loadSecretKey({ keyBase64: given.toString("base64"), dataDir })).toEqual(given);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("cannot be opened with another key", () => {
+    const sealed = new SecretBox(randomBytes(32)).seal("s3cret");
+    const other = new SecretBox(randomBytes(32));
+    expect(() => other.open(sealed)).toThrow();
   });
 });

@@ -4,7 +4,8 @@
 // processes) cannot lose each other's updates; every statement that changes a project also
 // announces it (`notify`, project-rows.ts). The cache's state changes only through
 // cache-transitions.ts; the tables and their migration are in schema.ts.
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { SecretBox } from "../auth/secret-box.ts";
 import {
   type Build,
   type BuildRow,
@@ -47,6 +48,8 @@ export class ProjectStore {
   constructor(
     private readonly sql: SqlClient,
     readonly defaults: StoreDefaults = { buildTimeoutSeconds: 1800 },
+    /** Seals webhook secrets at rest; a key of this store's own unless given (auth/secret-box.ts). */
+    private readonly secrets: SecretBox = new SecretBox(randomBytes(32)),
   ) {}
 
   async close(): Promise<void> {
@@ -183,9 +186,25 @@ export class ProjectStore {
     const rows = await this.sql.query<ProjectRow>(
       `UPDATE projects p SET webhook_secret = $2, updated_at = now(), revision = p.revision + 1
         WHERE p.id = $1 RETURNING p.*, ${notify}`,
-      [id, secret],
+      [id, this.secrets.seal(secret)],
     );
     return rows[0] ? toProject(rows[0], this.defaults) : null;
+  }
+
+  /** Seals the webhook secrets stored before secrets were sealed; returns how many. */
+  async sealWebhookSecrets(): Promise<number> {
+    const rows = await this.sql.query<{ id: string; webhook_secret: string }>(
+      "SELECT id, webhook_secret FROM projects WHERE webhook_secret IS NOT NULL AND webhook_secret NOT LIKE 'sealed:%'",
+    );
+    for (const row of rows) {
+      // Only if it is still the clear value read: a secret set meanwhile is sealed already.
+      await this.sql.query("UPDATE projects SET webhook_secret = $2 WHERE id = $1 AND webhook_secret = $3", [
+        row.id,
+        this.secrets.seal(row.webhook_secret),
+        row.webhook_secret,
+      ]);
+    }
+    return rows.length;
   }
 
   /** The project's webhook secret and default branch, or null when it has none (or no project). */
@@ -195,7 +214,15 @@ export class ProjectStore {
       [id],
     );
     const row = rows[0];
-    return row?.webhook_secret ? { secret: row.webhook_secret, defaultBranch: row.default_branch } : null;
+    if (!row?.webhook_secret) return null;
+    // Sealed under another key (a replica without the shared WEBHOOK_SECRET_KEY): no delivery verifies.
+    let secret: string;
+    try {
+      secret = this.secrets.open(row.webhook_secret);
+    } catch {
+      return null;
+    }
+    return { secret, defaultBranch: row.default_branch };
   }
 
   /** Records a webhook delivery; false when it was seen before (a replay). */
