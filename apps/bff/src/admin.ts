@@ -10,6 +10,7 @@
 //   npm run admin -- remove-member <project id> <user name>
 //   npm run admin -- users
 import { text } from "node:stream/consumers";
+import { parseArgs } from "node:util";
 import { AuthStore, UserExistsError } from "./auth/auth-store.ts";
 import { loginUrl } from "./auth/bootstrap-owner.ts";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
@@ -40,21 +41,41 @@ async function readPassword(): Promise<string> {
   return password;
 }
 
-async function main(args: string[]): Promise<void> {
+/** The flags each command takes; anything else is refused, not ignored. */
+const commandFlags: Record<string, Record<string, { type: "string" | "boolean" }>> = {
+  "add-user": { "password-stdin": { type: "boolean" } },
+  "add-token": { label: { type: "string" } },
+};
+
+/** The command, its positional arguments and its flags, parsed strictly (unknown flags, `--label=` empty: refused). */
+function parseCommand(args: string[]) {
   const [command, ...rest] = args;
-  const flag = (name: string) => {
-    const at = rest.indexOf(name);
-    if (at < 0) return null;
-    const [value] = rest.splice(at, 2).slice(1);
-    return value ?? "";
-  };
-  const passwordFromStdin = rest.includes("--password-stdin");
-  if (passwordFromStdin) rest.splice(rest.indexOf("--password-stdin"), 1);
-  const label = flag("--label");
-  if (!command || command === "help" || command === "--help") {
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: command ? (commandFlags[command] ?? {}) : {},
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.label === "") throw new UsageError("--label needs a value.");
+    return {
+      command,
+      rest: positionals,
+      passwordFromStdin: values["password-stdin"] === true,
+      label: typeof values.label === "string" ? values.label : null,
+    };
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${(error as Error).message}\n${usage}`);
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  if (!args[0] || args[0] === "help" || args[0] === "--help") {
     console.log(usage);
     return;
   }
+  const { command, rest, passwordFromStdin, label } = parseCommand(args);
 
   const env = parseEnv();
   if (!env.databaseUrl) {
@@ -97,7 +118,7 @@ async function main(args: string[]): Promise<void> {
       }
       case "add-token": {
         const found = await user(rest[0]);
-        const token = await auth.createApiToken(found.id, label || "command line");
+        const token = await auth.createApiToken(found.id, label ?? "command line");
         console.log(`API token for ${found.name} (shown this once; send it as "Authorization: Bearer <token>"):`);
         console.log(token);
         break;

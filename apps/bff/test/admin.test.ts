@@ -133,7 +133,15 @@ describe("npm run admin", () => {
     expect(short.stderr).toContain("at least 8 characters");
     const bad = await runCommand(entries.admin, ["add-user", "../x"], env);
     expect(bad.code).toBe(2);
-    const tokenRun = await runCommand(entries.admin, ["add-token", "alice", "--label", "ci"], env);
+    // Flags a command does not know, or a label left empty, are refused rather than ignored.
+    const unknown = await runCommand(entries.admin, ["add-token", "alice", "--lable", "ci"], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--lable'");
+    const emptyLabel = await runCommand(entries.admin, ["add-token", "alice", "--label="], env);
+    expect(emptyLabel).toMatchObject({ code: 2, stderr: expect.stringContaining("--label needs a value") });
+    const misplaced = await runCommand(entries.admin, ["users", "--password-stdin"], env);
+    expect(misplaced.code).toBe(2);
+    const tokenRun = await runCommand(entries.admin, ["add-token", "alice", "--label=ci"], env);
     expect(tokenRun.code).toBe(0);
     const token = tokenRun.stdout.trim().split("\n").at(-1) ?? "";
     expect(token).toMatch(/^pwc_[\w-]{43}$/);
