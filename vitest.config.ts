@@ -1,4 +1,9 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+// From the repository's root, whatever directory Vitest starts in (`npm test -w <workspace>`
+// runs it in the workspace's own).
+const fromRoot = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 
 // One run for every workspace's tests; each workspace is a project with its own environment.
 export default defineConfig({
@@ -7,28 +12,28 @@ export default defineConfig({
       {
         test: {
           name: "api-types",
-          root: "packages/api-types",
+          root: fromRoot("./packages/api-types"),
           include: ["src/**/*.test.ts"],
         },
       },
       {
         test: {
           name: "service-kit",
-          root: "packages/service-kit",
+          root: fromRoot("./packages/service-kit"),
           include: ["src/**/*.test.ts"],
         },
       },
       {
         test: {
           name: "mock-sandbox",
-          root: "packages/mock-sandbox",
+          root: fromRoot("./packages/mock-sandbox"),
           include: ["src/**/*.test.ts"],
         },
       },
       {
         test: {
           name: "sandbox",
-          root: "apps/sandbox",
+          root: fromRoot("./apps/sandbox"),
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -37,7 +42,7 @@ export default defineConfig({
       {
         test: {
           name: "bff",
-          root: "apps/bff",
+          root: fromRoot("./apps/bff"),
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
           globalSetup: ["test/postgres-server.ts"],
           // Password hashes at N = 2^10: the suite logs in hundreds of times (the service's default is 2^17).
@@ -46,7 +51,7 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-      "apps/web/vitest.config.ts",
+      fromRoot("./apps/web/vitest.config.ts"),
     ],
   },
 });
