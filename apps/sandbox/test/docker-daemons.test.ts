@@ -305,7 +305,7 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
   // starting, the script starting, images building, a container running), and started again on
   // the same root each time. DAEMON_CRASH_SEED replays a run.
   const moments = ["Starting a Docker daemon", "Running the startup script", "building the image", "container started"];
-  const kills = 10;
+  const kills = Number(process.env.DAEMON_CRASH_KILLS ?? 10);
   const seed = Number(process.env.DAEMON_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
   it(`ends the orphaned daemon, its containerd and containers, unmounts, and reports the build interrupted (${kills} kills, seed ${seed})`, async (context) => {
