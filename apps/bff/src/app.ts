@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
+import type { components } from "@prewarm/api-types/bff";
 import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
 import { requireJsonBody } from "@prewarm/service-kit/request-body";
 import { requestLog } from "@prewarm/service-kit/request-log";
@@ -20,6 +21,8 @@ import { memberRoutes } from "./routes/members/members.routes.ts";
 import { projectRoutes } from "./routes/projects/projects.routes.ts";
 import { testSessionRoutes } from "./routes/test-sessions/test-sessions.routes.ts";
 import { webhookRoutes, webhookSecretRoutes } from "./routes/webhooks/webhooks.routes.ts";
+
+type Schemas = components["schemas"];
 
 export function createApp(deps: AppDeps) {
   const { logger } = deps;
@@ -40,6 +43,18 @@ export function createApp(deps: AppDeps) {
   api.use("/projects/:project_id/*", projectAccess(deps.auth));
   api.get("/health", (c) => c.json({ status: "ok" as const }));
   api.get("/sandbox", (c) => c.json(deps.sandboxHealth.status()));
+  api.get("/readyz", async (c) => {
+    const database = await deps.store.ping().then(
+      () => ({ reachable: true, detail: null }),
+      (error: unknown) => ({ reachable: false, detail: `The database did not answer: ${String(error).slice(0, 200)}` }),
+    );
+    const readiness = {
+      status: database.reachable ? "ready" : "not_ready",
+      database,
+      sandbox: deps.sandboxHealth.status(),
+    } satisfies Schemas["Readiness"];
+    return c.json(readiness, database.reachable ? 200 : 503);
+  });
   api.route("/", authRoutes(deps));
   api.route("/projects", projectRoutes(deps));
   api.route("/projects", dockerCacheRoutes(deps));

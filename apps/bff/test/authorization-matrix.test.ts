@@ -34,6 +34,7 @@ const webhookPush = JSON.stringify({ ref: "refs/heads/main", after: "abcdef12345
 
 const expectations: Record<string, Expectation> = {
   getHealth: { statuses: [200, 200, 200, 200] },
+  getReadiness: { statuses: [200, 200, 200, 200] },
   logIn: { statuses: [200, 200, 200, 200], body: () => ({ username: "member", password: "member password" }) },
   logOut: { statuses: [204, 204, 204, 204] },
   getMe: { statuses: [401, 200, 200, 200] },

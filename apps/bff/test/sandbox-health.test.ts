@@ -1,6 +1,6 @@
 // The sandbox going away and coming back, as the BFF tells the page: its status turns
 // unreachable with the reason, every open project stream hears it, and it turns reachable again
-// by itself once the sandbox answers.
+// by itself once the sandbox answers; readiness reports it but depends on the database alone.
 import type { Server } from "node:http";
 import { createMockSandboxServer } from "@prewarm/mock-sandbox/serve";
 import { freePort } from "@prewarm/test-kit/processes";
@@ -39,6 +39,14 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
     await expect.poll(() => services.sandboxHealth.status().reachable, { timeout: 10_000 }).toBe(false);
     const down = await app.request("/api/v1/sandbox", { headers: { authorization: `Bearer ${token}` } });
     expect(await down.json()).toMatchObject({ reachable: false, detail: expect.stringMatching(/\S/) });
+    // Still ready: an unreachable sandbox is reported, not a reason to take the BFF out of service.
+    const ready = await app.request("/api/v1/readyz");
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({
+      status: "ready",
+      database: { reachable: true, detail: null },
+      sandbox: { reachable: false },
+    });
 
     // A browser opening the page now learns it from the stream's start.
     const stream = await app.request(`/api/v1/projects/${project.id}/events`, {
@@ -66,4 +74,12 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
     (mock?.server as Server | undefined)?.close();
     await sql.close();
   }
+  // Without its database the BFF is alive but not ready.
+  expect((await app.request("/api/v1/health")).status).toBe(200);
+  const unready = await app.request("/api/v1/readyz");
+  expect(unready.status).toBe(503);
+  expect(await unready.json()).toMatchObject({
+    status: "not_ready",
+    database: { reachable: false, detail: expect.stringMatching(/^The database did not answer/) },
+  });
 });

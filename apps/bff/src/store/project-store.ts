@@ -56,6 +56,11 @@ export class ProjectStore {
     await this.sql.close();
   }
 
+  /** Resolves when the database answers a query. */
+  async ping(): Promise<void> {
+    await this.sql.query("SELECT 1");
+  }
+
   async createProject(input: NewProject, id = `prj_${randomUUID().replaceAll("-", "")}`): Promise<Project> {
     // The first script is the first version of its history.
     const rows = await this.sql.query<ProjectRow>(

@@ -18,6 +18,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whether the BFF can serve (its database answers)
+         * @description Readiness, apart from liveness (`/api/v1/health`): 200 when the database answers, 503 when
+         *     it does not. The sandbox's reachability is reported too but never makes the BFF unready:
+         *     the page explains an unreachable sandbox, and taking every replica out of service for it
+         *     would help nobody.
+         */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -638,6 +661,16 @@ export interface components {
          * @description RFC 3339, UTC
          */
         Timestamp: string;
+        Readiness: {
+            /** @enum {string} */
+            status: "ready" | "not_ready";
+            database: {
+                reachable: boolean;
+                /** @description Why the database did not answer; null when it did. */
+                detail: string | null;
+            };
+            sandbox: components["schemas"]["SandboxStatus"];
+        };
         Health: {
             /** @enum {string} */
             status: "ok";
@@ -929,6 +962,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description Not ready; `database` says why */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };
