@@ -2,7 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { answerClientErrors } from "@prewarm/service-kit/client-errors";
-import { closeContents, closeUmask, looserThan } from "@prewarm/service-kit/private-files";
+import { closeContents, closeUmask, looserMode } from "@prewarm/service-kit/private-files";
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
@@ -18,10 +18,10 @@ closeUmask();
 const env = parseEnv();
 const logger = createLogger(env.logLevel);
 await mkdir(env.dataDir, { recursive: true });
-const open = await looserThan(env.dataDir, 0o700);
-if (open) {
+const mode = await looserMode(env.dataDir, 0o700);
+if (mode) {
   logger.warn(
-    { dataDir: env.dataDir, mode: `0${((open | 0o700) & 0o777).toString(8)}` },
+    { dataDir: env.dataDir, mode },
     "DATA_DIR lets other users in; its files are closed, but make the directory 0700",
   );
 }

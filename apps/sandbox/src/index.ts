@@ -2,7 +2,7 @@
 import { mkdir } from "node:fs/promises";
 import { serve } from "@hono/node-server";
 import { answerClientErrors } from "@prewarm/service-kit/client-errors";
-import { closeUmask, looserThan } from "@prewarm/service-kit/private-files";
+import { closeUmask, looserMode } from "@prewarm/service-kit/private-files";
 import { stopOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { findEngine } from "./docker/docker-daemon.ts";
@@ -18,12 +18,9 @@ const env = parseEnv();
 const logger = createLogger(env.logLevel);
 await mkdir(env.root, { recursive: true });
 // 0711 at most: a later per-project user must pass through the root, never list or write it.
-const open = await looserThan(env.root, 0o711);
-if (open) {
-  logger.warn(
-    { root: env.root, mode: `0${((open | 0o711) & 0o777).toString(8)}` },
-    "SANDBOX_ROOT lets other users in; make it 0700 (0711 at most)",
-  );
+const mode = await looserMode(env.root, 0o711);
+if (mode) {
+  logger.warn({ root: env.root, mode }, "SANDBOX_ROOT lets other users in; make it 0700 (0711 at most)");
 }
 // Spare copies cost only metadata where copies are reflinks; elsewhere each would be a full copy.
 const spareCopies = env.spareCopies === "auto" ? ((await supportsReflink(env.root)) ? 1 : 0) : env.spareCopies;

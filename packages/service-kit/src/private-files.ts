@@ -23,9 +23,10 @@ export function withInheritedUmask(program: string, args: string[]): [string, st
   return ["bash", ["-c", `umask ${mask}; exec "$0" "$@"`, program, ...args]];
 }
 
-/** The mode bits of `dir` that let other users in beyond `allowed` (0o700 or 0o711); 0 when none. */
-export async function looserThan(dir: string, allowed: number): Promise<number> {
-  return (await stat(dir)).mode & 0o777 & ~allowed;
+/** The mode of `dir` ("0755") when it lets other users in beyond `allowed` (0o700 or 0o711); null when not. */
+export async function looserMode(dir: string, allowed: number): Promise<string | null> {
+  const mode = (await stat(dir)).mode & 0o777;
+  return mode & ~allowed ? `0${mode.toString(8)}` : null;
 }
 
 /**

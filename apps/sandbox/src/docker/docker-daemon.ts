@@ -208,7 +208,7 @@ export class DockerDaemons {
     await writeFile(files.daemonConfig, "{}\n");
     await writeFile(files.containerdConfig, containerdConfig(dockerDir, files));
     const log = await open(logFile, "a");
-    const children: ChildProcess[] = [];
+    const children: { name: string; process: ChildProcess }[] = [];
     const daemon: RunDaemon = {
       host: `unix://${files.socket}`,
       used: { version: "", storage_driver: "" },
@@ -223,11 +223,16 @@ export class DockerDaemons {
     };
     try {
       const containerd = spawnDetached(engine.containerd, ["--config", files.containerdConfig], log.fd);
-      children.push(containerd);
+      children.push({ name: "containerd", process: containerd });
       await writeFile(files.containerdPid, `${containerd.pid}\n`);
       // dockerd starts once its containerd serves: their logs share a file, and containerd's boot
       // lines must not come after (and push out of the tail) what dockerd says when it fails.
-      await waitUntilServing(files.containerdSocket, containerd);
+      await waitUntil("containerd", containerd, () =>
+        stat(files.containerdSocket).then(
+          () => true,
+          () => false,
+        ),
+      );
       const dockerd = spawnDetached(
         engine.dockerd,
         [
@@ -249,8 +254,8 @@ export class DockerDaemons {
         ],
         log.fd,
       );
-      children.push(dockerd);
-      await waitUntilAnswering(files.socket, dockerd);
+      children.push({ name: "dockerd", process: dockerd });
+      await waitUntil("dockerd", dockerd, () => ping(files.socket));
       daemon.used = await engineUsed(files.socket);
       logger.debug({ runId, host: daemon.host, ...daemon.used }, "docker daemon started");
       return daemon;
@@ -310,17 +315,15 @@ export class DockerDaemons {
   private async stopDaemon(
     files: ReturnType<DockerDaemons["files"]>,
     dockerDir: string,
-    children: ChildProcess[],
+    children: { name: string; process: ChildProcess }[],
     logFile: string,
   ): Promise<void> {
     const faults: string[] = [];
     // dockerd first (it stops its containers), then its containerd.
     for (const child of [...children].reverse()) {
       const timeoutMs = stopTimeoutMs + this.options.stopGraceMs;
-      if (!(await terminateChild(child, timeoutMs))) {
-        // spawnargs: [bash, -c, "umask …; exec …", program, …]
-        const program = path.basename(child.spawnargs[3] ?? child.spawnfile);
-        faults.push(`${program} did not exit within ${timeoutMs / 1000} s of SIGTERM`);
+      if (!(await terminateChild(child.process, timeoutMs))) {
+        faults.push(`${child.name} did not exit within ${timeoutMs / 1000} s of SIGTERM`);
       }
     }
     const prefixes = [files.dir, dockerDir];
@@ -366,31 +369,16 @@ function spawnDetached(program: string, args: string[], logFd: number): ChildPro
   return child;
 }
 
-async function waitUntilServing(socket: string, containerd: ChildProcess): Promise<void> {
-  const deadline = Date.now() + startTimeoutMs;
-  while (
-    !(await stat(socket).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    if (containerd.exitCode !== null || containerd.signalCode !== null) {
-      throw new Error(`containerd exited (${containerd.exitCode ?? containerd.signalCode})`);
-    }
-    if (Date.now() > deadline) throw new Error(`containerd did not serve within ${startTimeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function waitUntilAnswering(socket: string, dockerd: ChildProcess): Promise<void> {
+/** Polls `ready` until it holds; throws when `child` exits first or the start takes too long. */
+async function waitUntil(name: string, child: ChildProcess, ready: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + startTimeoutMs;
   for (;;) {
-    if (dockerd.exitCode !== null || dockerd.signalCode !== null) {
-      throw new Error(`dockerd exited (${dockerd.exitCode ?? dockerd.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode})`);
     }
-    if (await ping(socket)) return;
-    if (Date.now() > deadline) throw new Error(`dockerd did not answer within ${startTimeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (await ready()) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not answer within ${startTimeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
 
