@@ -16,7 +16,13 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
   return bodyLimit({
     maxSize: maxBytes,
     onError: () => {
-      throw new ProblemError(413, "body_too_large", `The request body is over ${maxBytes} bytes; nothing was done.`);
+      // The rest of the body is still on its way: the connection cannot carry another request,
+      // and a client that reused it would meet a reset instead of the next answer.
+      throw new ProblemError(
+        413,
+        "body_too_large",
+        `The request body is over ${maxBytes} bytes; nothing was done.`,
+      ).withHeader("Connection", "close");
     },
   });
 }
