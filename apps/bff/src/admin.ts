@@ -9,12 +9,15 @@
 //   npm run admin -- add-member <project id> <user name>
 //   npm run admin -- remove-member <project id> <user name>
 //   npm run admin -- users
+import { userInfo } from "node:os";
 import { text } from "node:stream/consumers";
 import { parseArgs } from "node:util";
+import { auditLine } from "./audit.ts";
 import { AuthStore, UserExistsError } from "./auth/auth-store.ts";
 import { loginUrl } from "./auth/bootstrap-owner.ts";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 import { parseEnv } from "./env.ts";
+import { createLogger } from "./logger.ts";
 import { openDatabase } from "./services.ts";
 import { dataDirHolder } from "./store/data-dir-lock.ts";
 
@@ -87,6 +90,9 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const sql = await openDatabase(env);
+  // Audit lines go to stderr: stdout is for the person at the terminal (and a token shown once).
+  const logger = createLogger(env.logLevel, 2);
+  const by = { actor: `admin command (${userInfo().username})` };
   try {
     const auth = new AuthStore(sql);
     const user = async (name: string | undefined) => {
@@ -119,13 +125,16 @@ async function main(args: string[]): Promise<void> {
       case "add-token": {
         const found = await user(rest[0]);
         const token = await auth.createApiToken(found.id, label ?? "command line");
+        auditLine(logger, "api_token_created", { ...by, user: found.name, label: label ?? "command line" });
         console.log(`API token for ${found.name} (shown this once; send it as "Authorization: Bearer <token>"):`);
         console.log(token);
         break;
       }
       case "revoke-tokens": {
         const found = await user(rest[0]);
-        console.log(`Revoked ${await auth.revokeApiTokens(found.id)} API token(s) of ${found.name}.`);
+        const revoked = await auth.revokeApiTokens(found.id);
+        auditLine(logger, "api_tokens_revoked", { ...by, user: found.name, revoked });
+        console.log(`Revoked ${revoked} API token(s) of ${found.name}.`);
         break;
       }
       case "add-member":
@@ -137,10 +146,12 @@ async function main(args: string[]): Promise<void> {
           if (outcome === "no_such_user")
             throw new UsageError(`No user named ${userName}, or no project ${projectId}.`);
           if (outcome === "is_owner") throw new UsageError(`${userName} owns ${projectId}.`);
+          auditLine(logger, "member_added", { ...by, project_id: projectId, member: userName });
           console.log(`${userName} can now see ${projectId}.`);
         } else {
           if (!(await auth.removeMember(projectId, userName)))
             throw new UsageError(`${userName} is not a member of ${projectId}.`);
+          auditLine(logger, "member_removed", { ...by, project_id: projectId, member: userName });
           console.log(`${userName} can no longer see ${projectId}.`);
         }
         break;

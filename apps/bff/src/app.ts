@@ -1,14 +1,17 @@
 // The BFF's HTTP app: the API under /api/v1 and, when built, the web app itself. Every request
-// passes, in this order: security headers, body limits and JSON-only bodies, authentication (401), the same-origin
-// check of cookie changes (403), and for /projects/{id}/... the project access check (404/403).
+// passes, in this order: its request ID and access line, security headers, body limits and
+// JSON-only bodies, authentication (401), the same-origin check of cookie changes (403), and for
+// /projects/{id}/... the project access check (404/403). /metrics is apart: the metrics token's.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
 import type { components } from "@prewarm/api-types/bff";
+import { metricsRoute } from "@prewarm/service-kit/metrics";
+import { observeRequests } from "@prewarm/service-kit/observe-requests";
 import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
 import { requireJsonBody } from "@prewarm/service-kit/request-body";
-import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
+import { contextStorage } from "hono/context-storage";
 import { requestId } from "hono/request-id";
 import { authenticate } from "./auth/authenticate.ts";
 import { projectAccess } from "./auth/project-access.ts";
@@ -28,9 +31,12 @@ export function createApp(deps: AppDeps) {
   const { logger } = deps;
   const app = new Hono();
   app.use(requestId());
-  app.use(requestLog(logger));
+  // Calls to the sandbox made while answering carry this request's ID (sandbox-client.ts).
+  app.use(contextStorage());
+  app.use(observeRequests(logger));
   app.use(securityHeaders());
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
+  app.get("/metrics", metricsRoute(deps.metricsToken));
 
   const api = new Hono();
   api.use(noStore());

@@ -22,4 +22,6 @@ export interface AppDeps {
   allowedOrigins: readonly string[];
   /** Mark the session cookie Secure even when the request reached the BFF over plain HTTP (TLS ends in front of it). */
   secureCookies: boolean;
+  /** METRICS_TOKEN: /metrics on this listener for that bearer token; null answers it 404. */
+  metricsToken: string | null;
 }

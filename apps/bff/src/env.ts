@@ -1,7 +1,7 @@
 // The BFF's configuration, read from the environment once and checked as a whole, so a
 // misconfigured deployment fails at start with every bad variable listed.
 import path from "node:path";
-import { EnvReader } from "@prewarm/service-kit/env";
+import { EnvReader, type MetricsAccess, readMetricsAccess } from "@prewarm/service-kit/env";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 
 export interface BffEnv {
@@ -31,6 +31,10 @@ export interface BffEnv {
   /** The name of the owner account made on first start. */
   ownerName: string;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  /** METRICS_PORT / METRICS_HOST / METRICS_TOKEN: where Prometheus reads the metrics, if anywhere. */
+  metrics: MetricsAccess;
+  /** How long a shutdown waits for requests in flight before it cuts them (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
@@ -73,5 +77,7 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     webhookSecretKey,
     ownerName,
     logLevel: env.oneOf("LOG_LEVEL", "info", ["debug", "info", "warn", "error", "silent"] as const),
+    metrics: readMetricsAccess(env, ""),
+    shutdownTimeoutMs: env.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 3_600_000),
   });
 }

@@ -1,9 +1,11 @@
 // Starts the BFF: configuration, store, build monitor, then HTTP.
 import { mkdir } from "node:fs/promises";
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { answerClientErrors } from "@prewarm/service-kit/client-errors";
+import { serveMetrics } from "@prewarm/service-kit/metrics";
 import { closeContents, closeUmask, looserMode } from "@prewarm/service-kit/private-files";
-import { stopOnSignals } from "@prewarm/service-kit/shutdown";
+import { shutDownOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { bootstrapOwner } from "./auth/bootstrap-owner.ts";
 import { loadSecretKey } from "./auth/secret-box.ts";
@@ -60,10 +62,16 @@ const server = serve({ fetch: createApp(services).fetch, hostname: env.host, por
 });
 
 answerClientErrors(server);
+const metricsServer = serveMetrics(env.metrics, (address) => logger.info({ address }, "metrics listening"));
 
-stopOnSignals(async () => {
-  server.close();
-  await stopServices(services);
-  await services.store.close();
-  releaseDataDir();
+shutDownOnSignals({
+  servers: [server as Server, metricsServer as Server | null],
+  timeoutMs: env.shutdownTimeoutMs,
+  logger,
+  // The monitor and the change listener stop first; requests still being answered keep the store.
+  stop: () => stopServices(services),
+  finish: async () => {
+    await services.store.close();
+    releaseDataDir();
+  },
 });

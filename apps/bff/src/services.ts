@@ -9,6 +9,7 @@ import { BuildMonitor } from "./docker-cache/build-monitor.ts";
 import { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import type { BffEnv } from "./env.ts";
 import type { Logger } from "./logger.ts";
+import { watchSandboxReachability } from "./metrics.ts";
 import { ProjectEvents } from "./project-events.ts";
 import { SandboxClient } from "./sandbox/sandbox-client.ts";
 import { SandboxHealth } from "./sandbox/sandbox-health.ts";
@@ -56,7 +57,7 @@ export function createServices(
     BffEnv,
     "sandboxUrl" | "webDist" | "buildTimeoutSeconds" | "reconcileIntervalMs"
   > &
-    Partial<Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl">> & {
+    Partial<Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl" | "metrics">> & {
       /** Seals webhook secrets at rest (loadSecretKey); a key of this process's own when absent. */
       webhookSecretKey?: Buffer;
     },
@@ -79,6 +80,7 @@ export function createServices(
     dispatchGraceMs: options.dispatchGraceMs,
   });
   const sandboxHealth = new SandboxHealth();
+  watchSandboxReachability(() => sandboxHealth.status().reachable);
   const monitor = new BuildMonitor({
     orchestrator,
     sandbox,
@@ -100,5 +102,6 @@ export function createServices(
     webDist: options.webDist,
     allowedOrigins: [...(options.publicUrl ? [options.publicUrl] : []), ...(options.allowedOrigins ?? [])],
     secureCookies: options.publicUrl?.startsWith("https:") ?? false,
+    metricsToken: options.metrics?.token ?? null,
   };
 }

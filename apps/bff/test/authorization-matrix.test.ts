@@ -33,6 +33,8 @@ interface Expectation {
 const webhookPush = JSON.stringify({ ref: "refs/heads/main", after: "abcdef1234567" });
 
 const expectations: Record<string, Expectation> = {
+  // Operators' alone: no project user's session or API token reads them, the owner's neither.
+  getMetrics: { statuses: [401, 401, 401, 401] },
   getHealth: { statuses: [200, 200, 200, 200] },
   getReadiness: { statuses: [200, 200, 200, 200] },
   logIn: { statuses: [200, 200, 200, 200], body: () => ({ username: "member", password: "member password" }) },
@@ -73,7 +75,7 @@ const expectations: Record<string, Expectation> = {
 };
 
 // The fixture settles builds itself, so no monitor races it.
-const bff = useTestBff({ monitor: false });
+const bff = useTestBff({ monitor: false, metrics: { token: "m".repeat(40), port: null, host: "127.0.0.1" } });
 const users = {} as Record<Role, TestUser | null>;
 
 beforeAll(async () => {

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
 import { createSandboxHandlers } from "@prewarm/mock-sandbox/handlers";
 import { MockSandbox } from "@prewarm/mock-sandbox/model";
+import type { MetricsAccess } from "@prewarm/service-kit/env";
 import { setupServer } from "msw/node";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, inject } from "vitest";
@@ -25,10 +26,12 @@ type CreateProjectRequest = components["schemas"]["CreateProjectRequest"];
 // biome-ignore lint/suspicious/noExplicitAny: see above
 export type TestResponse = Omit<Response, "json"> & { json(): Promise<any> };
 
-/** The mock sandbox for this test file; reset after every test. */
-export function useMockSandbox(): MockSandbox {
+/** The mock sandbox for this test file; reset after every test. `onRequest` sees each request it gets. */
+export function useMockSandbox(options: { onRequest?: (request: Request) => void } = {}): MockSandbox {
   const sandbox = new MockSandbox();
   const server = setupServer(...createSandboxHandlers(sandbox, sandboxUrl));
+  const { onRequest } = options;
+  if (onRequest) server.events.on("request:start", ({ request }) => onRequest(request));
   beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
   afterEach(() => {
     sandbox.reset();
@@ -129,7 +132,13 @@ export function useTestBff(options: Parameters<typeof createTestBff>[0] = {}): T
 }
 
 export async function createTestBff(
-  options: { sql?: SqlClient; monitor?: boolean; reconcileIntervalMs?: number; logger?: Logger } = {},
+  options: {
+    sql?: SqlClient;
+    monitor?: boolean;
+    reconcileIntervalMs?: number;
+    logger?: Logger;
+    metrics?: MetricsAccess;
+  } = {},
 ): Promise<TestBff> {
   const sql = options.sql ?? (await createPgliteClient(null));
   await migrate(sql);
@@ -140,6 +149,7 @@ export async function createTestBff(
     webDist: null,
     buildTimeoutSeconds: 1800,
     reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
+    metrics: options.metrics,
   });
   await services.events.start();
   if (options.monitor !== false) services.monitor.start();

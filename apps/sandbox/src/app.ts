@@ -1,11 +1,12 @@
 // The HTTP face of the golden filesystem service.
 import type { components } from "@prewarm/api-types/sandbox";
+import { requireToken } from "@prewarm/service-kit/bearer-token";
+import { metricsRoute } from "@prewarm/service-kit/metrics";
+import { observeRequests } from "@prewarm/service-kit/observe-requests";
 import { notFoundHandler, problemErrorHandler } from "@prewarm/service-kit/problem";
 import { limitBody, MAX_BODY_BYTES, requireJsonBody } from "@prewarm/service-kit/request-body";
-import { requestLog } from "@prewarm/service-kit/request-log";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { requireToken } from "./http/require-token.ts";
 import { buildRoutes } from "./routes/builds/builds.routes.ts";
 import { eventRoutes } from "./routes/events/events.routes.ts";
 import { goldenRoutes } from "./routes/goldens/goldens.routes.ts";
@@ -18,17 +19,21 @@ type DockerAvailability = components["schemas"]["DockerAvailability"];
 interface AppOptions {
   /** The bearer token every request but the health check must carry; null or absent asks for none. */
   token?: string | null;
+  /** SANDBOX_METRICS_TOKEN: /metrics on this listener for that bearer token; null answers it 404. */
+  metricsToken?: string | null;
 }
 
 export function createApp(services: SandboxServices, options: AppOptions = {}) {
   const { logger } = services;
   const app = new Hono();
+  // The BFF sends the ID of the request it is answering; the access line names it.
   app.use(requestId());
-  app.use(requestLog(logger));
+  app.use(observeRequests(logger));
   app.notFound(notFoundHandler);
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
   // In this order: who asks, then how much, then what; only then a handler.
-  app.use(requireToken(options.token ?? null, ["/v1/health"]));
+  app.get("/metrics", metricsRoute(options.metricsToken ?? null));
+  app.use(requireToken(options.token ?? null, ["/v1/health", "/metrics"], "sandbox"));
   app.use(limitBody(MAX_BODY_BYTES));
   app.use(requireJsonBody());
   app.get("/v1/health", (c) => c.json({ status: "ok" as const }));

@@ -2,7 +2,7 @@
 // misconfigured host fails at start with every bad variable listed.
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import path from "node:path";
-import { EnvReader } from "@prewarm/service-kit/env";
+import { EnvReader, type MetricsAccess, readMetricsAccess } from "@prewarm/service-kit/env";
 import { type DockerSetting, defaultDaemonArgs } from "./docker/docker-daemon.ts";
 
 interface SandboxEnv {
@@ -23,6 +23,10 @@ interface SandboxEnv {
   docker: DockerSetting;
   /** Flags of every run's dockerd besides its paths (networking, storage driver). */
   dockerdArgs: string[];
+  /** SANDBOX_METRICS_PORT / _HOST / _TOKEN: where Prometheus reads the metrics, if anywhere. */
+  metrics: MetricsAccess;
+  /** How long a shutdown waits for runs to stop and requests to finish (SANDBOX_SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
 }
 
 export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
@@ -40,6 +44,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
     token: token(env, host),
     docker: env.oneOf("SANDBOX_DOCKER", "auto", ["auto", "on", "off"] as const),
     dockerdArgs: env.string("SANDBOX_DOCKERD_ARGS", defaultDaemonArgs.join(" ")).split(/\s+/).filter(Boolean),
+    metrics: readMetricsAccess(env, "SANDBOX_"),
+    shutdownTimeoutMs: env.int("SANDBOX_SHUTDOWN_TIMEOUT_MS", 60_000, 0, 3_600_000),
   });
 }
 

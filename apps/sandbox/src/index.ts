@@ -1,9 +1,11 @@
 // Starts the golden filesystem service: configuration, recovery of the root, then HTTP.
 import { mkdir } from "node:fs/promises";
+import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { answerClientErrors } from "@prewarm/service-kit/client-errors";
+import { serveMetrics } from "@prewarm/service-kit/metrics";
 import { closeUmask, looserMode } from "@prewarm/service-kit/private-files";
-import { stopOnSignals } from "@prewarm/service-kit/shutdown";
+import { shutDownOnSignals } from "@prewarm/service-kit/shutdown";
 import { createApp } from "./app.ts";
 import { findEngine } from "./docker/docker-daemon.ts";
 import { parseEnv } from "./env.ts";
@@ -36,7 +38,11 @@ const services = createServices({
 });
 await prepareRoot(services);
 const server = serve(
-  { fetch: createApp(services, { token: env.token }).fetch, hostname: env.host, port: env.port },
+  {
+    fetch: createApp(services, { token: env.token, metricsToken: env.metrics.token }).fetch,
+    hostname: env.host,
+    port: env.port,
+  },
   (info) => {
     logger.info(
       {
@@ -52,13 +58,18 @@ const server = serve(
 
 answerClientErrors(server);
 
-stopOnSignals(async (signal) => {
-  logger.info({ signal }, "shutting down: stopping running builds");
-  server.close();
-  await Promise.all([
-    services.builds.stopAll(),
-    services.testSessions.stopAll(),
-    services.spares.stop(),
-    services.daemons.settled(),
-  ]);
+const metricsServer = serveMetrics(env.metrics, (address) => logger.info({ address }, "metrics listening"));
+
+shutDownOnSignals({
+  servers: [server as Server, metricsServer as Server | null],
+  timeoutMs: env.shutdownTimeoutMs,
+  logger,
+  // Runs cut short are reported interrupted at the next start; goldens are never touched half-way.
+  stop: () =>
+    Promise.all([
+      services.builds.stopAll(),
+      services.testSessions.stopAll(),
+      services.spares.stop(),
+      services.daemons.settled(),
+    ]),
 });

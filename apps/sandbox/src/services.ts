@@ -9,6 +9,7 @@ import { Goldens } from "./golden/goldens.ts";
 import { Spares } from "./golden/spares.ts";
 import { SandboxLayout } from "./layout.ts";
 import type { Logger } from "./logger.ts";
+import { watchGoldens } from "./metrics.ts";
 import { Sessions } from "./sessions/sessions.ts";
 import { TestSessions } from "./sessions/test-sessions.ts";
 
@@ -71,6 +72,7 @@ export function createServices(options: {
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
   });
+  watchGoldens(goldens, layout.root);
   return { layout, daemons, bus, goldens, quota, spares, builds, sessions, testSessions, logger: options.logger };
 }
 

@@ -33,6 +33,8 @@ export async function createTestSandbox(
     spareCopies?: number;
     /** The service's bearer token; `request` then sends it. */
     token?: string;
+    /** SANDBOX_METRICS_TOKEN: /metrics answers to it. */
+    metricsToken?: string;
     logger?: Logger;
     /** The engine whose daemon every run gets; none by default (tests of the filesystem alone). */
     docker?: DockerEngine | null;
@@ -48,7 +50,7 @@ export async function createTestSandbox(
     docker: options.docker ? { engine: options.docker, reason: null } : undefined,
   });
   await prepareRoot(services);
-  const app = createApp(services, { token: options.token ?? null });
+  const app = createApp(services, { token: options.token ?? null, metricsToken: options.metricsToken ?? null });
   const request = (method: string, url: string, body?: unknown): Promise<TestResponse> => {
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     if (body !== undefined) headers["content-type"] = "application/json";

@@ -60,3 +60,25 @@ export class EnvReader {
     return value;
   }
 }
+
+export interface MetricsAccess {
+  /** Serve /metrics on the main listener to this bearer token; null: not on the main listener. */
+  token: string | null;
+  /** A listener of their own, serving /metrics and nothing else; null: none. */
+  port: number | null;
+  host: string;
+}
+
+/**
+ * Where the metrics are served: `<prefix>METRICS_PORT` opens a listener of their own on
+ * `<prefix>METRICS_HOST` (loopback by default), `<prefix>METRICS_TOKEN` serves them on the main
+ * listener to that bearer token. Neither: no metrics over HTTP.
+ */
+export function readMetricsAccess(env: EnvReader, prefix: "" | "SANDBOX_"): MetricsAccess {
+  const token = env.optional(`${prefix}METRICS_TOKEN`);
+  if (token !== null && !/^[\x21-\x7e]{32,}$/.test(token)) {
+    env.problem(`${prefix}METRICS_TOKEN must be at least 32 characters, printable ASCII without spaces`, null);
+  }
+  const port = env.optional(`${prefix}METRICS_PORT`) === null ? null : env.int(`${prefix}METRICS_PORT`, 0, 1, 65535);
+  return { token, port, host: env.string(`${prefix}METRICS_HOST`, "127.0.0.1") };
+}

@@ -10,9 +10,10 @@
 import { formatDuration } from "@prewarm/service-kit/duration";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import type { Logger } from "../logger.ts";
+import { buildSeconds, buildsEnded, buildsStarted, queueWaitSeconds } from "../metrics.ts";
 import { projectNotFound } from "../problems.ts";
 import type { SandboxBuild, SandboxClient } from "../sandbox/sandbox-client.ts";
-import type { CacheTransitions, GoldenTruth, Outcome, TriggerResult } from "../store/cache-transitions.ts";
+import type { CacheTransitions, GoldenTruth, Outcome, Settled, TriggerResult } from "../store/cache-transitions.ts";
 import type { Project, StoredBuild } from "../store/project-rows.ts";
 import type { ProjectStore } from "../store/project-store.ts";
 import type { BuildTrigger } from "./build-state-machine.ts";
@@ -55,6 +56,7 @@ export class BuildOrchestrator {
     const result = await this.deps.transitions.trigger(projectId, trigger, commitSha);
     if (result.kind !== "started") return result;
     this.deps.logger.info({ projectId, buildId: result.build.id, trigger }, "build started");
+    buildsStarted.inc({ trigger });
     const failed = await this.dispatch(result.build);
     return failed ? { ...result, project: failed } : result;
   }
@@ -229,6 +231,7 @@ export class BuildOrchestrator {
     const settled = await this.deps.transitions.settleBuild(buildId, outcome, golden);
     if (!settled) return null;
     this.deps.logger.info({ projectId, buildId, status: outcome.status }, "build settled");
+    countSettled(settled, outcome);
     void this.forgetOldBuilds(projectId);
     if (settled.followUp) {
       this.deps.logger.info({ projectId, buildId: settled.followUp.id }, "queued build started");
@@ -270,4 +273,14 @@ const noGolden: GoldenTruth = { exists: false, size_bytes: 0, built_at: null };
 
 function stoppedNow(): Outcome {
   return { status: "stopped", finished_at: new Date().toISOString(), error: null, size_bytes: null };
+}
+
+/** The metrics of a settle: the build that ended, and the follow-up it started. */
+function countSettled({ ended, followUp, followUpQueuedAt }: Settled, outcome: Outcome): void {
+  buildsEnded.inc({ trigger: ended.trigger, outcome: outcome.status });
+  const seconds = (Date.parse(outcome.finished_at) - ended.startedAt.getTime()) / 1000;
+  if (Number.isFinite(seconds)) buildSeconds.observe({ outcome: outcome.status }, Math.max(0, seconds));
+  if (!followUp) return;
+  buildsStarted.inc({ trigger: followUp.trigger });
+  if (followUpQueuedAt) queueWaitSeconds.observe(Math.max(0, (Date.now() - followUpQueuedAt.getTime()) / 1000));
 }

@@ -1,5 +1,6 @@
 // Logs are proxied from the sandbox as they are: bytes with ANSI colours, streamed while followed.
 import { ProblemError } from "@prewarm/service-kit/problem";
+import { shutdownSignal } from "@prewarm/service-kit/shutdown";
 import type { Context } from "hono";
 
 /** `?follow=true|false`; anything else is a 400. */
@@ -15,22 +16,32 @@ export function followParam(c: Context): boolean {
 
 /**
  * Relays a log from the sandbox. When the reader goes away (a viewer closed), `signal` aborts the
- * request to the sandbox and the relay simply ends: a closed viewer is not an error.
+ * request to the sandbox and the relay simply ends: a closed viewer is not an error. A followed
+ * log also ends when the BFF shuts down, so it does not hold the shutdown up; the viewer keeps the
+ * log so far.
  */
 export function logResponse(upstream: ReadableStream<Uint8Array>, signal: AbortSignal): Response {
   const reader = upstream.getReader();
+  const endOnShutdown = () => void reader.cancel().catch(() => undefined);
+  shutdownSignal.addEventListener("abort", endOnShutdown, { once: true });
   const relay = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { value, done } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
+        if (done || shutdownSignal.aborted) {
+          shutdownSignal.removeEventListener("abort", endOnShutdown);
+          controller.close();
+        } else controller.enqueue(value);
       } catch (error) {
-        if (signal.aborted) controller.close();
+        shutdownSignal.removeEventListener("abort", endOnShutdown);
+        if (signal.aborted || shutdownSignal.aborted) controller.close();
         else controller.error(error);
       }
     },
-    cancel: (reason) => reader.cancel(reason),
+    cancel: (reason) => {
+      shutdownSignal.removeEventListener("abort", endOnShutdown);
+      return reader.cancel(reason);
+    },
   });
   return new Response(relay, {
     headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },

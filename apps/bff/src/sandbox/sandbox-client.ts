@@ -1,9 +1,11 @@
 // The BFF's one way to the sandbox's golden filesystem service, typed by openapi/sandbox.yaml.
 // A sandbox that cannot be reached becomes a 502 problem with a stable code; what the sandbox
-// refuses keeps its own problem code.
+// refuses keeps its own problem code. A call made while answering a request carries that
+// request's ID (X-Request-Id), so the sandbox's access line names the same request.
 
 import type { components, paths } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
+import { tryGetContext } from "hono/context-storage";
 import createClient from "openapi-fetch";
 
 export type SandboxBuild = components["schemas"]["Build"];
@@ -30,7 +32,11 @@ export class SandboxClient {
     this.client = createClient<paths>({
       baseUrl,
       headers: this.authorization,
-      fetch: (request) => globalThis.fetch(request),
+      fetch: (request) => {
+        const id = currentRequestId();
+        if (id) request.headers.set("x-request-id", id);
+        return globalThis.fetch(request);
+      },
     });
   }
 
@@ -156,14 +162,20 @@ export class SandboxClient {
     }
   }
 
-  private async fetchRaw(url: string, init: RequestInit): Promise<Response> {
+  private async fetchRaw(url: string, init: RequestInit & { headers: Record<string, string> }): Promise<Response> {
+    const id = currentRequestId();
     try {
-      return await globalThis.fetch(url, init);
+      return await globalThis.fetch(url, id ? { ...init, headers: { ...init.headers, "x-request-id": id } } : init);
     } catch (error) {
       if ((error as Error).name === "AbortError") throw error;
       throw unreachable(error);
     }
   }
+}
+
+/** The ID of the request being answered, when this runs inside one (not in the build monitor). */
+function currentRequestId(): string | undefined {
+  return tryGetContext<{ Variables: { requestId: string } }>()?.get("requestId");
 }
 
 function unreachable(error: unknown): ProblemError {

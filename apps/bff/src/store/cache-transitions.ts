@@ -48,6 +48,15 @@ export interface Outcome {
   docker_engine?: Build["docker_engine"];
 }
 
+/** What a settle changed: the project, the follow-up it started, and the build that ended. */
+export interface Settled {
+  project: Project;
+  followUp: StoredBuild | null;
+  ended: { trigger: string; startedAt: Date };
+  /** When the follow-up was queued, for how long it waited. */
+  followUpQueuedAt: Date | null;
+}
+
 export class CacheTransitions {
   constructor(
     private readonly sql: SqlClient,
@@ -127,18 +136,16 @@ export class CacheTransitions {
    * statement. Settling a build twice, or one that is not the project's current build, changes
    * nothing and returns null.
    */
-  async settleBuild(
-    buildId: string,
-    outcome: Outcome,
-    golden: GoldenTruth,
-  ): Promise<{ project: Project; followUp: StoredBuild | null } | null> {
+  async settleBuild(buildId: string, outcome: Outcome, golden: GoldenTruth): Promise<Settled | null> {
     const followUpId = newBuildId();
-    const rows = await this.sql.query<ProjectRow & { follow_up: boolean }>(
+    const rows = await this.sql.query<
+      ProjectRow & { follow_up: boolean; ended_trigger: string; ended_started_at: Date; q_at: Date | null }
+    >(
       `WITH settled AS (
          UPDATE builds SET status = $2, finished_at = $3::timestamptz, error = $4, size_bytes = $5,
                 docker_version = $12, docker_storage_driver = $13
           WHERE id = $1 AND status = 'running'
-         RETURNING project_id, commit_sha, merges
+         RETURNING project_id, commit_sha, merges, trigger, started_at
        ), old AS (
          SELECT p.* FROM projects p, settled s
           WHERE p.id = s.project_id AND p.cache_build_id = $1
@@ -146,6 +153,7 @@ export class CacheTransitions {
           FOR UPDATE OF p
        ), counted AS (
          SELECT old.*, s.commit_sha AS built_commit, s.merges AS built_merges,
+                s.trigger AS ended_trigger, s.started_at AS ended_started_at,
                 CASE $2 WHEN 'succeeded' THEN 0 WHEN 'stopped' THEN old.consecutive_failures
                         ELSE old.consecutive_failures + 1 END AS failures
            FROM old, settled s
@@ -181,7 +189,8 @@ export class CacheTransitions {
                 updated_at = now(), revision = p.revision + 1
            FROM decision d
           WHERE p.id = d.id
-         RETURNING p.*, d.follow_up, d.queued_trigger AS q_trigger, d.queued_commit AS q_commit, ${notify}
+         RETURNING p.*, d.follow_up, d.queued_trigger AS q_trigger, d.queued_commit AS q_commit,
+                   d.queued_at AS q_at, d.ended_trigger, d.ended_started_at, ${notify}
        ), ins AS (
          INSERT INTO builds (id, project_id, trigger, commit_sha, status, started_at, merges, timeout_seconds)
          SELECT $9, upd.id, upd.q_trigger, COALESCE(upd.q_commit, upd.main_commit), 'running', $10::timestamptz,
@@ -209,7 +218,12 @@ export class CacheTransitions {
     const row = rows[0];
     if (!row) return null;
     const followUp = row.follow_up ? await this.store.getStoredBuild(followUpId) : null;
-    return { project: toProject(row, this.defaults), followUp };
+    return {
+      project: toProject(row, this.defaults),
+      followUp,
+      ended: { trigger: row.ended_trigger, startedAt: new Date(row.ended_started_at) },
+      followUpQueuedAt: followUp && row.q_at ? new Date(row.q_at) : null,
+    };
   }
 
   /** Drops the queued follow-up, so a stop is not followed by another build. */

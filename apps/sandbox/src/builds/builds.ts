@@ -21,6 +21,7 @@ import type { Goldens } from "../golden/goldens.ts";
 import { type PromoteDeps, promote } from "../golden/promote.ts";
 import type { Spares } from "../golden/spares.ts";
 import type { Logger } from "../logger.ts";
+import { measuredCopy } from "../metrics.ts";
 import { readRunRecord, type ScriptRun, ScriptRuns, writeRunRecord } from "./script-runs.ts";
 import { describeExit, killLeftovers, type ScriptExit } from "./startup-script-process.ts";
 
@@ -257,7 +258,9 @@ export class Builds {
         if (await spares.take(projectId, pinned.meta.build_id, dockerDir)) {
           await run.write(say("Took a ready copy of it"));
         } else {
-          await copyTree(pinned.dockerDir, dockerDir, { signal: run.signal, plan: pinned.plan ?? undefined });
+          await measuredCopy("build", () =>
+            copyTree(pinned.dockerDir, dockerDir, { signal: run.signal, plan: pinned.plan ?? undefined }),
+          );
           await run.write(say(`Copied in ${((performance.now() - started) / 1000).toFixed(1)} s`));
         }
       } else {
@@ -306,6 +309,12 @@ export class Builds {
     if (run.stopReason === "stop") {
       await run.write(warn("Build stopped"));
       return { status: "stopped", error: null };
+    }
+    if (run.stopReason === "shutdown") {
+      // Like a crash, but the run's daemon and processes were ended cleanly; the golden is untouched.
+      const message = "Build interrupted: the sandbox was shut down";
+      await run.write(warn(message));
+      return { status: "interrupted", error: message };
     }
     if (run.stopReason === "timeout") {
       const message = `Build timed out after ${formatDuration(run.timeoutSeconds ?? 0)}`;

@@ -21,14 +21,17 @@ import type { DockerDaemons, DockerEngineUsed, RunDaemon } from "../docker/docke
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { Logger } from "../logger.ts";
+import { runsEnded } from "../metrics.ts";
 import { streamLog } from "./build-log.ts";
 import { checkout } from "./checkout.ts";
 import { type ScriptEnv, type ScriptExit, startStartupScript } from "./startup-script-process.ts";
 
-type StopReason = "stop" | "timeout";
+/** A stop asked for, a timeout, or the service shutting down (the run is then interrupted, not stopped). */
+type StopReason = "stop" | "timeout" | "shutdown";
 
 /** What the lifecycle sets in a run's view, the Build or TestSession of the contract. */
 interface RunView {
+  status: string;
   finished_at: string | null;
   docker_engine: DockerEngineUsed | null;
 }
@@ -159,6 +162,7 @@ export class ScriptRun<S extends RunView> {
     // a GET while the record is written) may start the next run at once.
     kind.release?.(this);
     Object.assign(this.view, outcome, { finished_at: new Date().toISOString() });
+    runsEnded.inc({ kind: kind.name === "build" ? "build" : "test_session", outcome: this.view.status });
     this.pid = null;
     await this.save().catch((error) => this.complain(`could not record ${kind.name} outcome`, error));
     forget();
@@ -287,8 +291,9 @@ export class ScriptRuns<S extends RunView> {
     });
   }
 
+  /** The service is shutting down: every run ends as interrupted, as after a crash but cleanly. */
   async stopAll(): Promise<void> {
-    await Promise.all(this.all().map(stopRun));
+    await Promise.all(this.all().map((run) => stopRun(run, "shutdown")));
   }
 
   /** Resolves when the run has ended (at once if none runs under this ID). */
@@ -301,8 +306,8 @@ export class ScriptRuns<S extends RunView> {
   }
 }
 
-async function stopRun<S extends RunView>(run: ScriptRun<S>): Promise<S> {
-  run.stop("stop");
+async function stopRun<S extends RunView>(run: ScriptRun<S>, reason: StopReason = "stop"): Promise<S> {
+  run.stop(reason);
   await run.ended;
   return run.view;
 }

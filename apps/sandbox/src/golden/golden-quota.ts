@@ -5,6 +5,7 @@
 import prettyBytes from "pretty-bytes";
 import type { EventBus } from "../events/event-bus.ts";
 import type { Logger } from "../logger.ts";
+import { evictions } from "../metrics.ts";
 import type { KeyedLocks } from "./golden-locks.ts";
 import type { Goldens } from "./goldens.ts";
 
@@ -42,6 +43,7 @@ export class GoldenQuota {
           `Evicted to free disk space: goldens on this sandbox may use ${prettyBytes(quota)} together, ` +
           `and a new golden of project ${projectId} (${prettyBytes(sizeBytes)}) needed the room`;
         this.deps.logger.info({ projectId: golden.project_id, for: projectId }, "evicted a golden");
+        evictions.inc();
         this.deps.bus.publish({
           type: "golden",
           reason: "evicted",

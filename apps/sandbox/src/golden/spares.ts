@@ -12,6 +12,7 @@ import { copyTree } from "../fs/copy-tree.ts";
 import { removeTree } from "../fs/durable.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { Logger } from "../logger.ts";
+import { measuredCopy } from "../metrics.ts";
 import { readCurrentGeneration } from "./generations.ts";
 import type { KeyedLocks } from "./golden-locks.ts";
 import type { Goldens } from "./goldens.ts";
@@ -114,7 +115,9 @@ export class Spares {
         const staging = layout.tmpPath(`spare-${projectId}`);
         await mkdir(staging, { recursive: true });
         try {
-          await copyTree(pinned.dockerDir, path.join(staging, "docker"), { plan: pinned.plan ?? undefined });
+          await measuredCopy("spare", () =>
+            copyTree(pinned.dockerDir, path.join(staging, "docker"), { plan: pinned.plan ?? undefined }),
+          );
           const placed = await locks.withLock(projectId, async () => {
             // Only a spare of the generation that is still current goes in.
             if ((await readCurrentGeneration(layout, projectId)) !== generation) return false;

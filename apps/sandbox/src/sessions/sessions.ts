@@ -13,6 +13,7 @@ import { fsyncDir, removeTree, writeFileAtomic } from "../fs/durable.ts";
 import type { Goldens } from "../golden/goldens.ts";
 import type { Spares } from "../golden/spares.ts";
 import type { SandboxLayout } from "../layout.ts";
+import { measuredCopy } from "../metrics.ts";
 
 type Session = components["schemas"]["Session"];
 
@@ -63,17 +64,19 @@ export class Sessions {
           let lastSent = 0;
           const tookSpare = await this.spares.take(projectId, pinned.meta.build_id, path.join(staging, "docker"));
           if (!tookSpare)
-            await copyTree(pinned.dockerDir, path.join(staging, "docker"), {
-              plan: pinned.plan ?? undefined,
-              onProgress: ({ copiedBytes, totalBytes }) => {
-                Object.assign(session, { copied_bytes: copiedBytes, total_bytes: totalBytes });
-                const now = Date.now();
-                if (now - lastSent >= progressEveryMs) {
-                  lastSent = now;
-                  this.publishProgress(session);
-                }
-              },
-            });
+            await measuredCopy("session", () =>
+              copyTree(pinned.dockerDir, path.join(staging, "docker"), {
+                plan: pinned.plan ?? undefined,
+                onProgress: ({ copiedBytes, totalBytes }) => {
+                  Object.assign(session, { copied_bytes: copiedBytes, total_bytes: totalBytes });
+                  const now = Date.now();
+                  if (now - lastSent >= progressEveryMs) {
+                    lastSent = now;
+                    this.publishProgress(session);
+                  }
+                },
+              }),
+            );
           await this.goldens.markUsed(projectId);
         } else {
           await mkdir(path.join(staging, "docker"));

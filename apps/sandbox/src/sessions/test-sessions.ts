@@ -188,6 +188,11 @@ export class TestSessions {
   }
 
   private async fail(run: ScriptRun<TestSession>, error: unknown): Promise<Partial<TestSession>> {
+    if (run.stopReason === "shutdown") {
+      const message = "Test session interrupted: the sandbox was shut down";
+      await run.write(say(message));
+      return { status: "interrupted", error: message };
+    }
     if (run.stopReason) return { status: "stopped", error: "Stopped" };
     const message =
       error instanceof ProblemError || error instanceof CheckoutError

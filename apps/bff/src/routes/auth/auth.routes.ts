@@ -8,14 +8,16 @@ import { ProblemError } from "@prewarm/service-kit/problem";
 import { jsonBody } from "@prewarm/service-kit/request-body";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { audit } from "../../audit.ts";
 import { sessionLifetimeDays, type User } from "../../auth/auth-store.ts";
 import { sessionCookie, unauthenticated } from "../../auth/authenticate.ts";
 import type { AppDeps } from "../../deps.ts";
+import { loginFailures } from "../../metrics.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-export function authRoutes({ auth, loginThrottle, secureCookies }: AppDeps) {
+export function authRoutes({ auth, loginThrottle, secureCookies, logger }: AppDeps) {
   const startSession = async (c: Context, user: User) => {
     setCookie(c, sessionCookie, await auth.createSession(user.id), {
       httpOnly: true,
@@ -32,12 +34,19 @@ export function authRoutes({ auth, loginThrottle, secureCookies }: AppDeps) {
       const body = c.req.valid("json");
       if ("login_token" in body) {
         const user = await auth.spendLoginLink(body.login_token);
-        if (!user) throw unauthenticated("This login link was used already or has expired; ask for a new one.");
+        if (!user) {
+          loginFailures.inc({ reason: "login_link" });
+          audit(logger, c, "login_failed", { with: "login_link", address: clientAddress(c) });
+          throw unauthenticated("This login link was used already or has expired; ask for a new one.");
+        }
+        audit(logger, c, "login", { actor: user.name, with: "login_link", address: clientAddress(c) });
         return startSession(c, user);
       }
       const address = clientAddress(c);
       const wait = await loginThrottle.retryAfter(body.username, address);
       if (wait > 0) {
+        loginFailures.inc({ reason: "throttled" });
+        audit(logger, c, "login_failed", { user: body.username, with: "password", address, reason: "throttled" });
         throw new ProblemError(
           429,
           "too_many_attempts",
@@ -47,9 +56,12 @@ export function authRoutes({ auth, loginThrottle, secureCookies }: AppDeps) {
       const user = await auth.checkPassword(body.username, body.password);
       if (!user) {
         await loginThrottle.failed(body.username, address);
+        loginFailures.inc({ reason: "wrong_credentials" });
+        audit(logger, c, "login_failed", { user: body.username, with: "password", address });
         throw unauthenticated("Wrong user name or password.");
       }
       await loginThrottle.succeeded(body.username);
+      audit(logger, c, "login", { actor: user.name, with: "password", address });
       return startSession(c, user);
     })
     .post("/auth/logout", async (c) => {

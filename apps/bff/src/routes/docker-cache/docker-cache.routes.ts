@@ -3,6 +3,7 @@ import { loadContract } from "@prewarm/api-types/contract";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams, readOptionalJsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
+import { audit } from "../../audit.ts";
 import type { AppDeps } from "../../deps.ts";
 import { keptBuilds } from "../../docker-cache/build-orchestrator.ts";
 import { followParam, logResponse } from "../../http/log-response.ts";
@@ -11,10 +12,13 @@ import { buildNotFound, projectNotFound, startupScriptRequired } from "../../pro
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-export function dockerCacheRoutes({ store, orchestrator, sandbox }: AppDeps) {
+export function dockerCacheRoutes({ store, orchestrator, sandbox, logger }: AppDeps) {
   return new Hono()
     .delete("/:project_id/docker-cache", idParams("project_id"), async (c) => {
-      return c.json(await orchestrator.deleteCache(c.req.valid("param").project_id));
+      const { project_id } = c.req.valid("param");
+      const project = await orchestrator.deleteCache(project_id);
+      audit(logger, c, "docker_cache_deleted", { project_id });
+      return c.json(project);
     })
     .get("/:project_id/docker-cache/builds", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");

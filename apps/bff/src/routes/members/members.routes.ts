@@ -5,6 +5,7 @@ import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import { validator } from "hono/validator";
+import { audit } from "../../audit.ts";
 import { isValidUserName, userNameRule } from "../../auth/user-name.ts";
 import type { AppDeps } from "../../deps.ts";
 
@@ -21,7 +22,7 @@ const memberParams = validator("param", (value: Record<string, string>) => {
   return { project_id: value.project_id ?? "", user_name: name };
 });
 
-export function memberRoutes({ auth }: AppDeps) {
+export function memberRoutes({ auth, logger }: AppDeps) {
   const list = async (projectId: string) =>
     ({ members: await auth.members(projectId) }) satisfies Schemas["MemberList"];
   return new Hono()
@@ -35,6 +36,7 @@ export function memberRoutes({ auth }: AppDeps) {
       if (outcome === "is_owner") {
         throw new ProblemError(409, "already_owner", `${user_name} owns this project; an owner is not also a member.`);
       }
+      audit(logger, c, "member_added", { project_id, member: user_name });
       return c.json(await list(project_id));
     })
     .delete("/:project_id/members/:user_name", memberParams, async (c) => {
@@ -42,6 +44,7 @@ export function memberRoutes({ auth }: AppDeps) {
       if (!(await auth.removeMember(project_id, user_name))) {
         throw new ProblemError(404, "member_not_found", `${user_name} is not a member of this project`);
       }
+      audit(logger, c, "member_removed", { project_id, member: user_name });
       return c.json(await list(project_id));
     });
 }

@@ -5,17 +5,19 @@ import type { components } from "@prewarm/api-types/bff";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
+import { audit } from "../../audit.ts";
 import type { AppDeps } from "../../deps.ts";
 import { interpretGithubEvent, verifySignature } from "../../docker-cache/github-webhook.ts";
 import { projectNotFound } from "../../problems.ts";
 
 type Schemas = components["schemas"];
 
-export function webhookSecretRoutes({ store }: AppDeps) {
+export function webhookSecretRoutes({ store, logger }: AppDeps) {
   return new Hono().post("/:project_id/webhook-secret", idParams("project_id"), async (c) => {
     const { project_id } = c.req.valid("param");
     const secret = randomBytes(32).toString("hex");
     if (!(await store.setWebhookSecret(project_id, secret))) throw projectNotFound(project_id);
+    audit(logger, c, "webhook_secret_rotated", { project_id });
     const url = `/api/v1/webhooks/github/${project_id}`;
     return c.json({ secret, url } satisfies Schemas["WebhookSecret"], 201);
   });
