@@ -15,7 +15,7 @@ import { SandboxClient } from "./sandbox/sandbox-client.ts";
 import { SandboxHealth } from "./sandbox/sandbox-health.ts";
 import { CacheTransitions } from "./store/cache-transitions.ts";
 import { ProjectStore } from "./store/project-store.ts";
-import { migrate } from "./store/schema.ts";
+import { migrate } from "./store/migrate.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "./store/sql-client.ts";
 
 export interface BffServices extends AppDeps {

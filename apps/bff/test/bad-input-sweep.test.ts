@@ -27,7 +27,7 @@ const logger = pino(
   { level: "info" },
   { write: (line: string) => void (JSON.parse(line).level >= 50 && errorLines.push(line)) },
 );
-const bff = useTestBff({ monitor: false, logger });
+const bff = useTestBff({ monitor: false, logger, metrics: { token: "m".repeat(40), port: null, host: "127.0.0.1" } });
 let pathValues: Record<string, string>;
 
 beforeAll(async () => {

@@ -5,8 +5,8 @@ import type { components } from "@prewarm/api-types/bff";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuildOutcome, type Transition, transitions as table } from "../src/docker-cache/build-state-machine.ts";
 import { CacheTransitions, type GoldenTruth } from "../src/store/cache-transitions.ts";
+import { migrate } from "../src/store/migrate.ts";
 import { ProjectStore } from "../src/store/project-store.ts";
-import { migrate } from "../src/store/schema.ts";
 import { createPgliteClient, type SqlClient } from "../src/store/sql-client.ts";
 
 type Status = components["schemas"]["DockerCacheStatus"];

@@ -11,8 +11,8 @@ import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { createApp } from "../src/app.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
 import { type BffServices, createServices } from "../src/services.ts";
+import { migrate } from "../src/store/migrate.ts";
 import type { Project } from "../src/store/project-rows.ts";
-import { migrate } from "../src/store/schema.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "../src/store/sql-client.ts";
 
 import type { TestUser } from "./seed-user.ts";

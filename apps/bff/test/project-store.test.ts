@@ -2,9 +2,9 @@
 // under concurrency, and the same on PGlite and on a PostgreSQL server.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CacheTransitions, type Outcome } from "../src/store/cache-transitions.ts";
+import { migrate } from "../src/store/migrate.ts";
 import type { StoredBuild } from "../src/store/project-rows.ts";
 import { ProjectStore } from "../src/store/project-store.ts";
-import { migrate } from "../src/store/schema.ts";
 import { storeBackends } from "./helpers.ts";
 
 const noGolden = { exists: false, size_bytes: 0, built_at: null };

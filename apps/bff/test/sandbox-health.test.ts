@@ -9,7 +9,7 @@ import { createApp } from "../src/app.ts";
 import { AuthStore } from "../src/auth/auth-store.ts";
 import { createLogger } from "../src/logger.ts";
 import { createServices } from "../src/services.ts";
-import { migrate } from "../src/store/schema.ts";
+import { migrate } from "../src/store/migrate.ts";
 import { createPgliteClient } from "../src/store/sql-client.ts";
 
 it("says the sandbox is unreachable, with why, and reachable again when it returns", async () => {

@@ -26,7 +26,7 @@ let sandbox: TestSandbox;
 
 beforeAll(async () => {
   const logger = pino({ level: "debug" }, { write: (line: string) => logLines.push(line) });
-  sandbox = await createTestSandbox({ token, logger });
+  sandbox = await createTestSandbox({ token, logger, metricsToken: "m".repeat(40) });
   // The token is in the service's environment on a real host; a startup script never sees it.
   process.env.SANDBOX_TOKEN = token;
   try {

@@ -1,28 +1,34 @@
 // The store speaks one PostgreSQL dialect through this narrow interface, so the same SQL runs on
 // embedded PGlite (the default) and on a PostgreSQL server (DATABASE_URL), and LISTEN/NOTIFY
 // carries changes between BFF processes on either.
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
 import pg from "pg";
 
-export interface SqlClient {
-  query<T>(text: string, params?: unknown[]): Promise<T[]>;
-  /** Runs a script of several statements, without parameters. */
-  exec(script: string): Promise<void>;
+export interface SqlClient extends SqlStatements {
+  /**
+   * Runs `work` in one transaction on one connection, committed when `work` resolves and rolled
+   * back when it throws; for work that needs a lock held or a set of changes made all at once.
+   */
+  transaction<T>(work: (tx: SqlStatements) => Promise<T>): Promise<T>;
   /** Calls `handler` with the payload of every NOTIFY on `channel`; returns how to stop. */
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** What a client and a transaction both run. */
+export interface SqlStatements {
+  query<T>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of several statements, without parameters. */
+  exec(script: string): Promise<void>;
 }
 
 /** PGlite in `dataDir`, or in memory when it is null. */
 export async function createPgliteClient(dataDir: string | null): Promise<SqlClient> {
   const db = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
   return {
-    async query<T>(text: string, params: unknown[] = []) {
-      return (await db.query<T>(text, params)).rows;
-    },
-    async exec(script: string) {
-      await db.exec(script);
-    },
+    ...pgliteStatements(db),
+    // PGlite has one connection; its transaction keeps every other statement waiting until it ends.
+    transaction: (work) => db.transaction((tx) => work(pgliteStatements(tx))),
     async listen(channel: string, handler: (payload: string) => void) {
       const stop = await db.listen(channel, handler);
       return async () => {
@@ -40,17 +46,52 @@ export function createPostgresClient(connectionString: string): SqlClient {
   // Errors of idle pool connections (a restarted server) surface on the next query instead.
   pool.on("error", () => undefined);
   return {
-    async query<T>(text: string, params: unknown[] = []) {
-      return (await pool.query(text, params)).rows as T[];
-    },
-    async exec(script: string) {
-      await pool.query(script);
+    ...pgStatements(pool),
+    async transaction(work) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query("BEGIN");
+        const result = await work(pgStatements(client));
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        // A connection that cannot roll back is not handed to the next caller.
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
     },
     async listen(channel: string, handler: (payload: string) => void) {
       return listenWithReconnect(connectionString, channel, handler);
     },
     async close() {
       await pool.end();
+    },
+  };
+}
+
+function pgliteStatements(db: Pick<Transaction, "query" | "exec">): SqlStatements {
+  return {
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await db.query<T>(text, params)).rows;
+    },
+    async exec(script: string) {
+      await db.exec(script);
+    },
+  };
+}
+
+function pgStatements(db: pg.Pool | pg.PoolClient): SqlStatements {
+  return {
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await db.query(text, params)).rows as T[];
+    },
+    async exec(script: string) {
+      await db.query(script);
     },
   };
 }

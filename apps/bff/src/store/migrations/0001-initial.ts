@@ -1,14 +1,10 @@
-// The BFF's tables. Every statement here is idempotent, and the whole script runs once at every
-// start (`migrate`, called where the database is opened) in one transaction under an advisory
-// lock, so BFF processes starting together on one PostgreSQL server (or an older data directory)
-// all end with the same schema.
-import type { SqlClient } from "./sql-client.ts";
+// The schema as it stood when migrations began to be numbered. Every statement is idempotent, so
+// this also runs on a database made before then: it adds whatever an older version had not yet
+// made and leaves the rest, data included, as it is (docs/decisions/014-versioned-migrations.md).
+import type { SqlStatements } from "../sql-client.ts";
 
-const schemaLockKey = 7_070_001;
-
-/** Brings the database to this version's schema. */
-export async function migrate(sql: SqlClient): Promise<void> {
-  await sql.exec(`BEGIN;\nSELECT pg_advisory_xact_lock(${schemaLockKey});\n${schema}\nCOMMIT;`);
+export async function up(sql: SqlStatements): Promise<void> {
+  await sql.exec(schema);
 }
 
 const schema = `

@@ -1,0 +1,13 @@
+// Every migration, in the order it runs; listed rather than found on disk, so tsx, Vitest and
+// Node run the same list. A new migration goes at the end with the next number, and one that
+// has been released is never edited: databases that recorded it will not run it again.
+import type { SqlStatements } from "../sql-client.ts";
+import * as initial from "./0001-initial.ts";
+
+export interface Migration {
+  /** Its file's name without `.ts`, as recorded in schema_migrations once it has run. */
+  name: string;
+  up: (sql: SqlStatements) => Promise<void>;
+}
+
+export const allMigrations: readonly Migration[] = [{ name: "0001-initial", up: initial.up }];
