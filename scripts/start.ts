@@ -17,33 +17,43 @@ const dev = process.argv.includes("--dev");
 const children: ChildProcess[] = [];
 
 function start(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const [command, args] = entry.endsWith(".ts") ? [tsx, dev ? ["watch", entry] : [entry]] : ["npx", entry.split(" ")];
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: "inherit" });
+  // One process per service (node loading tsx), so a signal reaches the service itself. Each in a
+  // process group of its own: a Ctrl-C reaches this script alone, which passes it on exactly once,
+  // and a second Ctrl-C, passed on too, is the services' "stop now".
+  const [command, args] = !entry.endsWith(".ts")
+    ? ["npx", entry.split(" ")]
+    : dev
+      ? [tsx, ["watch", entry]]
+      : [process.execPath, ["--import", "tsx", entry]];
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: "inherit", detached: true });
   child.on("exit", (code, signal) => {
     if (stopping) return;
     console.error(`${name} stopped (${signal ?? `exit code ${code}`}); stopping everything.`);
-    shutdown(code ?? 1);
+    shutdown("SIGTERM", code ?? 1);
   });
   children.push(child);
   return child;
 }
 
 let stopping = false;
-function shutdown(code: number) {
+function shutdown(signal: NodeJS.Signals, code: number) {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill("SIGTERM");
-  const force = setTimeout(() => {
-    for (const child of children) child.kill("SIGKILL");
-    process.exit(code);
-  }, 15_000);
-  force.unref();
-  Promise.all(children.map((child) => new Promise((resolve) => child.once("exit", resolve)))).then(() =>
-    process.exit(code),
-  );
+  Promise.all(
+    children.map((child) =>
+      child.exitCode === null && child.signalCode === null
+        ? new Promise((resolve) => child.once("exit", resolve))
+        : null,
+    ),
+  ).then(() => process.exit(code));
 }
-process.on("SIGINT", () => shutdown(0));
-process.on("SIGTERM", () => shutdown(0));
+process.on("SIGINT", () => shutdown("SIGINT", 0));
+process.on("SIGTERM", () => shutdown("SIGTERM", 0));
+// Should this script end some other way, the services end with it.
+process.on("exit", () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
 
 // The BFF and the sandbox share a token, so nothing else on the machine can drive the sandbox.
 const sandboxToken = process.env.SANDBOX_TOKEN ?? randomBytes(32).toString("base64url");

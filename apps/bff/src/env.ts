@@ -2,6 +2,7 @@
 // misconfigured deployment fails at start with every bad variable listed.
 import path from "node:path";
 import { EnvReader, type MetricsAccess, readMetricsAccess } from "@prewarm/service-kit/env";
+import { scryptN } from "./auth/credentials.ts";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 
 export interface BffEnv {
@@ -56,6 +57,11 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
   const webhookSecretKey = env.optional("WEBHOOK_SECRET_KEY");
   if (webhookSecretKey !== null && Buffer.from(webhookSecretKey, "base64").length !== 32) {
     env.problem("WEBHOOK_SECRET_KEY must be 32 bytes in base64 (openssl rand -base64 32)", null);
+  }
+  try {
+    scryptN(source.PASSWORD_SCRYPT_N);
+  } catch (error) {
+    env.problem((error as Error).message, null);
   }
   const ownerName = env.string("OWNER_NAME", "owner");
   if (!isValidUserName(ownerName)) env.problem(`OWNER_NAME must be ${userNameRule}`, null);

@@ -14,8 +14,8 @@ import { ProjectEvents } from "./project-events.ts";
 import { SandboxClient } from "./sandbox/sandbox-client.ts";
 import { SandboxHealth } from "./sandbox/sandbox-health.ts";
 import { CacheTransitions } from "./store/cache-transitions.ts";
-import { ProjectStore } from "./store/project-store.ts";
 import { migrate } from "./store/migrate.ts";
+import { ProjectStore } from "./store/project-store.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "./store/sql-client.ts";
 
 export interface BffServices extends AppDeps {

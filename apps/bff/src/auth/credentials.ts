@@ -25,7 +25,22 @@ interface Cost {
  * PASSWORD_SCRYPT_N lowers it where that is wanted (the test suites); hashes made with other
  * parameters are replaced at their owner's next successful login.
  */
-export const passwordCost: Cost = { N: Number(process.env.PASSWORD_SCRYPT_N ?? 2 ** 17), r: 8, p: 1 };
+function passwordCost(): Cost {
+  return { N: scryptN(process.env.PASSWORD_SCRYPT_N), r: 8, p: 1 };
+}
+
+/**
+ * PASSWORD_SCRYPT_N: a power of two from 2^10 to 2^20, 2^17 when unset. A bad value stops the BFF
+ * at start (env.ts lists it with the others) rather than at the first password hashed.
+ */
+export function scryptN(raw: string | undefined): number {
+  if (raw === undefined) return 2 ** 17;
+  const n = /^[0-9]{1,8}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n >= 2 ** 10 && n <= 2 ** 20 && (n & (n - 1)) === 0)) {
+    throw new Error(`PASSWORD_SCRYPT_N must be a power of two from 1024 to 1048576, not "${raw.slice(0, 20)}"`);
+  }
+  return n;
+}
 const keyLength = 32;
 
 /** At most this many hashes at once: each takes 128 MiB and a CPU; the rest wait their turn. */
@@ -67,14 +82,15 @@ function parse(stored: string): { cost: Cost; salt: string; key: string } | null
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const key = await derive(password, salt, passwordCost);
-  return `scrypt$${describeCost(passwordCost)}$${salt.toString("base64url")}$${key.toString("base64url")}`;
+  const cost = passwordCost();
+  const key = await derive(password, salt, cost);
+  return `scrypt$${describeCost(cost)}$${salt.toString("base64url")}$${key.toString("base64url")}`;
 }
 
 /** Whether a stored hash was made with other parameters than today's, and should be made again. */
 export function needsRehash(stored: string): boolean {
   const parsed = parse(stored);
-  return parsed === null || describeCost(parsed.cost) !== describeCost(passwordCost);
+  return parsed === null || describeCost(parsed.cost) !== describeCost(passwordCost());
 }
 
 // Checked against when the user does not exist, so a wrong name costs as long as a wrong password.
