@@ -20,16 +20,17 @@ const screenshotDir = path.resolve(
 const defaultScript = "#!/bin/bash\nset -e\ndocker compose build\n";
 
 export class SettingsPage {
+  readonly page: Page;
+  readonly projectId: string;
   readonly toggle: Locator;
   readonly status: Locator;
   readonly viewer: Locator;
   readonly terminal: Locator;
   readonly editor: Locator;
 
-  constructor(
-    readonly page: Page,
-    readonly projectId: string,
-  ) {
+  constructor(page: Page, projectId: string) {
+    this.page = page;
+    this.projectId = projectId;
     this.toggle = page.getByRole("switch", { name: "Pre-warm Docker cache" });
     this.status = page.getByRole("status");
     this.viewer = page.getByRole("region", { name: "Docker Cache Build" });

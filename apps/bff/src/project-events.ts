@@ -9,15 +9,17 @@ import type { SqlClient } from "./store/sql-client.ts";
 type Listener = (project: Project) => void;
 
 export class ProjectEvents {
+  private readonly store: ProjectStore;
+  private readonly sql: SqlClient;
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly reading = new Map<string, Promise<void>>();
   private readonly stale = new Set<string>();
   private stopListening: (() => Promise<void>) | null = null;
 
-  constructor(
-    private readonly store: ProjectStore,
-    private readonly sql: SqlClient,
-  ) {}
+  constructor(store: ProjectStore, sql: SqlClient) {
+    this.store = store;
+    this.sql = sql;
+  }
 
   async start(): Promise<void> {
     this.stopListening = await this.sql.listen(projectChannel, (payload) => this.announced(payload));

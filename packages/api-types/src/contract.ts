@@ -37,16 +37,15 @@ interface OpenApiDocument {
 }
 
 export class Contract {
+  readonly name: ContractName;
   readonly document: OpenApiDocument;
   private readonly ajv: Ajv2020;
   private readonly bodyValidators = new Map<string, ValidateFunction>();
   private readonly schemaValidators = new Map<string, ValidateFunction>();
   private readonly ops: ContractOperation[] = [];
 
-  constructor(
-    readonly name: ContractName,
-    specText: string,
-  ) {
+  constructor(name: ContractName, specText: string) {
+    this.name = name;
     this.document = parse(specText) as OpenApiDocument;
     // strict: false lets OpenAPI-only keywords (discriminator, example) pass; useDefaults fills
     // in the defaults the contract promises, e.g. `branch: main`.

@@ -4,7 +4,11 @@ import type { Build, FinishOptions, GoldenInfo, StartBuildRequest } from "./mock
 import type { TestSession } from "./mock-test-sessions.ts";
 
 export class MockSandboxControl {
-  constructor(readonly baseUrl: string) {}
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl;
+  }
 
   async reset(): Promise<void> {
     await this.send("POST", "/__control/reset");

@@ -11,13 +11,15 @@ type StartTestSessionRequest = components["schemas"]["StartTestSessionRequest"];
 const ended = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 
 export class MockTestSessions {
+  private readonly goldenSize: (projectId: string) => number | null;
+  /** The daemon a session gets once its Docker data is prepared. */
+  private readonly engineUsed: () => TestSession["docker_engine"];
   private runs = new Map<string, { run: TestSession; log: MockLog; request: StartTestSessionRequest }>();
 
-  constructor(
-    private readonly goldenSize: (projectId: string) => number | null,
-    /** The daemon a session gets once its Docker data is prepared. */
-    private readonly engineUsed: () => TestSession["docker_engine"],
-  ) {}
+  constructor(goldenSize: (projectId: string) => number | null, engineUsed: () => TestSession["docker_engine"]) {
+    this.goldenSize = goldenSize;
+    this.engineUsed = engineUsed;
+  }
 
   reset(): void {
     for (const { log } of this.runs.values()) log.wake();

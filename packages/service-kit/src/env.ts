@@ -1,9 +1,12 @@
 // Reads a service's environment once, collecting every problem, so a misconfigured service
 // stops at start with all of its bad variables listed rather than the first one.
 export class EnvReader {
+  private readonly source: NodeJS.ProcessEnv;
   private readonly problems: string[] = [];
 
-  constructor(private readonly source: NodeJS.ProcessEnv = process.env) {}
+  constructor(source: NodeJS.ProcessEnv = process.env) {
+    this.source = source;
+  }
 
   string(name: string, fallback: string): string {
     const raw = this.source[name];

@@ -34,13 +34,17 @@ const titles: Record<number, string> = {
 };
 
 export class ProblemError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly detail: string,
-    readonly errors?: InvalidPart[],
-  ) {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly errors?: InvalidPart[];
+
+  constructor(status: number, code: string, detail: string, errors?: InvalidPart[]) {
     super(detail);
+    this.status = status;
+    this.code = code;
+    this.detail = detail;
+    this.errors = errors;
     this.name = "ProblemError";
   }
 

@@ -13,11 +13,15 @@ interface ThrottleLimits {
 const defaultLimits: ThrottleLimits = { perUser: 5, perAddress: 20, windowMs: 15 * 60_000 };
 
 export class LoginThrottle {
-  constructor(
-    private readonly sql: SqlClient,
-    private readonly limits: ThrottleLimits = defaultLimits,
-    private readonly now: () => number = Date.now,
-  ) {}
+  private readonly sql: SqlClient;
+  private readonly limits: ThrottleLimits;
+  private readonly now: () => number;
+
+  constructor(sql: SqlClient, limits: ThrottleLimits = defaultLimits, now: () => number = Date.now) {
+    this.sql = sql;
+    this.limits = limits;
+    this.now = now;
+  }
 
   /** Seconds to wait before another attempt for this user from this address; 0 when allowed. */
   async retryAfter(user: string, address: string): Promise<number> {

@@ -10,7 +10,10 @@ import path from "node:path";
 const prefix = "sealed:v1:";
 
 export class SecretBox {
-  constructor(private readonly key: Buffer) {
+  private readonly key: Buffer;
+
+  constructor(key: Buffer) {
+    this.key = key;
     if (key.length !== 32) throw new Error("A secret key is 32 bytes (AES-256)");
   }
 

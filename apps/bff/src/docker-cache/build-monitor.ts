@@ -7,19 +7,26 @@ import type { SandboxHealth } from "../sandbox/sandbox-health.ts";
 import type { BuildOrchestrator } from "./build-orchestrator.ts";
 
 export class BuildMonitor {
+  private readonly deps: {
+    orchestrator: BuildOrchestrator;
+    sandbox: SandboxClient;
+    logger: Logger;
+    reconcileIntervalMs: number;
+    health?: SandboxHealth;
+  };
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private following: Promise<void> | undefined;
 
-  constructor(
-    private readonly deps: {
-      orchestrator: BuildOrchestrator;
-      sandbox: SandboxClient;
-      logger: Logger;
-      reconcileIntervalMs: number;
-      health?: SandboxHealth;
-    },
-  ) {}
+  constructor(deps: {
+    orchestrator: BuildOrchestrator;
+    sandbox: SandboxClient;
+    logger: Logger;
+    reconcileIntervalMs: number;
+    health?: SandboxHealth;
+  }) {
+    this.deps = deps;
+  }
 
   start(): void {
     const { orchestrator, sandbox, logger } = this.deps;

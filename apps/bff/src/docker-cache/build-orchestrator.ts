@@ -37,11 +37,13 @@ interface OrchestratorDeps {
 }
 
 export class BuildOrchestrator {
+  private readonly deps: OrchestratorDeps;
   private readonly dispatchGraceMs: number;
   private readonly timeoutGraceMs: number;
   private readonly dispatchGiveUpMs: number;
 
-  constructor(private readonly deps: OrchestratorDeps) {
+  constructor(deps: OrchestratorDeps) {
+    this.deps = deps;
     this.dispatchGraceMs = deps.dispatchGraceMs ?? 10_000;
     this.timeoutGraceMs = deps.timeoutGraceMs ?? 60_000;
     this.dispatchGiveUpMs = deps.dispatchGiveUpMs ?? 5 * 60_000;

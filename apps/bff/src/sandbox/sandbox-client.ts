@@ -18,15 +18,15 @@ type StartSandboxTestSession = components["schemas"]["StartTestSessionRequest"];
 type Problem = components["schemas"]["Problem"];
 
 export class SandboxClient {
+  readonly baseUrl: string;
+
   private readonly client;
 
   private readonly authorization: Record<string, string>;
 
   /** `token`: the sandbox's SANDBOX_TOKEN, sent as a bearer token on every call. */
-  constructor(
-    readonly baseUrl: string,
-    token: string | null = null,
-  ) {
+  constructor(baseUrl: string, token: string | null = null) {
+    this.baseUrl = baseUrl;
     this.authorization = token ? { authorization: `Bearer ${token}` } : {};
     // openapi-fetch keeps the fetch it is given; look it up per call so test doubles see requests.
     this.client = createClient<paths>({

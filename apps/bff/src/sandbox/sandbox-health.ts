@@ -8,12 +8,14 @@ export type SandboxStatus = components["schemas"]["SandboxStatus"];
 type DockerAvailability = components["schemas"]["DockerAvailability"];
 
 export class SandboxHealth {
+  private readonly now: () => Date;
   private current: SandboxStatus;
   private readonly listeners = new Set<(status: SandboxStatus) => void>();
 
   // Until the first connection is tried nothing is known; saying "reachable" avoids a banner
   // flashing at every start.
-  constructor(private readonly now: () => Date = () => new Date()) {
+  constructor(now: () => Date = () => new Date()) {
+    this.now = now;
     this.current = { reachable: true, since: now().toISOString(), detail: null, docker: null };
   }
 

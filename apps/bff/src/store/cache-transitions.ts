@@ -58,11 +58,15 @@ export interface Settled {
 }
 
 export class CacheTransitions {
-  constructor(
-    private readonly sql: SqlClient,
-    private readonly store: ProjectStore,
-    private readonly defaults: StoreDefaults,
-  ) {}
+  private readonly sql: SqlClient;
+  private readonly store: ProjectStore;
+  private readonly defaults: StoreDefaults;
+
+  constructor(sql: SqlClient, store: ProjectStore, defaults: StoreDefaults) {
+    this.sql = sql;
+    this.store = store;
+    this.defaults = defaults;
+  }
 
   /**
    * The `start` and `queue` transitions in one statement: starts a build when none is running,

@@ -57,12 +57,14 @@ const steps = {
 const warn = (text: string) => `\x1b[1;31m==> ${text}\x1b[0m\r\n`;
 
 export class Builds {
+  private readonly deps: BuildsDeps;
   private readonly runs: ScriptRuns<Build>;
   private readonly runningByProject = new Map<string, string>();
   /** Succeeded builds' removal of the generation they replaced, done once their end is told. */
   private readonly retirements = new Map<string, () => Promise<void>>();
 
-  constructor(private readonly deps: BuildsDeps) {
+  constructor(deps: BuildsDeps) {
+    this.deps = deps;
     const { layout, bus, logger } = deps;
     this.runs = new ScriptRuns<Build>({
       name: "build",

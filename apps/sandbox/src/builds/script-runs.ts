@@ -89,6 +89,10 @@ interface RunStart<S extends RunView> {
 
 /** One run, while this service runs it. */
 export class ScriptRun<S extends RunView> {
+  private readonly kind: RunKind<S>;
+  private readonly start: RunStart<S>;
+  /** What the contract shows of the run, its Build or TestSession, kept up to date. */
+  readonly view: S;
   stopReason: StopReason | null = null;
   /** The script's process group while it runs. */
   pid: number | null = null;
@@ -98,12 +102,10 @@ export class ScriptRun<S extends RunView> {
   private log: FileHandle | null = null;
   private tellEnded!: () => void;
 
-  constructor(
-    private readonly kind: RunKind<S>,
-    private readonly start: RunStart<S>,
-    /** What the contract shows of the run, its Build or TestSession, kept up to date. */
-    readonly view: S,
-  ) {
+  constructor(kind: RunKind<S>, start: RunStart<S>, view: S) {
+    this.kind = kind;
+    this.start = start;
+    this.view = view;
     this.ended = new Promise((resolve) => {
       this.tellEnded = resolve;
     });
@@ -240,10 +242,13 @@ export class ScriptRun<S extends RunView> {
 }
 
 export class ScriptRuns<S extends RunView> {
+  private readonly kind: RunKind<S>;
   private readonly runs = new Map<string, ScriptRun<S>>();
   private readonly locks = new KeyedLocks();
 
-  constructor(private readonly kind: RunKind<S>) {}
+  constructor(kind: RunKind<S>) {
+    this.kind = kind;
+  }
 
   /** Registers the run and starts it in the background; answers once it is recorded. */
   async start(start: RunStart<S>): Promise<ScriptRun<S>> {

@@ -106,22 +106,32 @@ function hash(text: string, length: number): string {
 }
 
 export class DockerDaemons {
+  private readonly options: {
+    root: string;
+    /** Null where runs get no daemon; `absence` says why. */
+    engine: DockerEngine | null;
+    absence?: string | null;
+    logger: Logger;
+    /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
+    stopGraceMs: number;
+    /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
+    scratchDir: string;
+  };
   /** Short on purpose: every socket of every daemon of this root is under it. */
   readonly base: string;
 
-  constructor(
-    private readonly options: {
-      root: string;
-      /** Null where runs get no daemon; `absence` says why. */
-      engine: DockerEngine | null;
-      absence?: string | null;
-      logger: Logger;
-      /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
-      stopGraceMs: number;
-      /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
-      scratchDir: string;
-    },
-  ) {
+  constructor(options: {
+    root: string;
+    /** Null where runs get no daemon; `absence` says why. */
+    engine: DockerEngine | null;
+    absence?: string | null;
+    logger: Logger;
+    /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
+    stopGraceMs: number;
+    /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
+    scratchDir: string;
+  }) {
+    this.options = options;
     this.base = `/tmp/prewarm-${hash(path.resolve(options.root), 10)}`;
   }
 

@@ -14,15 +14,14 @@ export interface SequencedEvent {
 type Listener = (event: SequencedEvent) => void;
 
 export class EventBus {
+  private readonly capacity: number;
   private nextId: number;
   private readonly firstId: number;
   private readonly held: SequencedEvent[] = [];
   private readonly listeners = new Set<Listener>();
 
-  constructor(
-    private readonly capacity = 1000,
-    bootId = Date.now() * 100,
-  ) {
+  constructor(capacity = 1000, bootId = Date.now() * 100) {
+    this.capacity = capacity;
     this.firstId = bootId;
     this.nextId = bootId;
   }

@@ -17,10 +17,13 @@ class GoldenQuotaError extends Error {
 }
 
 export class GoldenQuota {
-  constructor(
-    private readonly deps: { goldens: Goldens; locks: KeyedLocks; bus: EventBus; logger: Logger },
-    readonly quotaBytes: number | null,
-  ) {}
+  private readonly deps: { goldens: Goldens; locks: KeyedLocks; bus: EventBus; logger: Logger };
+  readonly quotaBytes: number | null;
+
+  constructor(deps: { goldens: Goldens; locks: KeyedLocks; bus: EventBus; logger: Logger }, quotaBytes: number | null) {
+    this.deps = deps;
+    this.quotaBytes = quotaBytes;
+  }
 
   /** Runs `promote` once a golden of `sizeBytes` for the project fits in the quota. */
   async admit<T>(projectId: string, sizeBytes: number, promote: () => Promise<T>): Promise<T> {

@@ -33,12 +33,22 @@ interface PinnedGolden {
 }
 
 export class Goldens {
+  private readonly layout: SandboxLayout;
+  private readonly locks: KeyedLocks;
+  private readonly pins: GenerationPins;
+  private readonly engineCheck: EngineCheck;
+
   constructor(
-    private readonly layout: SandboxLayout,
-    private readonly locks: KeyedLocks,
-    private readonly pins: GenerationPins,
-    private readonly engineCheck: EngineCheck = async () => null,
-  ) {}
+    layout: SandboxLayout,
+    locks: KeyedLocks,
+    pins: GenerationPins,
+    engineCheck: EngineCheck = async () => null,
+  ) {
+    this.layout = layout;
+    this.locks = locks;
+    this.pins = pins;
+    this.engineCheck = engineCheck;
+  }
 
   async info(projectId: string): Promise<GoldenInfo> {
     const current = await readCurrentGeneration(this.layout, projectId);

@@ -18,14 +18,19 @@ import type { KeyedLocks } from "./golden-locks.ts";
 import type { Goldens } from "./goldens.ts";
 
 export class Spares {
+  private readonly deps: { layout: SandboxLayout; locks: KeyedLocks; goldens: Goldens; logger: Logger };
+  /** Spares kept per project; 0 turns them off. */
+  readonly perProject: number;
   private readonly refilling = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(
-    private readonly deps: { layout: SandboxLayout; locks: KeyedLocks; goldens: Goldens; logger: Logger },
-    /** Spares kept per project; 0 turns them off. */
-    readonly perProject: number,
-  ) {}
+    deps: { layout: SandboxLayout; locks: KeyedLocks; goldens: Goldens; logger: Logger },
+    perProject: number,
+  ) {
+    this.deps = deps;
+    this.perProject = perProject;
+  }
 
   /**
    * Moves a spare of `generation` to `destination` (which must not exist) and returns true, or

@@ -21,14 +21,18 @@ type Session = components["schemas"]["Session"];
 const progressEveryMs = 250;
 
 export class Sessions {
+  private readonly layout: SandboxLayout;
+  private readonly goldens: Goldens;
+  private readonly spares: Spares;
+  private readonly bus: EventBus;
   private readonly preparing = new Map<string, Session>();
 
-  constructor(
-    private readonly layout: SandboxLayout,
-    private readonly goldens: Goldens,
-    private readonly spares: Spares,
-    private readonly bus: EventBus,
-  ) {}
+  constructor(layout: SandboxLayout, goldens: Goldens, spares: Spares, bus: EventBus) {
+    this.layout = layout;
+    this.goldens = goldens;
+    this.spares = spares;
+    this.bus = bus;
+  }
 
   async prepare(sessionId: string, projectId: string): Promise<Session> {
     const finalDir = this.layout.sessionDir(sessionId);

@@ -26,17 +26,23 @@ const keptTestSessions = 20;
 const say = (text: string) => `\x1b[2m${text}\x1b[0m\r\n`;
 
 export class TestSessions {
+  private readonly deps: {
+    layout: SandboxLayout;
+    sessions: Sessions;
+    daemons: DockerDaemons;
+    logger: Logger;
+    stopGraceMs: number;
+  };
   private readonly runs: ScriptRuns<TestSession>;
 
-  constructor(
-    private readonly deps: {
-      layout: SandboxLayout;
-      sessions: Sessions;
-      daemons: DockerDaemons;
-      logger: Logger;
-      stopGraceMs: number;
-    },
-  ) {
+  constructor(deps: {
+    layout: SandboxLayout;
+    sessions: Sessions;
+    daemons: DockerDaemons;
+    logger: Logger;
+    stopGraceMs: number;
+  }) {
+    this.deps = deps;
     const { layout, sessions } = deps;
     this.runs = new ScriptRuns<TestSession>({
       name: "test session",

@@ -4,8 +4,11 @@ type Problem = components["schemas"]["Problem"];
 
 /** A failed API call, carrying the BFF's problem details. */
 export class ApiError extends Error {
-  constructor(readonly problem: Problem) {
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
     super(problem.detail);
+    this.problem = problem;
     this.name = "ApiError";
   }
 
