@@ -25,14 +25,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a service and resolves once `healthUrl` answers 200. */
+/** Node.js strips TypeScript's types by itself here (22.18 and later): `node file.ts` runs. */
+export const nodeStripsTypes = Boolean((process.features as { typescript?: string | false }).typescript);
+
+/**
+ * Starts a service and resolves once `healthUrl` answers 200: through tsx, or with `plainNode`
+ * by Node.js alone (where it strips types).
+ */
 export async function startService(
   entry: string,
   env: Record<string, string>,
   healthUrl: string,
-  options: { timeoutMs?: number; stdio?: "ignore" | "inherit"; stdout?: "ignore" | "pipe" } = {},
+  options: {
+    timeoutMs?: number;
+    stdio?: "ignore" | "inherit";
+    stdout?: "ignore" | "pipe";
+    plainNode?: boolean;
+  } = {},
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], {
+  const child = spawn(process.execPath, [...(options.plainNode ? [] : ["--import", "tsx"]), entry], {
     cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: "error", ...env },
     stdio: ["ignore", options.stdout ?? "ignore", options.stdio ?? "inherit"],
