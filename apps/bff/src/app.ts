@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps) {
   api.use(requireJsonBody());
   api.use(authenticate(deps.auth));
   api.use(sameOriginChanges(deps.allowedOrigins));
-  api.use("/projects/:project_id", projectAccess(deps.auth));
+  // Matches the project itself as well as everything under it.
   api.use("/projects/:project_id/*", projectAccess(deps.auth));
   api.get("/health", (c) => c.json({ status: "ok" as const }));
   api.get("/sandbox", (c) => c.json(deps.sandboxHealth.status()));

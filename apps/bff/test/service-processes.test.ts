@@ -5,8 +5,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { components } from "@prewarm/api-types/bff";
 import { entries, freePort, kill9, nodeStripsTypes, startService } from "@prewarm/test-kit/processes";
 import { afterAll, describe, expect, it } from "vitest";
+
+type Readiness = components["schemas"]["Readiness"];
+
 import { seedUser } from "./seed-user.ts";
 
 const dirs: string[] = [];
@@ -69,7 +73,9 @@ describe(`the services${nodeStripsTypes ? ", run by Node.js alone," : ""}`, () =
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: "ready", database: { reachable: true } });
       await expect
-        .poll(async () => (await (await fetch(`${bffUrl}/api/v1/readyz`)).json()).sandbox.docker, { timeout: 30_000 })
+        .poll(async () => ((await (await fetch(`${bffUrl}/api/v1/readyz`)).json()) as Readiness).sandbox.docker, {
+          timeout: 30_000,
+        })
         .toMatchObject({ available: false });
 
       // A browser's live status stream, open when the BFF is told to stop.
@@ -80,7 +86,7 @@ describe(`the services${nodeStripsTypes ? ", run by Node.js alone," : ""}`, () =
         body: JSON.stringify({ name: "Shop", startup_script: "true" }),
       });
       expect(made.status).toBe(201);
-      const project = await made.json();
+      const project = (await made.json()) as { id: string };
       const stream = await fetch(`${bffUrl}/api/v1/projects/${project.id}/events`, { headers: { authorization } });
       expect(stream.headers.get("content-type")).toMatch(/^text\/event-stream/);
       const streamed = new Response(stream.body).text();

@@ -13,7 +13,7 @@ import { invalidId, ProblemError } from "./problem.ts";
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function limitBody(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
+  const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => {
       // The rest of the body is still on its way: the connection cannot carry another request,
@@ -25,6 +25,9 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
       ).withHeader("Connection", "close");
     },
   });
+  // GET and HEAD carry no body here; looking for one would make the server build the whole
+  // request object for every read (measured: a tenth of a read's CPU).
+  return (c, next) => (c.req.method === "GET" || c.req.method === "HEAD" ? next() : limit(c, next));
 }
 
 const json = /^application\/(?:[a-z0-9.+-]+\+)?json\s*(?:;.*)?$/i;

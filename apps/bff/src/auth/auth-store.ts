@@ -1,22 +1,86 @@
 // Users, their sessions, API tokens and login links, and who may see which project. Secrets are
 // looked up by their hash only; a login link is spent by the same statement that finds it, so it
-// works exactly once however many requests race for it.
+// works exactly once however many requests race for it. Who makes a request, and what they are
+// to the project it is about, are read afresh for every request, in one statement.
 import { randomUUID } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
+import type { ProjectRow } from "../store/project-rows.ts";
 import type { SqlClient } from "../store/sql-client.ts";
 import { hashPassword, hashSecret, needsRehash, newSecret, verifyPassword } from "./credentials.ts";
 
 export type User = components["schemas"]["User"];
 type Member = components["schemas"]["Member"];
-type Role = Member["role"];
+export type Role = Member["role"];
 
 export const sessionLifetimeDays = 30;
 const loginLinkLifetimeHours = 24;
 
+/** What a request proves who makes it with: a session cookie or an API token. */
+export interface Credential {
+  kind: "session" | "token";
+  secret: string;
+}
+
+/** What a user is to the project a request is about, read with the user. */
+export interface ProjectAccess {
+  projectId: string;
+  /** Null for a stranger, and for a project that does not exist. */
+  role: Role | null;
+  /** The project as read in the same statement; only when the user may see it. */
+  project: ProjectRow | null;
+}
+
+export interface Requester {
+  user: User;
+  /** Null when the request is about no project. */
+  access: ProjectAccess | null;
+}
+
+// A token's last use is kept to the minute, not to the request: nothing reads it more finely
+// than "when was this token last used", and writing it at every request would cost a write (on
+// a server, a commit) per read.
+const lastUseResolution = "1 minute";
+
+/** The role of the user `userId` (an SQL expression) in the project `p`: owner, member, or null for a stranger. */
+function roleInProject(userId: string): string {
+  return `CASE WHEN p.owner_id = ${userId} THEN 'owner'
+               WHEN EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = ${userId})
+               THEN 'member' END`;
+}
+
+/**
+ * Finds the user by a credential's hash ($1) and, about a project ($2), their role in it and the
+ * project itself, so that a request is authenticated and authorized with one statement.
+ * `last_use_stale` tells when a token's last use is to be written. Four fixed texts: a request
+ * about no project does without the join, which would cost it half again.
+ */
+function requesterStatement(kind: Credential["kind"], aboutProject: boolean): string {
+  const [credentials, valid, lastUseStale] =
+    kind === "token"
+      ? ["api_tokens", "c.token_hash = $1", `c.last_used_at < now() - interval '${lastUseResolution}'`]
+      : ["sessions", "c.token_hash = $1 AND c.expires_at > now()", "false"];
+  return aboutProject
+    ? `SELECT u.id, u.name, ${lastUseStale} AS last_use_stale, ${roleInProject("u.id")} AS role, to_jsonb(p) AS project
+         FROM ${credentials} c JOIN users u ON u.id = c.user_id LEFT JOIN projects p ON p.id = $2
+        WHERE ${valid}`
+    : `SELECT u.id, u.name, ${lastUseStale} AS last_use_stale
+         FROM ${credentials} c JOIN users u ON u.id = c.user_id
+        WHERE ${valid}`;
+}
+
+const requesterStatements = {
+  session: { project: requesterStatement("session", true), none: requesterStatement("session", false) },
+  token: { project: requesterStatement("token", true), none: requesterStatement("token", false) },
+};
+
 export class UserExistsError extends Error {}
 
 export class AuthStore {
-  constructor(private readonly sql: SqlClient) {}
+  private readonly sql: SqlClient;
+
+  constructor(sql: SqlClient) {
+    this.sql = sql;
+  }
 
   // --- users ---
 
@@ -77,12 +141,7 @@ export class AuthStore {
   }
 
   async userBySession(token: string): Promise<User | null> {
-    const rows = await this.sql.query<User>(
-      `SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.token_hash = $1 AND s.expires_at > now()`,
-      [hashSecret(token)],
-    );
-    return rows[0] ?? null;
+    return (await this.requester({ kind: "session", secret: token }, null))?.user ?? null;
   }
 
   async endSession(token: string): Promise<void> {
@@ -100,13 +159,29 @@ export class AuthStore {
     return token;
   }
 
-  async userByApiToken(token: string): Promise<User | null> {
-    const rows = await this.sql.query<User>(
-      `WITH used AS (UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1 RETURNING user_id)
-       SELECT u.id, u.name FROM used JOIN users u ON u.id = used.user_id`,
-      [hashSecret(token)],
-    );
-    return rows[0] ?? null;
+  /**
+   * Who presents the credential (null: nobody, or an expired session) and, when `projectId` is
+   * given, what they are to that project, in one statement. Nothing of it is kept beyond the
+   * call: a revoked token, an ended session or a removed member is refused at the next request.
+   */
+  async requester(credential: Credential, projectId: string | null): Promise<Requester | null> {
+    const hash = hashSecret(credential.secret);
+    const statements = requesterStatements[credential.kind];
+    const rows = await this.sql.query<
+      User & { last_use_stale: boolean | null; role?: Role | null; project?: ProjectRow | null }
+    >(projectId === null ? statements.none : statements.project, projectId === null ? [hash] : [hash, projectId]);
+    const row = rows[0];
+    if (!row) return null;
+    // Null: never used before.
+    if (row.last_use_stale !== false) {
+      await this.sql.query("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1", [hash]);
+    }
+    const role = row.role ?? null;
+    return {
+      user: { id: row.id, name: row.name },
+      // A stranger's read of the project ends here: only a role lets the project out of this call.
+      access: projectId === null ? null : { projectId, role, project: role === null ? null : (row.project ?? null) },
+    };
   }
 
   async revokeApiTokens(userId: string): Promise<number> {
@@ -138,10 +213,7 @@ export class AuthStore {
   /** What the user is to the project: its owner, a member, or nothing (also when it does not exist). */
   async roleIn(projectId: string, userId: string): Promise<Role | null> {
     const rows = await this.sql.query<{ role: Role | null }>(
-      `SELECT CASE WHEN p.owner_id = $2 THEN 'owner'
-                   WHEN EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id AND m.user_id = $2)
-                   THEN 'member' END AS role
-         FROM projects p WHERE p.id = $1`,
+      `SELECT ${roleInProject("$2")} AS role FROM projects p WHERE p.id = $1`,
       [projectId, userId],
     );
     return rows[0]?.role ?? null;

@@ -6,9 +6,10 @@
 // Every route under /projects/{project_id} passes here before its handler runs.
 import { isValidId } from "@prewarm/api-types/contract";
 import { invalidId } from "@prewarm/service-kit/problem";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { ownerOnly, projectNotFound } from "../problems.ts";
-import type { AuthStore } from "./auth-store.ts";
+import type { ProjectRow } from "../store/project-rows.ts";
+import type { AuthStore, Role } from "./auth-store.ts";
 
 const readMethods = new Set(["GET", "HEAD"]);
 
@@ -16,9 +17,27 @@ export function projectAccess(auth: AuthStore): MiddlewareHandler {
   return async (c, next) => {
     const projectId = c.req.param("project_id");
     if (!isValidId(projectId)) throw invalidId("project_id");
-    const role = await auth.roleIn(projectId, c.get("user").id);
+    const role = await roleIn(c, auth, projectId);
     if (role === null) throw projectNotFound(projectId);
     if (role !== "owner" && !readMethods.has(c.req.method)) throw ownerOnly();
     return next();
   };
+}
+
+/**
+ * The user's role in the project, as read with the user for this request (authenticate.ts), or
+ * read now when it was not. Kept on the request only, so checking twice costs one read.
+ */
+async function roleIn(c: Context, auth: AuthStore, projectId: string): Promise<Role | null> {
+  const known = c.get("projectAccess");
+  if (known?.projectId === projectId) return known.role;
+  const role = await auth.roleIn(projectId, c.get("user").id);
+  c.set("projectAccess", { projectId, role, project: null });
+  return role;
+}
+
+/** The project as read with this request's access check, when it was; handlers need not read it again. */
+export function projectReadWithAccess(c: Context, projectId: string): ProjectRow | null {
+  const access = c.get("projectAccess");
+  return access?.projectId === projectId ? access.project : null;
 }

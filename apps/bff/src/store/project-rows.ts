@@ -18,6 +18,7 @@ export interface StoreDefaults {
   buildTimeoutSeconds: number;
 }
 
+/** A row of `projects`, as the drivers read it, or read as `to_jsonb(p)` (timestamps then strings, counts numbers). */
 export interface ProjectRow {
   id: string;
   name: string;

@@ -45,12 +45,20 @@ type SettingsResult =
   | { kind: "script_required" };
 
 export class ProjectStore {
+  private readonly sql: SqlClient;
+  readonly defaults: StoreDefaults;
+  /** Seals webhook secrets at rest; a key of this store's own unless given (auth/secret-box.ts). */
+  private readonly secrets: SecretBox;
+
   constructor(
-    private readonly sql: SqlClient,
-    readonly defaults: StoreDefaults = { buildTimeoutSeconds: 1800 },
-    /** Seals webhook secrets at rest; a key of this store's own unless given (auth/secret-box.ts). */
-    private readonly secrets: SecretBox = new SecretBox(randomBytes(32)),
-  ) {}
+    sql: SqlClient,
+    defaults: StoreDefaults = { buildTimeoutSeconds: 1800 },
+    secrets: SecretBox = new SecretBox(randomBytes(32)),
+  ) {
+    this.sql = sql;
+    this.defaults = defaults;
+    this.secrets = secrets;
+  }
 
   async close(): Promise<void> {
     await this.sql.close();
@@ -100,6 +108,11 @@ export class ProjectStore {
   async getProject(id: string): Promise<Project | null> {
     const rows = await this.sql.query<ProjectRow>("SELECT * FROM projects WHERE id = $1", [id]);
     return rows[0] ? toProject(rows[0], this.defaults) : null;
+  }
+
+  /** A project row read elsewhere (with a request's access check), as the API shows it. */
+  shown(row: ProjectRow): Project {
+    return toProject(row, this.defaults);
   }
 
   /**

@@ -3,6 +3,7 @@ import { loadContract } from "@prewarm/api-types/contract";
 import { idParams, jsonBody } from "@prewarm/service-kit/request-body";
 import { streamSubscription } from "@prewarm/service-kit/sse";
 import { Hono } from "hono";
+import { projectReadWithAccess } from "../../auth/project-access.ts";
 import type { AppDeps } from "../../deps.ts";
 import { projectNotFound, startupScriptRequired } from "../../problems.ts";
 import type { SandboxStatus } from "../../sandbox/sandbox-health.ts";
@@ -21,7 +22,9 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
     })
     .get("/:project_id", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
-      const project = await store.getProject(project_id);
+      // Read with the access check, in the same statement, when it was.
+      const read = projectReadWithAccess(c, project_id);
+      const project = read ? store.shown(read) : await store.getProject(project_id);
       if (!project) throw projectNotFound(project_id);
       return c.json(project);
     })
