@@ -7,11 +7,12 @@ import { ports } from "./e2e/ports.ts";
 
 const root = import.meta.dirname;
 const data = path.join(root, "e2e", ".artifacts", "data");
-const tsx = path.join(root, "node_modules", ".bin", "tsx");
+// Each service in one process that loads tsx (docs/decisions/004), as `npm start` runs them.
+const tsx = `'${process.execPath}' --import tsx`;
 const fresh = (dir: string, command: string) => `rm -rf '${dir}' && mkdir -p '${dir}' && exec ${command}`;
 // A BFF starts on a fresh data directory that already has the e2e users (see e2e/users.ts).
 const bffWithUsers = (dir: string) =>
-  fresh(dir, `sh -c '${tsx} e2e/seed-users.ts ${dir} && exec ${tsx} apps/bff/src/index.ts'`);
+  fresh(dir, `sh -c "${tsx} e2e/seed-users.ts ${dir} && exec ${tsx} apps/bff/src/index.ts"`);
 
 const bffEnv = (name: string, sandboxPort: number, seedDemo: boolean) => ({
   DATA_DIR: path.join(data, name),
