@@ -116,6 +116,27 @@ for (const backend of storeBackends()) {
       expect(current?.queued).not.toBeNull();
     });
 
+    it("starts or queues a trigger that races the running build's end, never refuses it", async () => {
+      // The trigger waits for the settle's row lock, then must decide on the row as the settle
+      // left it: a build ended meanwhile is no reason to refuse the next one.
+      const project = await newProject();
+      const refused: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const running = await started(project.id, "manual");
+        const [, result] = await Promise.all([
+          transitions.settleBuild(running.id, outcome("succeeded"), noGolden),
+          transitions.trigger(project.id, "manual", null),
+        ]);
+        if (result.kind !== "started" && result.kind !== "queued") refused.push(result.kind);
+        const current = await state(project.id);
+        if (current?.status === "building" && current.build_id) {
+          await transitions.dropQueue(project.id);
+          await transitions.settleBuild(current.build_id, outcome("succeeded"), noGolden);
+        }
+      }
+      expect(refused).toEqual([]);
+    });
+
     it("lets the latest trigger win the queue", async () => {
       const project = await newProject();
       await started(project.id);

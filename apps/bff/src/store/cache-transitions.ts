@@ -80,7 +80,10 @@ export class CacheTransitions {
       `WITH old AS (
          SELECT * FROM projects WHERE id = $1 FOR UPDATE
        ), decision AS (
+         -- Decided on the row as locked: on a server, a trigger that waited for a settle's lock
+         -- sees the settled row here, while the UPDATE below reads it as of the statement's start.
          SELECT id, cache_status IN (${sqlStatusList(transitions.queue.from)}) AS building,
+                cache_status IN (${sqlStatusList(transitions.start.from)}) AS startable,
                 btrim(startup_script) <> '' AS has_script,
                 paused_at IS NOT NULL AND NOT $6 AS blocked
            FROM old
@@ -99,7 +102,7 @@ export class CacheTransitions {
                 updated_at = now(), revision = p.revision + 1
            FROM decision d
           WHERE p.id = d.id AND d.has_script AND NOT d.blocked
-            AND (d.building OR p.cache_status IN (${sqlStatusList(transitions.start.from)}))
+            AND (d.building OR d.startable)
          RETURNING p.*, d.building AS queued, ${notify}
        ), ins AS (
          INSERT INTO builds (id, project_id, trigger, commit_sha, status, started_at, merges, timeout_seconds)
