@@ -6,6 +6,7 @@ import type { ProjectEvents } from "./project-events.ts";
 import type { SandboxClient } from "./sandbox/sandbox-client.ts";
 import type { SandboxHealth } from "./sandbox/sandbox-health.ts";
 import type { ProjectStore } from "./store/project-store.ts";
+import type { RunUsers } from "./store/run-users.ts";
 
 /** What the HTTP app is built from; tests pass the same parts over a test store and a mock sandbox. */
 export interface AppDeps {
@@ -15,6 +16,8 @@ export interface AppDeps {
   orchestrator: BuildOrchestrator;
   events: ProjectEvents;
   sandbox: SandboxClient;
+  /** Each project's user on the sandbox hosts, allocated once. */
+  runUsers: RunUsers;
   sandboxHealth: SandboxHealth;
   logger: Logger;
   webDist: string | null;

@@ -4,6 +4,7 @@ import path from "node:path";
 import { EnvReader, type MetricsAccess, readMetricsAccess } from "@prewarm/service-kit/env";
 import { scryptN } from "./auth/credentials.ts";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
+import { defaultRunUserRanges, type RunUserRanges } from "./store/run-users.ts";
 
 export interface BffEnv {
   host: string;
@@ -15,6 +16,8 @@ export interface BffEnv {
   /** The built web app to serve; null serves only the API. */
   webDist: string | null;
   buildTimeoutSeconds: number;
+  /** RUN_UID_FIRST / RUN_SUBUID_FIRST: where projects' users on the sandbox hosts are numbered from. */
+  runUsers: RunUserRanges;
   reconcileIntervalMs: number;
   /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
   dispatchGraceMs: number;
@@ -73,6 +76,11 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     sandboxUrl: env.url("SANDBOX_URL", "http://127.0.0.1:7071"),
     webDist: source.WEB_DIST === "" ? null : path.resolve(env.string("WEB_DIST", "apps/web/dist")),
     buildTimeoutSeconds: env.int("BUILD_TIMEOUT_SECONDS", 1800, 1, 86_400),
+    runUsers: {
+      firstUid: env.int("RUN_UID_FIRST", defaultRunUserRanges.firstUid, 1000, 2_000_000_000),
+      // Room for 60,000 projects of 65,536 subordinate IDs each below 2^32.
+      firstSubuid: env.int("RUN_SUBUID_FIRST", defaultRunUserRanges.firstSubuid, 100_000, 300_000_000),
+    },
     reconcileIntervalMs: env.int("RECONCILE_INTERVAL_MS", 5000, 50, 600_000),
     dispatchGraceMs: env.int("DISPATCH_GRACE_MS", 10_000, 0, 600_000),
     seedDemo: env.bool("SEED_DEMO", false),

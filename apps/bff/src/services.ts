@@ -16,6 +16,7 @@ import { SandboxHealth } from "./sandbox/sandbox-health.ts";
 import { CacheTransitions } from "./store/cache-transitions.ts";
 import { migrate } from "./store/migrate.ts";
 import { ProjectStore } from "./store/project-store.ts";
+import { defaultRunUserRanges, RunUsers } from "./store/run-users.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "./store/sql-client.ts";
 
 export interface BffServices extends AppDeps {
@@ -57,7 +58,9 @@ export function createServices(
     BffEnv,
     "sandboxUrl" | "webDist" | "buildTimeoutSeconds" | "reconcileIntervalMs"
   > &
-    Partial<Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl" | "metrics">> & {
+    Partial<
+      Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl" | "metrics" | "runUsers">
+    > & {
       /** Seals webhook secrets at rest (loadSecretKey); a key of this process's own when absent. */
       webhookSecretKey?: Buffer;
     },
@@ -72,10 +75,12 @@ export function createServices(
   const events = new ProjectEvents(store, options.sql);
   const sandbox = new SandboxClient(options.sandboxUrl, options.sandboxToken ?? null);
   const { logger } = options;
+  const runUsers = new RunUsers(options.sql, options.runUsers ?? defaultRunUserRanges);
   const orchestrator = new BuildOrchestrator({
     store,
     transitions,
     sandbox,
+    runUsers,
     logger,
     dispatchGraceMs: options.dispatchGraceMs,
   });
@@ -95,6 +100,7 @@ export function createServices(
     loginThrottle: new LoginThrottle(options.sql),
     events,
     sandbox,
+    runUsers,
     sandboxHealth,
     orchestrator,
     monitor,

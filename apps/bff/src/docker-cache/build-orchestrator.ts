@@ -16,6 +16,7 @@ import type { SandboxBuild, SandboxClient } from "../sandbox/sandbox-client.ts";
 import type { CacheTransitions, GoldenTruth, Outcome, Settled, TriggerResult } from "../store/cache-transitions.ts";
 import type { Project, StoredBuild } from "../store/project-rows.ts";
 import type { ProjectStore } from "../store/project-store.ts";
+import type { RunUsers } from "../store/run-users.ts";
 import type { BuildTrigger } from "./build-state-machine.ts";
 
 type MainChangedAction = "build_started" | "queued" | "recorded" | "paused";
@@ -27,6 +28,7 @@ interface OrchestratorDeps {
   store: ProjectStore;
   transitions: CacheTransitions;
   sandbox: SandboxClient;
+  runUsers: RunUsers;
   logger: Logger;
   /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
   dispatchGraceMs?: number;
@@ -179,9 +181,10 @@ export class BuildOrchestrator {
    * build was settled as failed, or null when it was accepted (or had been already).
    */
   private async dispatch(build: StoredBuild): Promise<Project | null> {
-    const { store, sandbox, logger } = this.deps;
+    const { store, sandbox, logger, runUsers } = this.deps;
     const project = await store.getProject(build.project_id);
-    if (!project) return null;
+    const runUser = await runUsers.of(build.project_id);
+    if (!project || !runUser) return null;
     try {
       await sandbox.startBuild({
         build_id: build.id,
@@ -190,6 +193,7 @@ export class BuildOrchestrator {
         branch: project.default_branch,
         startup_script: project.startup_script,
         timeout_seconds: build.timeout_seconds,
+        run_user: runUser,
       });
     } catch (error) {
       const problem = error instanceof ProblemError ? error : null;

@@ -375,6 +375,17 @@ export interface components {
             /** @enum {string} */
             status: "ok";
         };
+        /**
+         * @description The project's own unprivileged user on every sandbox host, allocated once by the BFF: its
+         *     numeric user and group ID, and the range of subordinate IDs its rootless Docker daemon maps
+         *     containers' users to. The same on every host, so a golden made on one opens on another.
+         */
+        RunUser: {
+            uid: number;
+            subuid_start: number;
+            /** @constant */
+            subuid_count: 65536;
+        };
         StartBuildRequest: {
             build_id: components["schemas"]["Id"];
             project_id: components["schemas"]["Id"];
@@ -385,6 +396,7 @@ export interface components {
             startup_script: string;
             /** @default 1800 */
             timeout_seconds?: number;
+            run_user?: components["schemas"]["RunUser"];
         };
         StopBuildRequest: {
             /** @description The build's project, for a build the service may not have seen yet. */
@@ -445,6 +457,7 @@ export interface components {
             repository_url?: string | null;
             /** @default main */
             branch?: string;
+            run_user?: components["schemas"]["RunUser"];
         };
         TestSession: {
             session_id: components["schemas"]["Id"];

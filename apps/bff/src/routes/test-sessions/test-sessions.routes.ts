@@ -14,7 +14,7 @@ import type { SandboxTestSession } from "../../sandbox/sandbox-client.ts";
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-export function testSessionRoutes({ store, sandbox }: AppDeps) {
+export function testSessionRoutes({ store, sandbox, runUsers }: AppDeps) {
   /** The run, when it is one of this project's. */
   const ofProject = (projectId: string, run: SandboxTestSession | null, sessionId: string): Schemas["TestSession"] => {
     if (!run || run.project_id !== projectId) throw testSessionNotFound(sessionId);
@@ -37,6 +37,7 @@ export function testSessionRoutes({ store, sandbox }: AppDeps) {
         startup_script: script,
         repository_url: project.repository_url,
         branch: project.default_branch,
+        run_user: (await runUsers.of(project_id)) ?? undefined,
       });
       return c.json(run satisfies Schemas["TestSession"], 202);
     })

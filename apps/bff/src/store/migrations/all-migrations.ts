@@ -3,6 +3,7 @@
 // has been released is never edited: databases that recorded it will not run it again.
 import type { SqlStatements } from "../sql-client.ts";
 import * as initial from "./0001-initial.ts";
+import * as projectRunUsers from "./0002-project-run-users.ts";
 
 export interface Migration {
   /** Its file's name without `.ts`, as recorded in schema_migrations once it has run. */
@@ -10,4 +11,7 @@ export interface Migration {
   up: (sql: SqlStatements) => Promise<void>;
 }
 
-export const allMigrations: readonly Migration[] = [{ name: "0001-initial", up: initial.up }];
+export const allMigrations: readonly Migration[] = [
+  { name: "0001-initial", up: initial.up },
+  { name: "0002-project-run-users", up: projectRunUsers.up },
+];
