@@ -36,7 +36,7 @@ export function createApp(deps: AppDeps) {
   app.use(observeRequests(logger));
   app.use(securityHeaders());
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
-  app.get("/metrics", metricsRoute(deps.metricsToken));
+  app.route("/metrics", metricsRoute(deps.metricsToken));
 
   const api = new Hono();
   api.use(noStore());

@@ -41,7 +41,7 @@ export function useMockSandbox(options: { onRequest?: (request: Request) => void
   return sandbox;
 }
 
-interface StoreBackend {
+export interface StoreBackend {
   name: string;
   /** Why this backend cannot run here, or null. */
   skip: string | null;

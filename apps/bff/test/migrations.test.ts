@@ -15,7 +15,7 @@ import { allMigrations, type Migration } from "../src/store/migrations/all-migra
 const migrationNames = allMigrations.map((migration) => migration.name);
 
 import { createPgliteClient, createPostgresClient, type SqlClient } from "../src/store/sql-client.ts";
-import { freshDatabase, storeBackends } from "./helpers.ts";
+import { freshDatabase, type StoreBackend, storeBackends } from "./helpers.ts";
 
 const fixture = (name: string) => readFile(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
@@ -93,6 +93,17 @@ async function dump(sql: SqlClient): Promise<Record<string, string[]>> {
   return result;
 }
 
+/** The database has the very shape a fresh database migrated by this version has. */
+async function expectShapeOfFresh(sql: SqlClient, backend: StoreBackend): Promise<void> {
+  const fresh = await backend.open();
+  try {
+    await migrate(fresh.sql);
+    expect(await shape(sql)).toEqual(await shape(fresh.sql));
+  } finally {
+    await fresh.drop();
+  }
+}
+
 /** Columns, constraints and indexes of the public schema. */
 async function shape(sql: SqlClient) {
   return {
@@ -168,13 +179,7 @@ for (const backend of storeBackends()) {
       expect(keptOf(after, before)).toEqual(keptOf(before, before));
       expect(await recorded(sql)).toEqual(migrationNames);
 
-      const fresh = await backend.open();
-      try {
-        await migrate(fresh.sql);
-        expect(await shape(sql)).toEqual(await shape(fresh.sql));
-      } finally {
-        await fresh.drop();
-      }
+      await expectShapeOfFresh(sql, backend);
 
       const services = createServices({
         sql,
@@ -241,13 +246,7 @@ for (const backend of storeBackends()) {
       await migrate(sql);
       expect(await sql.query("SELECT * FROM projects")).toMatchObject(before.projects);
       expect(await sql.query("SELECT * FROM builds")).toMatchObject(before.builds);
-      const fresh = await backend.open();
-      try {
-        await migrate(fresh.sql);
-        expect(await shape(sql)).toEqual(await shape(fresh.sql));
-      } finally {
-        await fresh.drop();
-      }
+      await expectShapeOfFresh(sql, backend);
     });
 
     it("runs each migration once: a second start changes nothing", async () => {

@@ -32,7 +32,7 @@ export function createApp(services: SandboxServices, options: AppOptions = {}) {
   app.notFound(notFoundHandler);
   app.onError(problemErrorHandler({ error: (message, fields) => logger.error(fields ?? {}, message) }));
   // In this order: who asks, then how much, then what; only then a handler.
-  app.get("/metrics", metricsRoute(options.metricsToken ?? null));
+  app.route("/metrics", metricsRoute(options.metricsToken ?? null));
   app.use(requireToken(options.token ?? null, ["/v1/health", "/metrics"], "sandbox"));
   app.use(limitBody(MAX_BODY_BYTES));
   app.use(requireJsonBody());

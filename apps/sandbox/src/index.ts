@@ -11,7 +11,7 @@ import { findEngine } from "./docker/docker-daemon.ts";
 import { parseEnv } from "./env.ts";
 import { supportsReflink } from "./fs/reflink.ts";
 import { createLogger } from "./logger.ts";
-import { createServices, prepareRoot } from "./services.ts";
+import { createServices, prepareRoot, stopRuns } from "./services.ts";
 
 // Build records and logs are the service's own (0600, directories 0700); startup scripts and
 // daemons keep the umask it was started with, so Docker data has exactly the modes it would have.
@@ -65,11 +65,5 @@ shutDownOnSignals({
   timeoutMs: env.shutdownTimeoutMs,
   logger,
   // Runs cut short are reported interrupted at the next start; goldens are never touched half-way.
-  stop: () =>
-    Promise.all([
-      services.builds.stopAll(),
-      services.testSessions.stopAll(),
-      services.spares.stop(),
-      services.daemons.settled(),
-    ]),
+  stop: () => stopRuns(services),
 });

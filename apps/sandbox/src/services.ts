@@ -76,6 +76,19 @@ export function createServices(options: {
   return { layout, daemons, bus, goldens, quota, spares, builds, sessions, testSessions, logger: options.logger };
 }
 
+/**
+ * Ends every run (builds and test sessions as interrupted: the service is stopping) and the
+ * spares' copying, and waits for every daemon to be down.
+ */
+export async function stopRuns(services: SandboxServices): Promise<void> {
+  await Promise.all([
+    services.builds.stopAll(),
+    services.testSessions.stopAll(),
+    services.spares.stop(),
+    services.daemons.settled(),
+  ]);
+}
+
 /** Creates the root's directories and settles whatever a previous run left behind. */
 export async function prepareRoot(services: SandboxServices): Promise<void> {
   const { layout } = services;

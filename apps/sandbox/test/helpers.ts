@@ -7,7 +7,7 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { createApp } from "../src/app.ts";
 import type { DockerEngine } from "../src/docker/docker-daemon.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
-import { createServices, prepareRoot, type SandboxServices } from "../src/services.ts";
+import { createServices, prepareRoot, type SandboxServices, stopRuns } from "../src/services.ts";
 
 export type Build = components["schemas"]["Build"];
 
@@ -79,10 +79,7 @@ export async function createTestSandbox(
     startBuild,
     waitForBuild,
     close: async () => {
-      await services.builds.stopAll();
-      await services.testSessions.stopAll();
-      await services.spares.stop();
-      await services.daemons.settled();
+      await stopRuns(services);
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -3,7 +3,7 @@
 // listener to a bearer token of their own. Never to a user's token: a project user has no business
 // reading every project's sizes and every route's traffic.
 import { type ServerType, serve } from "@hono/node-server";
-import { type Handler, Hono } from "hono";
+import { Hono } from "hono";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { requireToken } from "./bearer-token.ts";
 import type { MetricsAccess } from "./env.ts";
@@ -34,17 +34,10 @@ export const eventStreamsOpen = new Gauge({
   registers: [registry],
 });
 
-/** `GET /metrics` on the main listener, for the metrics token only; 404 without one configured. */
-export function metricsRoute(token: string | null): Handler {
-  if (token === null) return notFoundHandler;
-  const guard = requireToken(token, [], "metrics");
-  return async (c) => {
-    let answer: Response | undefined;
-    const refused = await guard(c, async () => {
-      answer = await metricsResponse();
-    });
-    return answer ?? (refused as Response);
-  };
+/** `/metrics` on the main listener (mounted there with `app.route`): for the metrics token only, 404 without one. */
+export function metricsRoute(token: string | null): Hono {
+  if (token === null) return new Hono().get("/", notFoundHandler);
+  return new Hono().use(requireToken(token, [], "metrics")).get("/", () => metricsResponse());
 }
 
 /** Starts the metrics' own listener when one is configured. */

@@ -26,14 +26,11 @@ export function projectAccess(auth: AuthStore): MiddlewareHandler {
 
 /**
  * The user's role in the project, as read with the user for this request (authenticate.ts), or
- * read now when it was not. Kept on the request only, so checking twice costs one read.
+ * read now for a path authenticate.ts did not take for a project's.
  */
 async function roleIn(c: Context, auth: AuthStore, projectId: string): Promise<Role | null> {
   const known = c.get("projectAccess");
-  if (known?.projectId === projectId) return known.role;
-  const role = await auth.roleIn(projectId, c.get("user").id);
-  c.set("projectAccess", { projectId, role, project: null });
-  return role;
+  return known?.projectId === projectId ? known.role : auth.roleIn(projectId, c.get("user").id);
 }
 
 /** The project as read with this request's access check, when it was; handlers need not read it again. */

@@ -24,22 +24,22 @@ export function logResponse(upstream: ReadableStream<Uint8Array>, signal: AbortS
   const reader = upstream.getReader();
   const endOnShutdown = () => void reader.cancel().catch(() => undefined);
   shutdownSignal.addEventListener("abort", endOnShutdown, { once: true });
+  const ended = () => shutdownSignal.removeEventListener("abort", endOnShutdown);
   const relay = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const { value, done } = await reader.read();
-        if (done || shutdownSignal.aborted) {
-          shutdownSignal.removeEventListener("abort", endOnShutdown);
-          controller.close();
-        } else controller.enqueue(value);
+        if (!done && !shutdownSignal.aborted) return controller.enqueue(value);
+        ended();
+        controller.close();
       } catch (error) {
-        shutdownSignal.removeEventListener("abort", endOnShutdown);
+        ended();
         if (signal.aborted || shutdownSignal.aborted) controller.close();
         else controller.error(error);
       }
     },
     cancel: (reason) => {
-      shutdownSignal.removeEventListener("abort", endOnShutdown);
+      ended();
       return reader.cancel(reason);
     },
   });
