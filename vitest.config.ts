@@ -35,6 +35,7 @@ export default defineConfig({
           name: "sandbox",
           root: fromRoot("./apps/sandbox"),
           include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The sandbox's tests run real Docker daemons (Debian's docker.io), whose images are built offline
-# from the host's static busybox (busybox-static).
+# from the host's static busybox (busybox-static), rootless (rootlesskit, uidmap, slirp4netns).
 set -euo pipefail
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
 installed docker.io || missing+=(docker.io)
 installed busybox-static || missing+=(busybox-static)
+# Each run's daemon is rootless, as its project's own user.
+installed rootlesskit || missing+=(rootlesskit)
+installed uidmap || missing+=(uidmap)
+installed slirp4netns || missing+=(slirp4netns)
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi

@@ -3,7 +3,8 @@
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import path from "node:path";
 import { EnvReader, type MetricsAccess, readMetricsAccess } from "@prewarm/service-kit/env";
-import { type DockerSetting, defaultDaemonArgs } from "./docker/docker-daemon.ts";
+import type { RunNetwork } from "./builds/run-jail.ts";
+import { type DockerSetting, defaultDaemonArgs, type RootDaemons } from "./docker/docker-daemon.ts";
 
 interface SandboxEnv {
   /** Everything the service reads, writes or deletes lives under this directory. */
@@ -23,6 +24,15 @@ interface SandboxEnv {
   docker: DockerSetting;
   /** Flags of every run's dockerd besides its paths (networking, storage driver). */
   dockerdArgs: string[];
+  /** Whether a host that cannot run rootless daemons may run root ones (never silently). */
+  rootDaemons: RootDaemons;
+  /** Whether runs reach out (slirp4netns, never the host's loopback) or have no network. */
+  runNetwork: RunNetwork;
+  /** RLIMIT_NPROC and RLIMIT_NOFILE of every run's processes. */
+  runProcesses: number;
+  runOpenFiles: number;
+  /** The most disk one run may write; null for no limit (defaults to the golden quota). */
+  runDiskLimitBytes: number | null;
   /** SANDBOX_METRICS_PORT / _HOST / _TOKEN: where Prometheus reads the metrics, if anywhere. */
   metrics: MetricsAccess;
   /** How long a shutdown waits for runs to stop and requests to finish (SANDBOX_SHUTDOWN_TIMEOUT_MS). */
@@ -44,6 +54,12 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
     token: token(env, host),
     docker: env.oneOf("SANDBOX_DOCKER", "auto", ["auto", "on", "off"] as const),
     dockerdArgs: env.string("SANDBOX_DOCKERD_ARGS", defaultDaemonArgs.join(" ")).split(/\s+/).filter(Boolean),
+    rootDaemons: env.oneOf("SANDBOX_ROOT_DAEMONS", "refuse", ["refuse", "allow"] as const),
+    runNetwork: env.oneOf("SANDBOX_RUN_NETWORK", "none", ["none", "outbound"] as const),
+    // A rootless daemon alone uses about 40 threads, all counted against its user's processes.
+    runProcesses: env.int("SANDBOX_RUN_PROCESSES", 4096, 256, 1_000_000),
+    runOpenFiles: env.int("SANDBOX_RUN_OPEN_FILES", 16_384, 1024, 1_048_576),
+    runDiskLimitBytes: quota(env, "SANDBOX_RUN_DISK_LIMIT") ?? quota(env, "SANDBOX_GOLDEN_QUOTA"),
     metrics: readMetricsAccess(env, "SANDBOX_"),
     shutdownTimeoutMs: env.int("SANDBOX_SHUTDOWN_TIMEOUT_MS", 60_000, 0, 3_600_000),
   });

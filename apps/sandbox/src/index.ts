@@ -26,8 +26,13 @@ if (mode) {
 }
 // Spare copies cost only metadata where copies are reflinks; elsewhere each would be a full copy.
 const spareCopies = env.spareCopies === "auto" ? ((await supportsReflink(env.root)) ? 1 : 0) : env.spareCopies;
-const docker = await findEngine(env.docker, env.dockerdArgs);
-if (!docker.engine) logger.warn({ reason: docker.reason }, "runs get no Docker daemon");
+const docker = await findEngine(env.docker, env.dockerdArgs, env.rootDaemons);
+if (docker.refuses) logger.error({ reason: docker.reason }, "runs are refused on this sandbox");
+else if (!docker.engine) logger.warn({ reason: docker.reason }, "runs get no Docker daemon");
+else if (docker.engine.mode === "root") logger.warn("runs get root Docker daemons (SANDBOX_ROOT_DAEMONS=allow)");
+if (process.getuid?.() !== 0) {
+  logger.warn("the service is not root: every project's runs run as its user, not isolated from each other");
+}
 const services = createServices({
   root: env.root,
   logger,
@@ -35,6 +40,11 @@ const services = createServices({
   goldenQuotaBytes: env.goldenQuotaBytes,
   spareCopies,
   docker,
+  runs: {
+    network: env.runNetwork,
+    limits: { processes: env.runProcesses, openFiles: env.runOpenFiles },
+    diskLimitBytes: env.runDiskLimitBytes,
+  },
 });
 await prepareRoot(services);
 const server = serve(

@@ -8,11 +8,13 @@
 //   <root>/goldens/<project>/last-used                     its mtime: the last session copy
 //   <root>/goldens/<project>/spares/<build>.<uuid>/docker/  ready copies of the current generation
 //   <root>/builds/<build>/                                 a running build's work directory
+//   <root>/builds/<build>/tmp/                             its /tmp and /var/tmp, in its jail
 //   <root>/build-records/<build>.json, <build>.log         a build's state and output, kept
 //   <root>/build-records/<build>.dockerd.log              its Docker daemon's own log, kept
 //   <root>/sessions/<session>/docker/, session.json        a session's Docker directory
 //   <root>/test-sessions/<session>/run.json, log, workspace/   a test session of a startup script
 //   <root>/test-sessions/<session>/dockerd.log                  its Docker daemon's own log
+//   <root>/test-sessions/<session>/tmp/                         its /tmp while it runs
 //   <root>/tmp/                                            staging; anything left here is garbage
 import { randomUUID } from "node:crypto";
 import path from "node:path";
@@ -77,6 +79,10 @@ export class SandboxLayout {
   buildWorkspaceDir(buildId: string): string {
     return path.join(this.buildDir(buildId), "workspace");
   }
+  /** The build's own /tmp and /var/tmp while it runs. */
+  buildTmpDir(buildId: string): string {
+    return path.join(this.buildDir(buildId), "tmp");
+  }
   buildScriptPath(buildId: string): string {
     return path.join(this.buildDir(buildId), "startup.sh");
   }
@@ -111,6 +117,10 @@ export class SandboxLayout {
   }
   testSessionWorkspaceDir(sessionId: string): string {
     return path.join(this.testSessionDir(sessionId), "workspace");
+  }
+  /** The run's own /tmp while it runs (builds keep theirs in their work directory). */
+  testSessionTmpDir(sessionId: string): string {
+    return path.join(this.testSessionDir(sessionId), "tmp");
   }
   testSessionScriptPath(sessionId: string): string {
     return path.join(this.testSessionDir(sessionId), "startup.sh");

@@ -1,7 +1,8 @@
 // The service's parts, wired once. Tests build the same parts over a temp root.
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { Builds } from "./builds/builds.ts";
-import { DockerDaemons, type DockerEngine } from "./docker/docker-daemon.ts";
+import type { RunPolicy } from "./builds/run-jail.ts";
+import { DockerDaemons, type EngineFound } from "./docker/docker-daemon.ts";
 import { EventBus } from "./events/event-bus.ts";
 import { GenerationPins, KeyedLocks } from "./golden/golden-locks.ts";
 import { GoldenQuota } from "./golden/golden-quota.ts";
@@ -35,16 +36,29 @@ export function createServices(options: {
   /** Spare copies kept per project; only worth it where copies are reflinks. */
   spareCopies?: number;
   /** The engine every run gets a daemon of (findEngine); none by default, and why. */
-  docker?: { engine: DockerEngine | null; reason: string | null };
+  docker?: EngineFound;
+  /** How runs are isolated and bounded; by default as the environment's defaults say. */
+  runs?: Partial<RunPolicy>;
 }): SandboxServices {
   const layout = new SandboxLayout(options.root);
+  const policy: RunPolicy = {
+    isolated: process.getuid?.() === 0,
+    network: "none",
+    limits: { processes: 4096, openFiles: 16_384 },
+    diskLimitBytes: options.goldenQuotaBytes ?? null,
+    diskCheckMs: 2000,
+    ...options.runs,
+  };
   const daemons = new DockerDaemons({
     root: layout.root,
     engine: options.docker?.engine ?? null,
     absence: options.docker?.reason ?? "Docker daemons are turned off on this sandbox",
+    refuses: options.docker?.refuses ?? false,
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
     scratchDir: layout.tmpDir,
+    limits: policy.limits,
+    network: policy.network,
   });
   const bus = new EventBus();
   const locks = new KeyedLocks();
@@ -63,12 +77,14 @@ export function createServices(options: {
     bus,
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
+    policy,
   });
   const sessions = new Sessions(layout, goldens, spares, bus);
   const testSessions = new TestSessions({
     layout,
     sessions,
     daemons,
+    policy,
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
   });
@@ -95,6 +111,10 @@ export async function prepareRoot(services: SandboxServices): Promise<void> {
   for (const dir of [layout.goldensDir, layout.buildsDir, layout.recordsDir, layout.sessionsDir, layout.tmpDir]) {
     await mkdir(dir, { recursive: true });
   }
+  // Projects' users pass through the root to their own runs' directories; nothing else is
+  // theirs, whatever umask the service was started with: goldens, records and staging are shut.
+  await chmod(layout.root, 0o711);
+  for (const dir of [layout.goldensDir, layout.recordsDir, layout.tmpDir]) await chmod(dir, 0o700);
   // Daemons first: what they left mounted would make the runs' directories impossible to remove.
   await services.daemons.sweep();
   const settled = await services.builds.recover();

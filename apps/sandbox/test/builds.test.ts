@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { formatDuration } from "@prewarm/service-kit/duration";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -157,35 +156,29 @@ describe("stopping a build", () => {
     await sandbox.startBuild({ build_id: "b1", project_id: "p1", startup_script: writeLayer("base", 16) });
     await sandbox.waitForBuild("b1");
     const before = await goldenManifest("p1");
-    const pidFile = path.join(sandbox.root, "child.pid");
-    const script = [
-      writeLayer("partial", 16),
-      `(trap '' TERM; sleep 300) & echo $! > ${pidFile}`,
-      "echo started",
-      "sleep 300",
-    ].join("\n");
+    // The script's processes have PIDs of their own jail: they are found on the host by a
+    // duration no other process here sleeps for.
+    const script = [writeLayer("partial", 16), "(trap '' TERM; sleep 300.101) &", "echo started", "sleep 300"].join(
+      "\n",
+    );
     await sandbox.startBuild({ build_id: "b2", project_id: "p1", startup_script: script });
-    await expect.poll(() => readFile(pidFile, "utf8").catch(() => ""), { timeout: 10_000 }).not.toBe("");
-    const childPid = Number((await readFile(pidFile, "utf8")).trim());
+    await expect.poll(() => processesRunning("300.101"), { timeout: 10_000 }).toBe(1);
 
     const res = await sandbox.request("POST", "/v1/builds/b2/stop");
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "stopped", error: null });
-    // The background child ignored SIGTERM; the group's SIGKILL still ended it.
-    expect(isAlive(childPid)).toBe(false);
+    // The background child ignored SIGTERM; it was still ended.
+    expect(await processesRunning("300.101")).toBe(0);
     expect(await goldenManifest("p1")).toEqual(before);
     expect(await listDir(path.join(sandbox.root, "builds"))).toEqual([]);
   });
 
   it("also ends processes that left the script's process group", async () => {
-    const pidFile = path.join(sandbox.root, "escaped.pid");
-    const script = [`setsid bash -c 'echo $$ > ${pidFile}; exec sleep 300' &`, "sleep 300"].join("\n");
+    const script = ["setsid bash -c 'exec sleep 300.202' &", "sleep 300"].join("\n");
     await sandbox.startBuild({ build_id: "b1", project_id: "p1", startup_script: script });
-    await expect.poll(() => readFile(pidFile, "utf8").catch(() => ""), { timeout: 10_000 }).not.toBe("");
-    const escaped = Number((await readFile(pidFile, "utf8")).trim());
-    expect(isAlive(escaped)).toBe(true);
+    await expect.poll(() => processesRunning("300.202"), { timeout: 10_000 }).toBe(1);
     await sandbox.request("POST", "/v1/builds/b1/stop");
-    await expect.poll(() => isAlive(escaped)).toBe(false);
+    await expect.poll(() => processesRunning("300.202")).toBe(0);
   });
 
   it("refuses to start a build that was stopped before it arrived", async () => {
@@ -267,11 +260,13 @@ describe("a build's log", () => {
 });
 
 /** Running, as opposed to gone or a zombie waiting for a parent that may never reap it. */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
+/** How many processes on the host run `sleep <seconds>`. */
+async function processesRunning(seconds: string): Promise<number> {
+  let count = 0;
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
+    if (cmdline === `sleep\0${seconds}\0`) count++;
   }
+  return count;
 }

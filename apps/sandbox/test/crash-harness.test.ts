@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
 import { afterAll, expect, it } from "vitest";
+import { testRunUser } from "./support/run-users.ts";
 
 const iterations = Number(process.env.CRASH_ITERATIONS ?? 50);
 const seed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -109,6 +110,7 @@ it(
             send("POST", "/v1/builds", {
               build_id: buildId,
               project_id: project,
+              run_user: testRunUser(project),
               startup_script: good ? goodScript : badScript,
             }),
           );

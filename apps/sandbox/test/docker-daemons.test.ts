@@ -3,7 +3,7 @@
 // stopped, a test session's daemon starts on the copy and finds the images, and nothing of a
 // daemon (process or mount) outlives its run, whether it ends, fails to start or is stopped.
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
@@ -12,6 +12,7 @@ import { DockerDaemons, type DockerEngine, findEngine } from "../src/docker/dock
 import { mountsUnder, processesUnder } from "../src/docker/run-leftovers.ts";
 import { createLogger } from "../src/logger.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
+import { daemonOfProject, testRunUser } from "./support/run-users.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
 
 let engine: DockerEngine | null = null;
@@ -72,11 +73,21 @@ describe("a Docker daemon per run", () => {
     expect(output).toContain("No golden yet: starting from an empty Docker directory");
     expect(output).not.toContain("CACHED");
     expect(output).toContain("Starting a Docker daemon");
-    expect(output).toMatch(/Docker \S+ \(overlay2\) is up/);
+    expect(output).toMatch(/Docker \S+ \(overlay2, rootless\) is up/);
     expect(output).toMatch(/^built\r?$/m);
     // The build records which engine ran it.
-    expect(build.docker_engine).toEqual({ version: expect.stringMatching(/^\d+\.\d+/), storage_driver: "overlay2" });
-    expect(await (await sb.request("GET", "/v1/docker")).json()).toEqual({ available: true, detail: null });
+    expect(build.docker_engine).toEqual({
+      version: expect.stringMatching(/^\d+\.\d+/),
+      storage_driver: "overlay2",
+      rootless: true,
+    });
+    expect(await (await sb.request("GET", "/v1/docker")).json()).toEqual({
+      available: true,
+      detail: null,
+      rootless: true,
+      projects_isolated: true,
+      refuses_runs: false,
+    });
     // The daemon's own log is kept beside the build's.
     expect(await readFile(path.join(sb.root, "build-records", "b1.dockerd.log"), "utf8")).toContain(
       "Daemon shutdown complete",
@@ -155,7 +166,7 @@ describe("a Docker daemon per run", () => {
     // first attempt, no error, the images and the volume there.
     const session = await (await sb.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" })).json();
     const daemonLog = path.join(sb.root, "platform-dockerd.log");
-    const daemon = await sb.services.daemons.start("platform:s1", session.docker_dir, daemonLog);
+    const { daemon, close } = await daemonOfProject(sb.services, "p1", "platform:s1", session.docker_dir, daemonLog);
     try {
       const images = execFileSync(engine.docker, ["images", "--format", "{{.Repository}}:{{.Tag}}"], {
         env: { ...process.env, DOCKER_HOST: daemon?.host },
@@ -163,7 +174,7 @@ describe("a Docker daemon per run", () => {
       });
       expect(images.split("\n")).toContain("demo:1");
     } finally {
-      await daemon?.stop();
+      await close();
     }
     const errors = (await readFile(daemonLog, "utf8"))
       .split("\n")
@@ -207,7 +218,7 @@ describe("a Docker daemon per run", () => {
     });
     const broken = await sb.waitForBuild("b2");
     expect(broken.status, await log(sb, "b2")).toBe("failed");
-    expect(broken.error).toMatch(/^The Docker daemon did not start: dockerd exited/);
+    expect(broken.error).toMatch(/^The Docker daemon did not start: the rootless daemon exited/);
     const golden = await (await sb.request("GET", "/v1/goldens/p1")).json();
     expect(golden).toMatchObject({ exists: true, build_id: "b1" });
     await nothingLeft(sb);
@@ -223,10 +234,6 @@ describe("a Docker daemon per run", () => {
       unusable: null,
     });
     await made.services.daemons.settled();
-    // A golden from before the engine was recorded is judged by its directory.
-    const metaFile = path.join(made.root, "goldens", "p1", "generations", "b1", "golden.json");
-    const { docker_engine: _, ...unrecorded } = JSON.parse(await readFile(metaFile, "utf8"));
-    await writeFile(metaFile, JSON.stringify(unrecorded));
 
     // The same root, reopened by daemons that use another storage driver.
     const sb = await withDaemons({ args: [...(engine?.args ?? []), "--storage-driver=vfs"], root: made.root });
@@ -286,6 +293,9 @@ describe("a sandbox whose runs get no Docker daemon", () => {
     expect(await (await sandbox.request("GET", "/v1/docker")).json()).toEqual({
       available: false,
       detail: "Docker daemons are turned off on this sandbox",
+      rootless: null,
+      projects_isolated: true,
+      refuses_runs: false,
     });
     await sandbox.startBuild({
       build_id: "b1",
@@ -319,6 +329,8 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
       logger: createLogger("silent"),
       stopGraceMs: 0,
       scratchDir: root,
+      limits: { processes: 4096, openFiles: 16_384 },
+      network: "none",
     }).base;
     const prefixes = [root, daemonFiles];
     const start = () =>
@@ -339,6 +351,7 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
           body: JSON.stringify({
             build_id: buildId,
             project_id: "p1",
+            run_user: testRunUser("p1"),
             startup_script: `${buildImage}\ndocker run -d --network=none demo:1 sleep 600\necho container started\nsleep 600`,
           }),
         });

@@ -12,6 +12,7 @@ import { type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
 import { planCopy } from "../src/fs/copy-plan.ts";
 import { copyTree } from "../src/fs/copy-tree.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
+import { daemonOfProject } from "./support/run-users.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
 
 const dockerfile = [
@@ -44,7 +45,13 @@ const buildScript = [
 /** What a daemon on `dockerDir` sees: image IDs, a container's view of the files, the volume, the stopped container. */
 function observe(sandbox: TestSandbox, engine: DockerEngine, dockerDir: string, runId: string) {
   return async () => {
-    const daemon = await sandbox.services.daemons.start(runId, dockerDir, path.join(sandbox.root, `${runId}.log`));
+    const { daemon, close } = await daemonOfProject(
+      sandbox.services,
+      "p1",
+      runId,
+      dockerDir,
+      path.join(sandbox.root, `${runId}.log`),
+    );
     if (!daemon) throw new Error("no daemon");
     const docker = (...args: string[]) =>
       execFileSync(engine.docker, args, {
@@ -80,7 +87,7 @@ function observe(sandbox: TestSandbox, engine: DockerEngine, dockerDir: string, 
         ),
       };
     } finally {
-      await daemon.stop();
+      await close();
     }
   };
 }
@@ -110,7 +117,8 @@ describe("a copy of a real Docker data root", () => {
     // The root has what this test is about.
     const types = Object.values(original).map((entry) => entry.type);
     expect(types).toContain("char"); // whiteouts
-    expect(Object.values(original).some((entry) => entry.xattrs?.["trusted.overlay.opaque"])).toBe(true);
+    // A rootless daemon marks opaque directories in the user.* namespace.
+    expect(Object.values(original).some((entry) => entry.xattrs?.["user.overlay.opaque"])).toBe(true);
     expect(Object.values(original).some((entry) => entry.linkedTo)).toBe(true);
     expect(Object.values(original).some((entry) => entry.sparse)).toBe(true);
     expect(Object.values(original).some((entry) => entry.mode === "4755")).toBe(true);

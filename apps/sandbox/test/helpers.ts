@@ -5,9 +5,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { components } from "@prewarm/api-types/sandbox";
 import { createApp } from "../src/app.ts";
+import type { RunPolicy } from "../src/builds/run-jail.ts";
 import type { DockerEngine } from "../src/docker/docker-daemon.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
 import { createServices, prepareRoot, type SandboxServices, stopRuns } from "../src/services.ts";
+import { testRunUser } from "./support/run-users.ts";
 
 export type Build = components["schemas"]["Build"];
 
@@ -38,6 +40,8 @@ export async function createTestSandbox(
     logger?: Logger;
     /** The engine whose daemon every run gets; none by default (tests of the filesystem alone). */
     docker?: DockerEngine | null;
+    /** How runs are isolated and bounded, beyond the defaults. */
+    runs?: Partial<RunPolicy>;
   } = {},
 ): Promise<TestSandbox> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
@@ -47,18 +51,20 @@ export async function createTestSandbox(
     stopGraceMs: options.stopGraceMs ?? 2000,
     goldenQuotaBytes: options.goldenQuotaBytes ?? null,
     spareCopies: options.spareCopies ?? 0,
-    docker: options.docker ? { engine: options.docker, reason: null } : undefined,
+    docker: options.docker ? { engine: options.docker, reason: null, refuses: false } : undefined,
+    runs: { diskCheckMs: 200, ...options.runs },
   });
   await prepareRoot(services);
   const app = createApp(services, { token: options.token ?? null, metricsToken: options.metricsToken ?? null });
   const request = (method: string, url: string, body?: unknown): Promise<TestResponse> => {
     const headers: Record<string, string> = options.token ? { authorization: `Bearer ${options.token}` } : {};
     if (body !== undefined) headers["content-type"] = "application/json";
+    const sent = method === "POST" ? withRunUser(url, body) : body;
     return Promise.resolve(
       app.request(url, {
         method,
         headers,
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+        ...(sent === undefined ? {} : { body: typeof sent === "string" ? sent : JSON.stringify(sent) }),
       }),
     );
   };
@@ -83,6 +89,18 @@ export async function createTestSandbox(
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A run's start as the BFF sends it: with the project's user (tests name it only where it
+ * matters); anything else, a deliberately bad body included, goes as it is.
+ */
+function withRunUser(url: string, body: unknown): unknown {
+  const starts = url === "/v1/builds" || url === "/v1/test-sessions";
+  if (!starts || typeof body !== "object" || body === null || Array.isArray(body)) return body;
+  const fields = body as Record<string, unknown>;
+  if ("run_user" in fields || typeof fields.project_id !== "string") return body;
+  return { ...fields, run_user: testRunUser(fields.project_id) };
 }
 
 /** A real git repository whose `main` holds the given files. */

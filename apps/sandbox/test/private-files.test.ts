@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, startService } from "@prewarm/test-kit/processes";
 import { expect, it } from "vitest";
+import { testRunUser } from "./support/run-users.ts";
 
 const mode = async (file: string) => ((await lstat(file)).mode & 0o777).toString(8);
 
@@ -30,7 +31,7 @@ it("keeps its records and logs to itself, and gives startup scripts the umask it
     const started = await fetch(`${base}/v1/builds`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ build_id: "b1", project_id: "p1", startup_script: script }),
+      body: JSON.stringify({ build_id: "b1", project_id: "p1", startup_script: script, run_user: testRunUser("p1") }),
     });
     expect(started.status).toBe(202);
     await expect
@@ -44,10 +45,13 @@ it("keeps its records and logs to itself, and gives startup scripts the umask it
     const golden = path.join(root, "goldens", "p1", "current", "docker");
     expect(await mode(path.join(golden, "file"))).toBe("666");
     expect(await mode(path.join(golden, "dir"))).toBe("777");
-    // The service's own: its directories and every record and log.
-    for (const dir of ["goldens", "builds", "build-records", "sessions", "tmp"]) {
+    // The service's own: its directories and every record and log. Projects' users only pass
+    // through the root and builds/ to their own runs, never list them.
+    for (const dir of ["goldens", "build-records", "sessions", "tmp"]) {
       expect(await mode(path.join(root, dir)), dir).toBe("700");
     }
+    expect(await mode(root)).toBe("711");
+    expect(await mode(path.join(root, "builds"))).toBe("711");
     const records = await readdir(path.join(root, "build-records"));
     expect(records.length).toBeGreaterThan(0);
     for (const record of records) expect(await mode(path.join(root, "build-records", record)), record).toBe("600");

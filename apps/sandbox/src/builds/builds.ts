@@ -22,6 +22,7 @@ import { type PromoteDeps, promote } from "../golden/promote.ts";
 import type { Spares } from "../golden/spares.ts";
 import type { Logger } from "../logger.ts";
 import { measuredCopy } from "../metrics.ts";
+import type { RunPolicy } from "./run-jail.ts";
 import { readRunRecord, type ScriptRun, ScriptRuns, writeRunRecord } from "./script-runs.ts";
 import { describeExit, killLeftovers, type ScriptExit } from "./startup-script-process.ts";
 
@@ -36,6 +37,7 @@ interface BuildRecord {
 
 interface BuildsDeps extends PromoteDeps {
   daemons: DockerDaemons;
+  policy: RunPolicy;
   goldens: Goldens;
   quota: GoldenQuota;
   spares: Spares;
@@ -72,6 +74,8 @@ export class Builds {
       logger,
       stopGraceMs: deps.stopGraceMs,
       daemons: deps.daemons,
+      policy: deps.policy,
+      root: layout.root,
       say,
       paths: {
         dir: (id) => layout.buildDir(id),
@@ -80,6 +84,7 @@ export class Builds {
         daemonLog: (id) => layout.buildDaemonLogPath(id),
         workspace: (id) => layout.buildWorkspaceDir(id),
         script: (id) => layout.buildScriptPath(id),
+        tmp: (id) => layout.buildTmpDir(id),
       },
       record: (run): BuildRecord => ({ build: run.view, pid: run.pid }),
       // The same build sent twice is told apart from another build of the project: the BFF sends
@@ -113,6 +118,7 @@ export class Builds {
       admit: async () => this.admit(request),
       env: (dockerDir) => ({ dockerDir, projectId: request.project_id, buildId: request.build_id }),
       timeoutSeconds: request.timeout_seconds ?? 1800,
+      user: request.run_user,
     });
     return run.view;
   }
@@ -290,7 +296,7 @@ export class Builds {
     }
     await run.write(say("Startup script succeeded"));
     // The next session's daemon must open what is promoted: try it now, as it will.
-    const opened = await daemons.verify(`build:${run.id}`, dockerDir, layout.buildDaemonLogPath(run.id));
+    const opened = await daemons.verify(`build:${run.id}`, dockerDir, layout.buildDaemonLogPath(run.id), run.jail);
     if (opened) {
       await run.write(say(`A new Docker daemon opens it without an error (${opened.storage_driver})`));
     }
@@ -320,6 +326,11 @@ export class Builds {
     }
     if (run.stopReason === "timeout") {
       const message = `Build timed out after ${formatDuration(run.timeoutSeconds ?? 0)}`;
+      await run.write(warn(message));
+      return { status: "failed", error: message };
+    }
+    if (run.stopReason === "disk") {
+      const message = `Build stopped: ${run.diskOverrun}; the previous golden is untouched`;
       await run.write(warn(message));
       return { status: "failed", error: message };
     }

@@ -46,9 +46,9 @@ export async function ensureRunUser(user: RunUser, files: SubidFiles = systemFil
       throw new RunUserConflict(`A user named ${name} exists on this host with another ID`);
     }
     for (const file of [files.subuid, files.subgid]) await ensureRange(file, name, user);
-    if (!groupById) await run("groupadd", ["--system", "--gid", String(user.uid), name]);
+    if (!groupById) await shadowTool("groupadd", ["--system", "--gid", String(user.uid), name]);
     if (!byId) {
-      await run("useradd", [
+      await shadowTool("useradd", [
         "--system",
         "--no-create-home",
         "--uid",
@@ -64,6 +64,23 @@ export async function ensureRunUser(user: RunUser, files: SubidFiles = systemFil
     }
     return name;
   });
+}
+
+/**
+ * groupadd and useradd refuse while another process (another service on the host) holds the
+ * lock of /etc/passwd or /etc/group: they are tried again for a few seconds.
+ */
+async function shadowTool(program: string, args: string[]): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await run(program, args);
+      return;
+    } catch (error) {
+      const stderr = String((error as { stderr?: string }).stderr ?? "");
+      if (!/lock/i.test(stderr) || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100));
+    }
+  }
 }
 
 /** The name `getent` gives an ID or a name in `database`, or null when it knows none. */

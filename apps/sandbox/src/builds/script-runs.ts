@@ -15,19 +15,40 @@
 //    on the run's Docker directory just before the script, and stopped in a `finally` around it,
 //    so it is down (or the run failed saying why) before `finish` promotes the directory and
 //    before `dispose` removes it.
-import { type FileHandle, mkdir, open, readFile } from "node:fs/promises";
-import type { ProblemError } from "@prewarm/service-kit/problem";
+// 5. Where the service is root, nothing of the run runs as root: the script and its daemon are
+//    the project's user (run-user.ts) in the run's jail (run-jail.ts), which is opened once the
+//    run's directories are the user's and closed, ending every process of the run, before
+//    `dispose`. While it runs, its disk is measured; a run past its share is stopped saying so.
+import { chmod, chown, type FileHandle, mkdir, open, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { components } from "@prewarm/api-types/sandbox";
+import { ProblemError } from "@prewarm/service-kit/problem";
+import prettyBytes from "pretty-bytes";
 import type { DockerDaemons, DockerEngineUsed, RunDaemon } from "../docker/docker-daemon.ts";
+import { diskUsedBytes } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { Logger } from "../logger.ts";
 import { runsEnded } from "../metrics.ts";
 import { streamLog } from "./build-log.ts";
 import { checkout } from "./checkout.ts";
-import { type ScriptEnv, type ScriptExit, startStartupScript } from "./startup-script-process.ts";
+import { chownTree, passable, RunJail, type RunPolicy } from "./run-jail.ts";
+import { ensureRunUser } from "./run-user.ts";
+import {
+  type ScriptCommand,
+  type ScriptEnv,
+  type ScriptExit,
+  scriptEnvironment,
+  startStartupScript,
+} from "./startup-script-process.ts";
 
-/** A stop asked for, a timeout, or the service shutting down (the run is then interrupted, not stopped). */
-type StopReason = "stop" | "timeout" | "shutdown";
+type RunUser = components["schemas"]["RunUser"];
+
+/**
+ * A stop asked for, a timeout, the run past its share of disk, or the service shutting down (the
+ * run is then interrupted, not stopped).
+ */
+type StopReason = "stop" | "timeout" | "disk" | "shutdown";
 
 /** What the lifecycle sets in a run's view, the Build or TestSession of the contract. */
 interface RunView {
@@ -52,10 +73,14 @@ interface RunKind<S extends RunView> {
   stopGraceMs: number;
   /** The runs' Docker daemons (where the host has no engine, they say why runs get none). */
   daemons: DockerDaemons;
+  /** How every run is isolated and bounded here. */
+  policy: RunPolicy;
+  /** The service's root: where it lies under /tmp, the jail keeps it reachable. */
+  root: string;
   /** A line of the service's own in the run's log, in the kind's style. */
   say: (text: string) => string;
   /** Where a run lives (layout.ts); `dir` is made when the run registers. */
-  paths: Record<"dir" | "record" | "log" | "daemonLog" | "workspace" | "script", (id: string) => string>;
+  paths: Record<"dir" | "record" | "log" | "daemonLog" | "workspace" | "script" | "tmp", (id: string) => string>;
   /** The record as stored: the run's view and whatever else the kind keeps. */
   record(run: ScriptRun<S>): unknown;
   /** The refusal of a second run under an ID that has run, or runs. */
@@ -85,6 +110,8 @@ interface RunStart<S extends RunView> {
   admit: () => Promise<S>;
   env: (dockerDir: string) => ScriptEnv;
   timeoutSeconds: number | null;
+  /** The project's own user, as the BFF numbered it. */
+  user: RunUser;
 }
 
 /** One run, while this service runs it. */
@@ -94,8 +121,12 @@ export class ScriptRun<S extends RunView> {
   /** What the contract shows of the run, its Build or TestSession, kept up to date. */
   readonly view: S;
   stopReason: StopReason | null = null;
+  /** With the "disk" stop reason: what the run wrote, and its share. */
+  diskOverrun: string | null = null;
   /** The script's process group while it runs. */
   pid: number | null = null;
+  /** The run's jail from its script's start to its end; null where projects are not isolated. */
+  jail: RunJail | null = null;
   readonly ended: Promise<void>;
   private readonly abort = new AbortController();
   private terminateScript: (() => void) | null = null;
@@ -117,6 +148,10 @@ export class ScriptRun<S extends RunView> {
 
   get request(): RunRequest {
     return this.start.request;
+  }
+
+  get user(): RunUser {
+    return this.start.user;
   }
 
   get timeoutSeconds(): number | null {
@@ -148,15 +183,20 @@ export class ScriptRun<S extends RunView> {
     const { timeoutSeconds } = this;
     const timer = timeoutSeconds === null ? undefined : setTimeout(() => this.stop("timeout"), timeoutSeconds * 1000);
     let outcome: Partial<S>;
+    let watch: (() => void) | undefined;
     try {
       this.log = await open(kind.paths.log(this.id), "a");
       const dockerDir = await kind.prepare(this);
+      watch = this.watchDisk([kind.paths.dir(this.id), dockerDir]);
       const exit = await this.runScript(dockerDir, this.log.fd);
+      watch();
       outcome = await kind.finish(this, exit, dockerDir);
     } catch (error) {
       outcome = await kind.fail(this, error);
     } finally {
       clearTimeout(timer);
+      watch?.();
+      await this.jail?.close().catch((error) => this.complain(`could not end the ${kind.name}'s processes`, error));
       await this.log?.close().catch(() => undefined);
       await kind.dispose(this).catch((error) => this.complain(`could not clean up after ${kind.name}`, error));
     }
@@ -187,15 +227,16 @@ export class ScriptRun<S extends RunView> {
     });
     this.throwIfStopping();
     await writeFileAtomic(paths.script(this.id), this.request.startup_script, 0o700);
+    this.jail = await this.isolate(dockerDir);
     const daemon = await this.startDaemon(dockerDir);
     try {
       this.throwIfStopping();
       await this.kind.announce?.(this, "script");
+      const env = { ...this.start.env(dockerDir), docker: daemon && { host: daemon.host, binDir: daemon.binDir } };
       const script = startStartupScript({
-        scriptPath: paths.script(this.id),
-        workspace,
+        command: this.scriptCommand(env, daemon),
         logFd,
-        env: { ...this.start.env(dockerDir), docker: daemon && { host: daemon.host, binDir: daemon.binDir } },
+        buildId: env.buildId,
         stopGraceMs: this.kind.stopGraceMs,
       });
       if (script.pid !== undefined) {
@@ -223,13 +264,87 @@ export class ScriptRun<S extends RunView> {
       return null;
     }
     await this.write(say(`Starting a Docker daemon on the ${name}'s Docker directory`));
-    const daemon = await daemons.start(`${name}:${this.id}`, dockerDir, paths.daemonLog(this.id));
+    const daemon = await daemons.start(`${name}:${this.id}`, dockerDir, paths.daemonLog(this.id), this.jail);
     if (daemon) {
       this.view.docker_engine = daemon.used;
       await this.save();
-      await this.write(say(`Docker ${daemon.used.version} (${daemon.used.storage_driver}) is up`));
+      const mode = daemon.used.rootless ? "rootless" : "as root, which the operator allows";
+      await this.write(say(`Docker ${daemon.used.version} (${daemon.used.storage_driver}, ${mode}) is up`));
     }
     return daemon;
+  }
+
+  /**
+   * Where projects are isolated: makes the project's user, gives it the run's workspace, script
+   * and Docker directory (the directories above them only passable), and opens the run's jail.
+   */
+  private async isolate(dockerDir: string): Promise<RunJail | null> {
+    const { policy, paths, root, daemons, say } = this.kind;
+    if (!policy.isolated) return null;
+    const name = await ensureRunUser(this.user);
+    const user = { uid: this.user.uid, gid: this.user.uid };
+    const tmp = paths.tmp(this.id);
+    await mkdir(path.join(tmp, "home"), { recursive: true });
+    await chmod(tmp, 0o1777);
+    await chownTree(path.join(tmp, "home"), user);
+    await chownTree(paths.workspace(this.id), user);
+    // The user's own, and no one else's, whatever umask made them.
+    await chmod(paths.workspace(this.id), 0o700);
+    await chmod(path.join(tmp, "home"), 0o700);
+    await chown(paths.script(this.id), user.uid, user.gid);
+    await chown(dockerDir, user.uid, user.gid);
+    for (const target of [paths.workspace(this.id), dockerDir, tmp]) await passable(target, root);
+    const jail = await RunJail.open({
+      user,
+      network: policy.network,
+      limits: policy.limits,
+      tmpDir: tmp,
+      keep: [root, await daemons.prepareBase()],
+    });
+    const network = policy.network === "none" ? "no network" : "outbound network only";
+    await this.write(say(`Running as ${name}, the project's own user (${network})`));
+    return jail;
+  }
+
+  /** The script's command: inside its rootless daemon, else in its jail, else as the service's user. */
+  private scriptCommand(env: ScriptEnv, daemon: RunDaemon | null): ScriptCommand {
+    const script = ["/bin/bash", this.kind.paths.script(this.id)];
+    const workspace = this.kind.paths.workspace(this.id);
+    const outer = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
+    if (this.jail) {
+      const own = scriptEnvironment(env, "/tmp/home");
+      const argv = daemon?.enter ? daemon.enter(own, script, workspace) : this.jail.asUser(script, own, workspace);
+      return { argv, env: outer, cwd: "/" };
+    }
+    if (daemon?.enter) return { argv: daemon.enter(scriptEnvironment(env), script, workspace), env: outer, cwd: "/" };
+    return { argv: script, env: scriptEnvironment(env), cwd: workspace };
+  }
+
+  /**
+   * Measures what the run has written every `diskCheckMs` and stops it once that is past its
+   * share; returns how to stop measuring.
+   */
+  private watchDisk(paths: string[]): () => void {
+    const { diskLimitBytes, diskCheckMs } = this.kind.policy;
+    if (diskLimitBytes === null) return () => undefined;
+    let measuring = false;
+    const timer = setInterval(async () => {
+      if (measuring || this.stopReason) return;
+      measuring = true;
+      try {
+        const used = await diskUsedBytes(paths);
+        if (used > diskLimitBytes && !this.stopReason) {
+          this.diskOverrun =
+            `It wrote ${prettyBytes(used)}, more than a run's share of disk on this sandbox ` +
+            `(${prettyBytes(diskLimitBytes)})`;
+          this.stop("disk");
+        }
+      } finally {
+        measuring = false;
+      }
+    }, diskCheckMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private throwIfStopping(): void {
@@ -252,15 +367,19 @@ export class ScriptRuns<S extends RunView> {
 
   /** Registers the run and starts it in the background; answers once it is recorded. */
   async start(start: RunStart<S>): Promise<ScriptRun<S>> {
-    const { paths } = this.kind;
+    const { paths, daemons } = this.kind;
     const { id } = start;
+    const docker = daemons.availability();
+    if (docker.refuses_runs) {
+      throw new ProblemError(503, "runs_refused", `This sandbox refuses runs: ${docker.detail}`);
+    }
     const run = await this.locks.withLock(id, async () => {
       if (this.runs.has(id) || (await readRunRecord(paths.record(id)))) throw this.kind.exists(id);
       const run = new ScriptRun(this.kind, start, await start.admit());
       this.runs.set(id, run);
       try {
         await mkdir(paths.dir(id), { recursive: true });
-        await writeFileAtomic(paths.log(id), "");
+        await writeFileAtomic(paths.log(id), "", 0o600);
         await run.save();
       } catch (error) {
         this.runs.delete(id);
@@ -328,5 +447,5 @@ export async function readRunRecord<T>(file: string): Promise<T | null> {
 }
 
 export async function writeRunRecord(file: string, record: unknown): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(record)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(record)}\n`, 0o600);
 }

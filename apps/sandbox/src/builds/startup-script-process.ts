@@ -1,5 +1,6 @@
 // The startup script runs in its own process group so that stopping a build reaches every
-// process it started, not just the shell. Its output goes straight to the build log (stdout and
+// process it started, not just the shell (and, as a project's user, in its run's jail, which
+// reaches the rest). Its output goes straight to the build log (stdout and
 // stderr interleaved, as a terminal would show them).
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
@@ -15,31 +16,43 @@ export type ScriptEnv = {
   docker?: { host: string; binDir: string } | null;
 } & ({ buildId: string; sessionId?: undefined } | { sessionId: string; buildId?: undefined });
 
-function spawnStartupScript(options: {
-  scriptPath: string;
-  workspace: string;
-  logFd: number;
-  env: ScriptEnv;
-}): ChildProcess {
+/** How the script is started: the program and its arguments, and where and with what it runs. */
+export interface ScriptCommand {
+  argv: string[];
+  /** The process's environment; for a script that enters a jail, `argv` sets the script's own. */
+  env: Record<string, string>;
+  cwd: string;
+}
+
+function spawnStartupScript(options: { command: ScriptCommand; logFd: number }): ChildProcess {
+  const [first = "bash", ...rest] = options.command.argv;
   // The umask the service was started with, not the service's own closed one.
-  const [program, args] = withInheritedUmask("bash", [options.scriptPath]);
+  const [program, args] = withInheritedUmask(first, rest);
   return spawn(program, args, {
-    cwd: options.workspace,
+    cwd: options.command.cwd,
     detached: true,
     stdio: ["ignore", options.logFd, options.logFd],
-    env: scriptEnvironment(options.env),
+    env: options.command.env,
   });
 }
 
-// Only what a script needs: the service's own settings (and any secret among them) stay out.
-function scriptEnvironment(env: ScriptEnv): NodeJS.ProcessEnv {
-  const inherited: NodeJS.ProcessEnv = {};
-  for (const name of ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"]) {
-    if (process.env[name] !== undefined) inherited[name] = process.env[name];
+const standardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * Only what a script needs: the service's own settings (and any secret among them) stay out. A
+ * script of a project's own user (`home` given) inherits nothing of the service at all.
+ */
+export function scriptEnvironment(env: ScriptEnv, home?: string): Record<string, string> {
+  const inherited: Record<string, string> = {};
+  const names = home === undefined ? ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ"] : ["LANG", "LC_ALL", "TZ"];
+  for (const name of names) {
+    const value = process.env[name];
+    if (value !== undefined) inherited[name] = value;
   }
-  const path = inherited.PATH ?? "/usr/local/bin:/usr/bin:/bin";
+  const path = inherited.PATH ?? standardPath;
   return {
     ...inherited,
+    ...(home === undefined ? {} : { HOME: home }),
     PATH: env.docker ? `${env.docker.binDir}:${path}` : path,
     ...(env.docker ? { DOCKER_HOST: env.docker.host } : {}),
     TERM: "xterm-256color",
@@ -72,10 +85,10 @@ interface RunningScript {
 
 /** Starts the script and hands back how to wait for it and how to end it. */
 export function startStartupScript(options: {
-  scriptPath: string;
-  workspace: string;
+  command: ScriptCommand;
   logFd: number;
-  env: ScriptEnv;
+  /** A build's ID: whatever still carries it in its environment is ended with the script. */
+  buildId?: string;
   stopGraceMs: number;
 }): RunningScript {
   const child = spawnStartupScript(options);
@@ -86,7 +99,7 @@ export function startStartupScript(options: {
     child.once("exit", (code, signal) => {
       clearTimeout(killTimer);
       if (pid !== undefined) signalGroup(pid, "SIGKILL");
-      const escaped = options.env.buildId === undefined ? Promise.resolve() : killLeftovers(options.env.buildId);
+      const escaped = options.buildId === undefined ? Promise.resolve() : killLeftovers(options.buildId);
       void escaped.then(() => resolve({ code, signal }));
     });
     child.once("error", reject);

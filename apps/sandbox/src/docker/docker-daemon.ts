@@ -1,6 +1,9 @@
 // A run's own Docker daemon: dockerd with the run's Docker directory as its data root, its own
 // containerd, exec root, socket and pid files, started before the startup script and stopped
 // after it. Everything the service knows about Docker daemons is in this folder.
+// A daemon is rootless (rootless-daemon.ts): the project's user in a user namespace of its own,
+// inside the run's jail. Only where the host cannot run rootless daemons and the operator allows
+// it (SANDBOX_ROOT_DAEMONS=allow) is it a root daemon; a host that can do neither refuses runs.
 // Invariants:
 // 1. A run's daemon files live in a short directory derived from the service's root and the
 //    run's ID alone (a unix socket's path is limited to 108 bytes), so a restarted service finds
@@ -10,13 +13,27 @@
 //    the run's daemon is left and nothing is mounted under its Docker directory or its files;
 //    otherwise it throws a DaemonError saying why, with the daemon's last log lines. A golden is
 //    never taken from a daemon that is running or was killed.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { access, constants, mkdir, open, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { request } from "node:http";
+import {
+  access,
+  chmod,
+  chown,
+  constants,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import path from "node:path";
-import { withInheritedUmask } from "@prewarm/service-kit/private-files";
+import type { RunJail, RunLimits } from "../builds/run-jail.ts";
 import type { Logger } from "../logger.ts";
+import { DaemonError, engineUsed, logTail, ping, spawnDetached, terminateChild, waitUntil } from "./daemon-process.ts";
+import { rootlessProblem, startRootless } from "./rootless-daemon.ts";
 import { killProcessesUnder, processesUnder, unmountUnder } from "./run-leftovers.ts";
 import { namedStorageDriver, storageDriverOf, unusableReason } from "./storage-driver.ts";
 
@@ -28,9 +45,22 @@ export interface DockerEngine {
   docker: string;
   /** Networking and storage flags; the paths of each daemon are added per run. */
   args: string[];
+  /** Rootless (the project's user, in a user namespace), or root where the operator allows it. */
+  mode: "rootless" | "root";
 }
 
 export type DockerSetting = "auto" | "on" | "off";
+
+/** SANDBOX_ROOT_DAEMONS: whether a host that cannot run rootless daemons may run root ones. */
+export type RootDaemons = "allow" | "refuse";
+
+/** What runs get here: an engine, or no daemon and why, or (refuses) no runs at all. */
+export interface EngineFound {
+  engine: DockerEngine | null;
+  reason: string | null;
+  /** The host has an engine but may run no daemon: runs are refused rather than run without. */
+  refuses: boolean;
+}
 
 /** Debian's docker.io; another `docker` client may come first on PATH, so paths are explicit. */
 export const debianEngine = {
@@ -44,45 +74,48 @@ export const defaultDaemonArgs = ["--iptables=false", "--ip6tables=false", "--br
 
 /**
  * The engine runs get a daemon from, or why they get none. `on` insists: a host that cannot run
- * daemons is a configuration error there. `auto` uses the engine wherever it is installed and
- * may run (daemons need root).
+ * daemons is a configuration error there. `auto` uses the engine wherever it is installed.
+ * Daemons are rootless; a host that cannot run rootless ones runs root daemons only where the
+ * operator allows it, and otherwise refuses runs (never silently root).
  */
 export async function findEngine(
   setting: DockerSetting,
   args: string[] = defaultDaemonArgs,
-): Promise<{ engine: DockerEngine | null; reason: string | null }> {
-  if (setting === "off") return { engine: null, reason: "Docker daemons are turned off on this sandbox" };
-  let reason: string | null = null;
+  rootDaemons: RootDaemons = "refuse",
+): Promise<EngineFound> {
+  if (setting === "off")
+    return { engine: null, reason: "Docker daemons are turned off on this sandbox", refuses: false };
   for (const program of Object.values(debianEngine)) {
-    if (
-      !(await access(program, constants.X_OK).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      reason = `this sandbox has no Docker engine (${program} is missing; apt-get install -y docker.io)`;
-      break;
+    if (!(await executable(program))) {
+      const reason = `this sandbox has no Docker engine (${program} is missing; apt-get install -y docker.io)`;
+      if (setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
+      return { engine: null, reason, refuses: false };
     }
   }
-  if (reason === null && process.getuid?.() !== 0) {
-    reason = "this sandbox runs as an unprivileged user, and a Docker daemon needs root here";
+  const rootless = await rootlessProblem();
+  if (rootless === null) return { engine: { ...debianEngine, args, mode: "rootless" }, reason: null, refuses: false };
+  if (rootDaemons === "allow" && process.getuid?.() === 0) {
+    return { engine: { ...debianEngine, args, mode: "root" }, reason: null, refuses: false };
   }
-  if (reason !== null && setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
-  return reason === null ? { engine: { ...debianEngine, args }, reason: null } : { engine: null, reason };
+  const reason =
+    `rootless Docker daemons cannot run on this sandbox (${rootless})` +
+    (process.getuid?.() === 0 ? ", and root daemons are not allowed (SANDBOX_ROOT_DAEMONS=allow allows them)" : "");
+  if (setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
+  return { engine: null, reason, refuses: true };
 }
 
-/** A daemon that would not start, or would not stop cleanly; `logTail` is its last words. */
-export class DaemonError extends Error {
-  constructor(message: string, logTail: string) {
-    super(logTail ? `${message}. The daemon's last log lines:\n${logTail}` : message);
-    this.name = "DaemonError";
-  }
+async function executable(program: string): Promise<boolean> {
+  return access(program, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Which daemon a run had, as the contract records it. */
 export interface DockerEngineUsed {
   version: string;
   storage_driver: string;
+  rootless: boolean;
 }
 
 /** A run's daemon while it runs: where its API is, what it is, and how to end it. */
@@ -92,10 +125,16 @@ export interface RunDaemon {
   used: DockerEngineUsed;
   /** A directory whose `docker` is the engine's client, to put first on the script's PATH. */
   binDir: string;
+  /** Where its own files are (socket, state): what the run writes there counts as the run's. */
+  filesDir: string;
+  /**
+   * How to run a command inside a rootless daemon's namespaces, as its user (the script must:
+   * its files then map to IDs the daemon knows); null for a root daemon.
+   */
+  enter: ((env: Record<string, string>, command: string[], cwd?: string) => string[]) | null;
   stop(): Promise<void>;
 }
 
-const startTimeoutMs = 30_000;
 /** dockerd 20.10's containerd event stream ends with this at every shutdown: not a fault of the data. */
 const knownShutdownNoise = /Failed to get event|stopping event stream/;
 /** How long dockerd and containerd get to exit on SIGTERM, beyond the containers' own grace. */
@@ -105,41 +144,59 @@ function hash(text: string, length: number): string {
   return createHash("sha256").update(text).digest("hex").slice(0, length);
 }
 
+interface DaemonsOptions {
+  root: string;
+  /** Null where runs get no daemon; `absence` says why, and `refuses` whether runs are refused. */
+  engine: DockerEngine | null;
+  absence?: string | null;
+  refuses?: boolean;
+  logger: Logger;
+  /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
+  stopGraceMs: number;
+  /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
+  scratchDir: string;
+  /** The limits of every process of a run, its daemon's included. */
+  limits: RunLimits;
+  /** Whether a rootless daemon's network reaches out (slirp4netns) or is the jail's loopback alone. */
+  network: "none" | "outbound";
+}
+
 export class DockerDaemons {
-  private readonly options: {
-    root: string;
-    /** Null where runs get no daemon; `absence` says why. */
-    engine: DockerEngine | null;
-    absence?: string | null;
-    logger: Logger;
-    /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
-    stopGraceMs: number;
-    /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
-    scratchDir: string;
-  };
+  private readonly options: DaemonsOptions;
   /** Short on purpose: every socket of every daemon of this root is under it. */
   readonly base: string;
 
-  constructor(options: {
-    root: string;
-    /** Null where runs get no daemon; `absence` says why. */
-    engine: DockerEngine | null;
-    absence?: string | null;
-    logger: Logger;
-    /** How long a stopping daemon's containers get between SIGTERM and SIGKILL, as a run's script does. */
-    stopGraceMs: number;
-    /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
-    scratchDir: string;
-  }) {
+  constructor(options: DaemonsOptions) {
     this.options = options;
     this.base = `/tmp/prewarm-${hash(path.resolve(options.root), 10)}`;
   }
 
-  /** Whether runs get a daemon here, and why not, in plain words. */
-  availability(): { available: boolean; detail: string | null } {
-    return this.options.engine
-      ? { available: true, detail: null }
-      : { available: false, detail: this.options.absence ?? "this sandbox has no Docker engine" };
+  /**
+   * Makes the directory of every daemon's files, passable by projects' users (each daemon's own
+   * directory inside is closed to all but its user); a run's jail keeps it reachable.
+   */
+  async prepareBase(): Promise<string> {
+    await mkdir(this.base, { recursive: true });
+    await chmod(this.base, 0o711);
+    return this.base;
+  }
+
+  /** Whether runs get a daemon here, which kind, and why not, in plain words (the contract's DockerAvailability). */
+  availability(): {
+    available: boolean;
+    detail: string | null;
+    rootless: boolean | null;
+    projects_isolated: boolean;
+    refuses_runs: boolean;
+  } {
+    const { engine } = this.options;
+    return {
+      available: engine !== null,
+      detail: engine ? null : (this.options.absence ?? "this sandbox has no Docker engine"),
+      rootless: engine ? engine.mode === "rootless" : null,
+      projects_isolated: process.getuid?.() === 0,
+      refuses_runs: engine === null && this.options.refuses === true,
+    };
   }
 
   private driver: Promise<string | null> | undefined;
@@ -155,6 +212,9 @@ export class DockerDaemons {
     this.driver ??= (async () => {
       const named = namedStorageDriver(engine.args);
       if (named) return named;
+      // A rootless daemon needs a project's user to run as; rootless daemons of this kernel use
+      // overlay2 natively, and a golden records the driver that made it.
+      if (engine.mode === "rootless") return null;
       const dir = path.join(scratchDir, "storage-driver-probe");
       try {
         await rm(dir, { recursive: true, force: true });
@@ -186,6 +246,18 @@ export class DockerDaemons {
    * or read off its directory for a golden that has no record); null when they can.
    */
   async goldenProblem(made: DockerEngineUsed | null, dockerDir: string): Promise<string | null> {
+    const { engine } = this.options;
+    if (!engine) return null;
+    // A golden a daemon made without a record of it is older than rootless daemons: a root one's.
+    const madeBy = made ?? ((await storageDriverOf(dockerDir)) === null ? null : { rootless: false });
+    const rootless = engine.mode === "rootless";
+    if (madeBy && (madeBy.rootless ?? false) !== rootless) {
+      // Overlay marks deleted directories with trusted.* attributes as root and user.* ones
+      // rootless: either daemon would read the other's layers wrong, silently.
+      return rootless
+        ? "The golden was made by a root Docker daemon, and this sandbox's daemons are rootless"
+        : "The golden was made by a rootless Docker daemon, and this sandbox's daemons run as root";
+    }
     const host = await this.storageDriver();
     if (host === null) return null;
     return unusableReason(made?.storage_driver ?? (await storageDriverOf(dockerDir)), host);
@@ -207,11 +279,35 @@ export class DockerDaemons {
     };
   }
 
-  /** Starts the run's daemon on `dockerDir` and resolves once it answers; null without an engine. */
-  async start(runId: string, dockerDir: string, logFile: string): Promise<RunDaemon | null> {
+  /**
+   * Starts the run's daemon on `dockerDir` and resolves once it answers; null without an engine.
+   * A rootless daemon runs in the run's `jail` as its user (where the service is root; else as
+   * the service's user); a root daemon's socket is given to the jail's user.
+   */
+  async start(
+    runId: string,
+    dockerDir: string,
+    logFile: string,
+    jail: RunJail | null = null,
+  ): Promise<RunDaemon | null> {
     const { engine, logger } = this.options;
     if (!engine) return null;
     const files = this.files(runId);
+    if (engine.mode === "rootless") {
+      const daemon = await startRootless({
+        engine,
+        dockerDir,
+        logFile,
+        filesDir: files.dir,
+        jail,
+        limits: this.options.limits,
+        network: this.options.network,
+        stopGraceMs: this.options.stopGraceMs,
+        stopTimeoutMs,
+      });
+      logger.debug({ runId, host: daemon.host, ...daemon.used }, "rootless docker daemon started");
+      return daemon;
+    }
     await rm(files.dir, { recursive: true, force: true });
     await mkdir(files.bin, { recursive: true, mode: 0o700 });
     await symlink(engine.docker, path.join(files.bin, "docker"));
@@ -221,8 +317,10 @@ export class DockerDaemons {
     const children: { name: string; process: ChildProcess }[] = [];
     const daemon: RunDaemon = {
       host: `unix://${files.socket}`,
-      used: { version: "", storage_driver: "" },
+      used: { version: "", storage_driver: "", rootless: false },
       binDir: files.bin,
+      filesDir: files.dir,
+      enter: null,
       stop: async () => {
         try {
           await this.stopDaemon(files, dockerDir, children, logFile);
@@ -266,7 +364,12 @@ export class DockerDaemons {
       );
       children.push({ name: "dockerd", process: dockerd });
       await waitUntil("dockerd", dockerd, () => ping(files.socket));
-      daemon.used = await engineUsed(files.socket);
+      daemon.used = { ...(await engineUsed(files.socket)), rootless: false };
+      // The operator allowed root daemons: the run's user may use this one.
+      if (jail) {
+        await chown(files.dir, jail.user.uid, jail.user.gid);
+        await chown(files.socket, jail.user.uid, jail.user.gid);
+      }
       logger.debug({ runId, host: daemon.host, ...daemon.used }, "docker daemon started");
       return daemon;
     } catch (error) {
@@ -281,12 +384,17 @@ export class DockerDaemons {
    * directory must open on the first attempt with no error in the daemon's log. Resolves with
    * what opened it; null without an engine. A golden is promoted only after this.
    */
-  async verify(runId: string, dockerDir: string, logFile: string): Promise<DockerEngineUsed | null> {
+  async verify(
+    runId: string,
+    dockerDir: string,
+    logFile: string,
+    jail: RunJail | null = null,
+  ): Promise<DockerEngineUsed | null> {
     const from = await stat(logFile).then(
       (file) => file.size,
       () => 0,
     );
-    const daemon = await this.start(`${runId}:verify`, dockerDir, logFile);
+    const daemon = await this.start(`${runId}:verify`, dockerDir, logFile, jail);
     if (!daemon) return null;
     await daemon.stop();
     const errors = (await readFile(logFile))
@@ -369,81 +477,6 @@ function containerdConfig(dockerDir: string, files: { containerdSocket: string; 
   ].join("\n");
 }
 
-/** In a process group of its own, so the service's signals and its end do not reach it by accident. */
-function spawnDetached(program: string, args: string[], logFd: number): ChildProcess {
-  // With the umask the service was started with: what the daemon writes into the Docker
-  // directory has the modes it would have anywhere else.
-  const [command, commandArgs] = withInheritedUmask(program, args);
-  const child = spawn(command, commandArgs, { detached: true, stdio: ["ignore", logFd, logFd] });
-  child.on("error", () => undefined);
-  return child;
-}
-
-/** Polls `ready` until it holds; throws when `child` exits first or the start takes too long. */
-async function waitUntil(name: string, child: ChildProcess, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + startTimeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode})`);
-    }
-    if (await ready()) return;
-    if (Date.now() > deadline) throw new Error(`${name} did not answer within ${startTimeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-/** What the daemon says it is: `GET /info`'s version and storage driver. */
-function engineUsed(socket: string): Promise<DockerEngineUsed> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, path: "/info", timeout: 10_000 }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk) => {
-        body += chunk;
-      });
-      res.on("end", () => {
-        try {
-          const info = JSON.parse(body) as { ServerVersion?: string; Driver?: string };
-          resolve({ version: info.ServerVersion ?? "unknown", storage_driver: info.Driver ?? "unknown" });
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("dockerd did not say what it is within 10 s")));
-    req.end();
-  });
-}
-
-function ping(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request({ socketPath: socket, path: "/_ping", timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => req.destroy());
-    req.end();
-  });
-}
-
-/** SIGTERM, then waits; SIGKILL if it outlives `timeoutMs`. True when SIGTERM was enough. */
-function terminateChild(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      resolve(false);
-    }, timeoutMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-    child.kill("SIGTERM");
-  });
-}
-
 /**
  * The same for a daemon that is not our child (a restarted service finds it by its pid file),
  * only if that pid is still one of this run's daemons and not a process that reused the number.
@@ -466,10 +499,4 @@ async function readPid(file: string): Promise<number | null> {
   const text = await readFile(file, "utf8").catch(() => "");
   const pid = Number.parseInt(text.trim(), 10);
   return Number.isInteger(pid) && pid > 1 ? pid : null;
-}
-
-/** The end of the daemon's log, where a failing daemon says why. */
-async function logTail(file: string, lines = 15): Promise<string> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
 }

@@ -1,4 +1,8 @@
+import { execFile } from "node:child_process";
 import { statfs } from "node:fs/promises";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
 
 /** Bytes an unprivileged writer can still use on the filesystem holding `path`. */
 export async function diskFreeBytes(path: string): Promise<number> {
@@ -10,4 +14,16 @@ export async function diskFreeBytes(path: string): Promise<number> {
 export function isDiskFull(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   return code === "ENOSPC" || code === "EDQUOT" || (error as Error | null)?.name === "DiskFullError";
+}
+
+/**
+ * Bytes of disk the trees at `paths` use together (blocks, hard links counted once, one
+ * filesystem each; paths that do not exist count nothing): what a run has written.
+ */
+export async function diskUsedBytes(paths: string[]): Promise<number> {
+  const { stdout } = await run("du", ["-s", "-c", "-x", "-B1", "--", ...paths], { maxBuffer: 1 << 20 }).catch(
+    (error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }),
+  );
+  const total = /^([0-9]+)\s+total$/m.exec(stdout);
+  return total ? Number(total[1]) : 0;
 }

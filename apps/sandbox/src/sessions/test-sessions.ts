@@ -8,6 +8,7 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
 import { CheckoutError } from "../builds/checkout.ts";
+import type { RunPolicy } from "../builds/run-jail.ts";
 import { readRunRecord, type ScriptRun, ScriptRuns, writeRunRecord } from "../builds/script-runs.ts";
 import { describeExit } from "../builds/startup-script-process.ts";
 import type { DockerDaemons } from "../docker/docker-daemon.ts";
@@ -30,6 +31,7 @@ export class TestSessions {
     layout: SandboxLayout;
     sessions: Sessions;
     daemons: DockerDaemons;
+    policy: RunPolicy;
     logger: Logger;
     stopGraceMs: number;
   };
@@ -39,6 +41,7 @@ export class TestSessions {
     layout: SandboxLayout;
     sessions: Sessions;
     daemons: DockerDaemons;
+    policy: RunPolicy;
     logger: Logger;
     stopGraceMs: number;
   }) {
@@ -50,6 +53,8 @@ export class TestSessions {
       logger: deps.logger,
       stopGraceMs: deps.stopGraceMs,
       daemons: deps.daemons,
+      policy: deps.policy,
+      root: layout.root,
       say,
       paths: {
         dir: (id) => layout.testSessionDir(id),
@@ -58,6 +63,7 @@ export class TestSessions {
         daemonLog: (id) => layout.testSessionDaemonLogPath(id),
         workspace: (id) => layout.testSessionWorkspaceDir(id),
         script: (id) => layout.testSessionScriptPath(id),
+        tmp: (id) => layout.testSessionTmpDir(id),
       },
       record: (run) => run.view,
       exists: (id) =>
@@ -72,6 +78,7 @@ export class TestSessions {
       dispose: async (run) => {
         if (run.view.prepared) await sessions.remove(run.id).catch(() => undefined);
         await rm(layout.testSessionWorkspaceDir(run.id), { recursive: true, force: true }).catch(() => undefined);
+        await rm(layout.testSessionTmpDir(run.id), { recursive: true, force: true }).catch(() => undefined);
       },
       ended: async (run) => {
         void this.prune(run.view.project_id).catch(() => undefined);
@@ -99,6 +106,7 @@ export class TestSessions {
       }),
       env: (dockerDir) => ({ dockerDir, projectId: request.project_id, sessionId: request.session_id }),
       timeoutSeconds: null,
+      user: request.run_user,
     });
     return { ...run.view };
   }
@@ -198,6 +206,11 @@ export class TestSessions {
       const message = "Test session interrupted: the sandbox was shut down";
       await run.write(say(message));
       return { status: "interrupted", error: message };
+    }
+    if (run.stopReason === "disk") {
+      const message = `Test session stopped: ${run.diskOverrun}`;
+      await run.write(say(message));
+      return { status: "failed", error: message };
     }
     if (run.stopReason) return { status: "stopped", error: "Stopped" };
     const message =

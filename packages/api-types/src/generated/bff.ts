@@ -671,12 +671,36 @@ export interface components {
             version: string;
             /** @example overlay2 */
             storage_driver: string;
+            /**
+             * @description Whether the daemon ran rootless, as the project's own user in a user namespace of its
+             *     own (false: a root daemon, which only an operator's SANDBOX_ROOT_DAEMONS=allow gives;
+             *     runs recorded before daemons were rootless say false too).
+             */
+            rootless: boolean;
         };
         /** @description Whether runs on the sandbox get a Docker daemon of their own, and why not. */
         DockerAvailability: {
             available: boolean;
             /** @description Why runs get no daemon, in plain words; null when they do. */
             detail: string | null;
+            /**
+             * @description Whether runs' daemons are rootless (each project's own user in a user namespace); false
+             *     where the operator allows root daemons on a host that cannot run rootless ones; null
+             *     without daemons.
+             */
+            rootless: boolean | null;
+            /**
+             * @description Whether each project's startup scripts and daemons run as that project's own user,
+             *     closed off from other projects, the service and the host's loopback. False where the
+             *     service itself is not root: every project then runs as the service's user.
+             */
+            projects_isolated: boolean;
+            /**
+             * @description Whether builds and test sessions are refused here, because the host has a Docker engine
+             *     but cannot run rootless daemons and the operator has not allowed root ones; `detail`
+             *     says why.
+             */
+            refuses_runs: boolean;
         };
         /**
          * Format: date-time

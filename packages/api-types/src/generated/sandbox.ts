@@ -80,7 +80,9 @@ export interface paths {
          *     `HELIX_GOLDEN_BUILD=true` and `HELIX_DOCKER_DATA_ROOT` set to the Docker directory, in its
          *     own process group. Exit code 0 promotes the Docker directory to be the project's golden;
          *     anything else removes it and leaves the previous golden untouched. At most one build runs
-         *     per project.
+         *     per project. Where the service is root, the script and its Docker daemon run as the
+         *     project's own user (`run_user`), the daemon rootless, with a private /tmp, no network
+         *     unless the operator allows outbound access, and limits on processes, open files and disk.
          */
         post: operations["startBuild"];
         delete?: never;
@@ -396,7 +398,7 @@ export interface components {
             startup_script: string;
             /** @default 1800 */
             timeout_seconds?: number;
-            run_user?: components["schemas"]["RunUser"];
+            run_user: components["schemas"]["RunUser"];
         };
         StopBuildRequest: {
             /** @description The build's project, for a build the service may not have seen yet. */
@@ -457,7 +459,7 @@ export interface components {
             repository_url?: string | null;
             /** @default main */
             branch?: string;
-            run_user?: components["schemas"]["RunUser"];
+            run_user: components["schemas"]["RunUser"];
         };
         TestSession: {
             session_id: components["schemas"]["Id"];
@@ -487,12 +489,36 @@ export interface components {
             version: string;
             /** @example overlay2 */
             storage_driver: string;
+            /**
+             * @description Whether the daemon ran rootless, as the project's own user in a user namespace of its
+             *     own (false: a root daemon, which only an operator's SANDBOX_ROOT_DAEMONS=allow gives;
+             *     runs recorded before daemons were rootless say false too).
+             */
+            rootless: boolean;
         };
         /** @description Whether runs on this sandbox get a Docker daemon of their own, and why not. */
         DockerAvailability: {
             available: boolean;
             /** @description Why runs get no daemon, in plain words; null when they do. */
             detail: string | null;
+            /**
+             * @description Whether runs' daemons are rootless (each project's own user in a user namespace); false
+             *     where the operator allows root daemons on a host that cannot run rootless ones; null
+             *     without daemons.
+             */
+            rootless: boolean | null;
+            /**
+             * @description Whether each project's startup scripts and daemons run as that project's own user,
+             *     closed off from other projects, the service and the host's loopback. False where the
+             *     service itself is not root: every project then runs as the service's user.
+             */
+            projects_isolated: boolean;
+            /**
+             * @description Whether builds and test sessions are refused here, because the host has a Docker engine
+             *     but cannot run rootless daemons and the operator has not allowed root ones; `detail`
+             *     says why.
+             */
+            refuses_runs: boolean;
         };
         /**
          * @description Why the project's golden was not used although there is one (this sandbox's Docker daemons
@@ -661,6 +687,18 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description This sandbox refuses runs: it has a Docker engine but cannot run rootless daemons, and the
+         *     operator has not allowed root ones (SANDBOX_ROOT_DAEMONS=allow). The detail says why.
+         */
+        RunsRefused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The sandbox's disk is full; nothing was left behind */
         InsufficientStorage: {
             headers: {
@@ -788,6 +826,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["RunsRefused"];
         };
     };
     getBuild: {
@@ -1069,6 +1108,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["RunsRefused"];
         };
     };
     getTestSession: {

@@ -1,0 +1,262 @@
+// A hostile startup script, run as project B's build and as its test session, tries everything a
+// project owner could against project A and the service: read and overwrite A's golden, its spare
+// and its running build; read the service's token; kill the service and A's build; escape through
+// its own Docker daemon; reach the services on the host's loopback; fill the disk. Each attempt
+// prints REFUSED or BREACH; none may breach, A's golden stays byte-identical, A's build succeeds.
+// A fork bomb runs last, alone, under small limits.
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { serve } from "@hono/node-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
+import { createTestSandbox, type TestSandbox } from "./helpers.ts";
+import { testRunUser } from "./support/run-users.ts";
+import { treeManifest } from "./support/tree-manifest.ts";
+
+const token = "hostile-test-token-0123456789abcdefghijklmnopq";
+
+let engine: DockerEngine | null = null;
+let sandbox: TestSandbox;
+let listeners: Server[] = [];
+let ports: { service: number; bff: number } = { service: 0, bff: 0 };
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) return;
+  engine = (await findEngine("auto")).engine;
+  if (!engine && process.env.CI) throw new Error("CI must run real Docker daemons");
+  process.env.SANDBOX_TOKEN = token;
+  sandbox = await createTestSandbox({
+    docker: engine,
+    token,
+    spareCopies: 1,
+    stopGraceMs: 1000,
+    runs: { diskLimitBytes: 96 * 1024 * 1024 },
+  });
+  // The sandbox itself, and a stand-in for the BFF, on the host's loopback.
+  const service = serve({ fetch: sandbox.app.fetch, hostname: "127.0.0.1", port: 0 }) as Server;
+  const bff = createServer((_req, res) => res.end("bff")).listen(0, "127.0.0.1");
+  listeners = [service, bff];
+  await Promise.all(listeners.map((server) => new Promise((resolve) => server.once("listening", resolve))));
+  ports = {
+    service: (service.address() as AddressInfo).port,
+    bff: (bff.address() as AddressInfo).port,
+  };
+}, 120_000);
+
+afterAll(async () => {
+  for (const server of listeners) server.close();
+  delete process.env.SANDBOX_TOKEN;
+  await sandbox?.close();
+});
+
+/** A's build: a real image, a volume, and (when asked) waiting for the test to say go. */
+const buildA = (wait: boolean) =>
+  [
+    "set -e",
+    "mkdir -p ctx && cp /bin/busybox ctx/",
+    'printf \'FROM scratch\\nCOPY busybox /bin/busybox\\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\\n\' > ctx/Dockerfile',
+    "DOCKER_BUILDKIT=1 docker build -q --network=none -t a-base:1 ctx",
+    "docker run --rm --network=none -v a-data:/data a-base:1 sh -c 'echo secret-of-a > /data/secret'",
+    "echo secret-of-a > a-workspace-secret",
+    wait ? "echo waiting; while [ ! -e go ]; do sleep 0.2; done" : "true",
+  ].join("\n");
+
+/** Every attempt, each printing REFUSED or BREACH with its name. */
+function hostileScript(target: { root: string; runningBuild: string; servicePid: number; buildPid: number }) {
+  const a = `${target.root}/goldens/pa`;
+  const attempt = (name: string, command: string) =>
+    `if ( ${command} ) >/dev/null 2>&1; then echo "BREACH: ${name}"; else echo "REFUSED: ${name}"; fi`;
+  // The token is looked for without ever being written whole into the script (its own file).
+  const half = token.length / 2;
+  return [
+    "set +e",
+    `token="${token.slice(0, half)}""${token.slice(half)}"`,
+    'echo "I am $(id)"',
+    attempt("list A's golden", `ls ${a}/current/docker | grep -q .`),
+    attempt("read A's golden record", `cat ${a}/current/golden.json`),
+    attempt("read A's volume", `grep -r secret-of-a ${a}/generations`),
+    attempt("overwrite A's golden", `echo poisoned >> ${a}/current/golden.json`),
+    attempt("plant a file in A's golden", `touch ${a}/current/docker/planted`),
+    attempt("read A's spare", `ls ${a}/spares | grep -q .`),
+    attempt("read A's running build", `cat ${target.root}/builds/${target.runningBuild}/workspace/a-workspace-secret`),
+    attempt("write A's running build", `touch ${target.root}/builds/${target.runningBuild}/generation/docker/planted`),
+    attempt("find the token in its environment", `env | grep -q $token`),
+    attempt("find the token in any process's environment", `cat /proc/*/environ | grep -aq $token`),
+    attempt("read the service's environment", `cat /proc/${target.servicePid}/environ | grep -aq $token`),
+    attempt("find the token in the service's files", `grep -rqa $token ${target.root}`),
+    attempt("kill the service", `kill -9 ${target.servicePid} && sleep 1 && kill -0 ${target.servicePid}`),
+    attempt("kill A's build", `kill -9 ${target.buildPid} && sleep 1 && kill -0 ${target.buildPid}`),
+    attempt("reach the sandbox on loopback", `timeout 5 bash -c 'echo > /dev/tcp/127.0.0.1/${ports.service}'`),
+    attempt("reach the BFF on loopback", `timeout 5 bash -c 'echo > /dev/tcp/127.0.0.1/${ports.bff}'`),
+    "mkdir -p ctx && cp /bin/busybox ctx/",
+    'printf \'FROM scratch\\nCOPY busybox /bin/busybox\\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\\n\' > ctx/Dockerfile',
+    "DOCKER_BUILDKIT=1 docker build -q --network=none -t b-base:1 ctx >/dev/null",
+    attempt(
+      "write the host through -v /:/host",
+      `docker run --rm --network=none -v /:/host b-base:1 sh -c 'echo poisoned >> /host${a}/current/golden.json'`,
+    ),
+    attempt(
+      "read A's golden through -v /:/host",
+      `docker run --rm --network=none -v /:/host b-base:1 sh -c 'ls /host${a}/current/docker | grep -q .'`,
+    ),
+    // Not /etc: the daemon's /etc is a copy of its own (rootlesskit's copy-up), which it may write.
+    attempt(
+      "write the host's /usr through --privileged",
+      "docker run --rm --network=none --privileged -v /:/host b-base:1 sh -c 'touch /host/usr/prewarm-breach'",
+    ),
+    attempt(
+      "read the disk through --privileged",
+      "docker run --rm --network=none --privileged b-base:1 sh -c 'mknod /d b 8 0 && head -c 512 /d | grep -q .'",
+    ),
+    attempt(
+      "kill the service through --pid=host",
+      `docker run --rm --network=none --pid=host b-base:1 sh -c 'kill -9 ${target.servicePid}'`,
+    ),
+    attempt(
+      "drive the daemon from inside a container",
+      `docker run --rm --network=none -v \${DOCKER_HOST#unix://}:/d.sock -v /:/host b-base:1 sh -c 'test -S /d.sock && touch /host/usr/prewarm-breach'`,
+    ),
+    attempt(
+      "reach the sandbox on loopback from a container",
+      `docker run --rm --network=host b-base:1 sh -c 'echo | timeout 5 nc 127.0.0.1 ${ports.service}'`,
+    ),
+    "echo filling the disk",
+    "dd if=/dev/zero of=/tmp/fill bs=1M count=4096 status=none",
+    "sleep 30",
+    'echo "BREACH: wrote past its share of disk"',
+  ].join("\n");
+}
+
+const attempts = [
+  "list A's golden",
+  "read A's golden record",
+  "read A's volume",
+  "overwrite A's golden",
+  "plant a file in A's golden",
+  "read A's spare",
+  "read A's running build",
+  "write A's running build",
+  "find the token in its environment",
+  "find the token in any process's environment",
+  "read the service's environment",
+  "find the token in the service's files",
+  "kill the service",
+  "kill A's build",
+  "reach the sandbox on loopback",
+  "reach the BFF on loopback",
+  "write the host through -v /:/host",
+  "read A's golden through -v /:/host",
+  "write the host's /usr through --privileged",
+  "read the disk through --privileged",
+  "kill the service through --pid=host",
+  "drive the daemon from inside a container",
+  "reach the sandbox on loopback from a container",
+];
+
+describe("a hostile startup script", () => {
+  it("touches nothing of another project or the service, as a build and as a test session", {
+    timeout: 300_000,
+  }, async (context) => {
+    if (process.getuid?.() !== 0) return context.skip("isolating projects needs a root service");
+    if (!engine) return context.skip("no Docker engine");
+    // A's golden, and its spare.
+    await writeFile(path.join(sandbox.root, "sandbox.env"), `SANDBOX_TOKEN=${token}\n`, { mode: 0o600 });
+    await sandbox.startBuild({ build_id: "a1", project_id: "pa", startup_script: buildA(false) });
+    expect((await sandbox.waitForBuild("a1")).status).toBe("succeeded");
+    const aGolden = path.join(sandbox.root, "goldens", "pa", "generations", "a1");
+    const before = await treeManifest(aGolden);
+
+    // A's next build runs while B attacks.
+    await sandbox.startBuild({ build_id: "a2", project_id: "pa", startup_script: buildA(true) });
+    await expect
+      .poll(async () => (await (await sandbox.request("GET", "/v1/builds/a2/log")).text()).includes("waiting"), {
+        timeout: 60_000,
+      })
+      .toBe(true);
+    const record = JSON.parse(await readFile(path.join(sandbox.root, "build-records", "a2.json"), "utf8"));
+    const target = { root: sandbox.root, runningBuild: "a2", servicePid: process.pid, buildPid: record.pid };
+
+    await sandbox.startBuild({ build_id: "b1", project_id: "pb", startup_script: hostileScript(target) });
+    const b1 = await sandbox.waitForBuild("b1");
+    const buildLog = await (await sandbox.request("GET", "/v1/builds/b1/log")).text();
+    await sandbox.request("POST", "/v1/test-sessions", {
+      session_id: "t1",
+      project_id: "pb",
+      startup_script: hostileScript(target),
+    });
+    await expect
+      .poll(async () => (await (await sandbox.request("GET", "/v1/test-sessions/t1")).json()).status, {
+        timeout: 120_000,
+      })
+      .toBe("failed");
+    const testLog = await (await sandbox.request("GET", "/v1/test-sessions/t1/log")).text();
+
+    for (const [log, run] of [
+      [buildLog, b1],
+      [testLog, await (await sandbox.request("GET", "/v1/test-sessions/t1")).json()],
+    ] as const) {
+      expect(log).not.toContain("BREACH");
+      for (const name of attempts) expect(log, name).toContain(`REFUSED: ${name}`);
+      // The disk filled past its share stopped the run, saying so.
+      expect(run.status).toBe("failed");
+      expect(run.error).toContain("more than a run's share of disk");
+      expect(log).toContain(`uid=0(root)`);
+    }
+    expect(b1.error).toContain("the previous golden is untouched");
+    for (const file of ["/usr/prewarm-breach", "/etc/prewarm-breach"]) {
+      expect(
+        await readFile(file).then(
+          () => "there",
+          () => "absent",
+        ),
+        file,
+      ).toBe("absent");
+    }
+    expect(buildLog).toMatch(/Running as prewarm-\d+, the project's own user \(no network\)/);
+
+    // A's golden is byte for byte what it was; A's build carried on and succeeds.
+    expect(await treeManifest(aGolden)).toEqual(before);
+    await writeFile(path.join(sandbox.root, "builds", "a2", "workspace", "go"), "");
+    expect((await sandbox.waitForBuild("a2")).status).toBe("succeeded");
+  });
+});
+
+describe("a startup script that forks without bound", () => {
+  it("is held by its processes limit, and everything it started ends with the run", {
+    timeout: 120_000,
+  }, async (context) => {
+    if (process.getuid?.() !== 0) return context.skip("isolating projects needs a root service");
+    // Alone, with a small limit: a limit that failed could not take the host down with it.
+    const small = await createTestSandbox({ runs: { limits: { processes: 200, openFiles: 1024 } } });
+    try {
+      const script = ["timeout 10 bash -c 'bomb() { bomb | bomb & }; bomb' 2>&1 | head -3", "sleep 2", "echo survived"];
+      await small.startBuild({ build_id: "f1", project_id: "pf", startup_script: script.join("\n") });
+      // The service answers while the bomb goes off.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect((await small.request("GET", "/v1/health")).status).toBe(200);
+      const build = await small.waitForBuild("f1");
+      const log = await (await small.request("GET", "/v1/builds/f1/log")).text();
+      expect(log).toContain("Resource temporarily unavailable");
+      expect(log).toMatch(/^survived\r?$/m);
+      expect(build.status).toBe("succeeded");
+      // Nothing of the project's user is left running on the host.
+      const uid = String(testRunUser("pf").uid);
+      await expect.poll(() => processesOf(uid), { timeout: 10_000 }).toBe(0);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+/** How many processes on the host run as `uid`. */
+async function processesOf(uid: string): Promise<number> {
+  let count = 0;
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const status = await readFile(`/proc/${entry}/status`, "utf8").catch(() => "");
+    if (new RegExp(`^Uid:\\s+${uid}\\s`, "m").test(status)) count++;
+  }
+  return count;
+}
