@@ -3,7 +3,7 @@
 // stopped, a test session's daemon starts on the copy and finds the images, and nothing of a
 // daemon (process or mount) outlives its run, whether it ends, fails to start or is stopped.
 import { type ChildProcess, execFileSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
@@ -272,6 +272,37 @@ describe("a Docker daemon per run", () => {
     const next = await (await sb.request("POST", "/v1/sessions", { session_id: "s2", project_id: "p1" })).json();
     expect(next).toMatchObject({ source: "golden", golden_build_id: "b2", golden_unusable: null });
     await nothingLeft(sb);
+  });
+
+  it("never hands a golden a root daemon made to a rootless one: it is reported and the next build replaces it", async (context) => {
+    if (!engine) return context.skip(noEngine);
+    const sb = await withDaemons();
+    await sb.startBuild({ build_id: "b1", project_id: "p1", startup_script: buildImage });
+    expect((await sb.waitForBuild("b1")).status, await log(sb, "b1")).toBe("succeeded");
+    // As a golden made before daemons were rootless records itself (or does not record at all).
+    const metaFile = path.join(sb.root, "goldens", "p1", "generations", "b1", "golden.json");
+    const meta = JSON.parse(await readFile(metaFile, "utf8"));
+    const reason = "The golden was made by a root Docker daemon, and this sandbox's daemons are rootless";
+    for (const made of [
+      { ...meta, docker_engine: { ...meta.docker_engine, rootless: false } },
+      { ...meta, docker_engine: undefined },
+    ]) {
+      await writeFile(metaFile, JSON.stringify(made));
+      expect(await (await sb.request("GET", "/v1/goldens/p1")).json()).toMatchObject({
+        build_id: "b1",
+        unusable: reason,
+      });
+    }
+    const session = await (await sb.request("POST", "/v1/sessions", { session_id: "s1", project_id: "p1" })).json();
+    expect(session).toMatchObject({ source: "empty", golden_unusable: reason });
+    await sb.startBuild({ build_id: "b2", project_id: "p1", startup_script: buildImage });
+    expect((await sb.waitForBuild("b2")).status, await log(sb, "b2")).toBe("succeeded");
+    expect(await log(sb, "b2")).toContain(`${reason}: starting from an empty Docker directory; this build replaces it`);
+    expect(await (await sb.request("GET", "/v1/goldens/p1")).json()).toMatchObject({
+      build_id: "b2",
+      docker_engine: { rootless: true },
+      unusable: null,
+    });
   });
 
   it("fails a build whose daemon does not start, saying why with the daemon's last words", async (context) => {
