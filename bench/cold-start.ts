@@ -39,6 +39,8 @@ const request = {
   repository_url: repository,
   branch: "main",
   startup_script: demoStartupScript(),
+  // The bench project's own user, as the BFF would number it.
+  run_user: { uid: 259_990, subuid_start: 600_000_000, subuid_count: 65_536 as const },
 };
 
 /** Milestones of a session, in seconds from its request, as its log shows them. */
@@ -54,7 +56,7 @@ async function session(id: string): Promise<Timeline> {
   const at = () => (performance.now() - started) / 1000;
   await services.testSessions.start({ session_id: id, ...request });
   const seen = new Map<string, number>();
-  const marks = { prepared: /Docker data prepared|No cache/, daemonUp: /Docker \S+ \(\S+\) is up/ };
+  const marks = { prepared: /Docker data prepared|No cache/, daemonUp: /Docker \S+ \([^)]+\) is up/ };
   const decoder = new TextDecoder();
   let text = "";
   const reader = (await services.testSessions.log(id, 0, true)).getReader();

@@ -14,12 +14,15 @@ export async function createRealDockerRoot(dockerDir: string, megabytes: number)
   const { engine, reason } = await findEngine("on");
   if (!engine) throw new Error(reason ?? "no Docker engine");
   const work = await mkdtemp(path.join(tmpdir(), "real-docker-root-"));
+  // A root daemon: what is measured here is copying a real tree's shape, not who made it.
   const daemons = new DockerDaemons({
     root: work,
-    engine,
+    engine: { ...engine, mode: "root" },
     logger: createLogger("silent"),
     stopGraceMs: 1000,
     scratchDir: work,
+    limits: { processes: 4096, openFiles: 16_384 },
+    network: "none",
   });
   const daemon = await daemons.start("bench", dockerDir, path.join(work, "dockerd.log"));
   if (!daemon) throw new Error("no daemon");

@@ -1,8 +1,17 @@
 // The safety net under the event stream: reconciling running builds with the sandbox's truth.
+import { mockDockerAvailability } from "@prewarm/mock-sandbox/model";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createTestBff, script, type TestBff, useMockSandbox } from "./helpers.ts";
 
-const sandbox = useMockSandbox();
+/** Every build start the sandbox was sent, by the project it was for. */
+const startsSent: string[] = [];
+const sandbox = useMockSandbox({
+  onRequest: async (request) => {
+    if (request.method === "POST" && new URL(request.url).pathname === "/v1/builds") {
+      startsSent.push(((await request.clone().json()) as { project_id: string }).project_id);
+    }
+  },
+});
 let bff: TestBff;
 
 // A fresh BFF per test, with no event stream: only reconciling can learn what happened.
@@ -63,7 +72,12 @@ it("sends a claimed build the sandbox never got, once its first sending can no l
 it("waits for the sandbox to finish the project's previous build instead of failing the next one", async () => {
   const project = await bff.newProject({ name: "Shop", startup_script: script });
   // A build of the project the sandbox still runs, e.g. one the BFF already saw end.
-  sandbox.startBuild({ build_id: "bld_previous", project_id: project.id, startup_script: script });
+  sandbox.startBuild({
+    build_id: "bld_previous",
+    project_id: project.id,
+    startup_script: script,
+    run_user: { uid: 200_000, subuid_start: 300_000_000, subuid_count: 65_536 },
+  });
   const res = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
   const { build } = await res.json();
   expect(await state(project.id)).toMatchObject({ status: "building", build_id: build.id });
@@ -103,6 +117,28 @@ it("fails a build the sandbox could not be reached for, and makes sure it never 
   expect((await state(project.id))?.error).toMatch(
     /^Could not start the build: the sandbox could not be reached for 10 min/,
   );
+});
+
+it("fails a build the sandbox refuses to run at once, with the sandbox's reason, and never sends it again", async () => {
+  const detail = "rootless Docker daemons cannot run on this sandbox (newuidmap is missing)";
+  sandbox.docker = { ...mockDockerAvailability, available: false, rootless: null, refuses_runs: true, detail };
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
+  const res = await bff.request("PATCH", `/api/v1/projects/${project.id}`, {
+    metadata: { auto_warm_docker_cache: true },
+  });
+  const body = await res.json();
+  expect(body.build_started).toBe(false);
+  const failed = { status: "failed", error: `Could not start the build: This sandbox refuses runs: ${detail}` };
+  expect(body.project.metadata.docker_cache_state).toMatchObject(failed);
+  // Later looks at the sandbox leave it failed, and send nothing.
+  await bff.sql.query("UPDATE builds SET started_at = now() - interval '1 minute' WHERE project_id = $1", [project.id]);
+  await bff.services.monitor.reconcile();
+  await bff.services.monitor.reconcile();
+  expect(await state(project.id)).toMatchObject(failed);
+  expect(startsSent.filter((id) => id === project.id)).toHaveLength(1);
+  const { builds } = await (await bff.request("GET", `/api/v1/projects/${project.id}/docker-cache/builds`)).json();
+  expect(builds).toMatchObject([failed]);
+  expect(sandbox.allBuilds().filter((b) => b.project_id === project.id && b.status === "running")).toEqual([]);
 });
 
 it("stops a build whose start is still on its way: it never runs", async () => {

@@ -1,6 +1,6 @@
 // The Docker cache story through the BFF's HTTP API, with the sandbox played by the mock.
 import { loadContract } from "@prewarm/api-types/contract";
-import { mockDockerEngine } from "@prewarm/mock-sandbox/model";
+import { mockDockerAvailability, mockDockerEngine } from "@prewarm/mock-sandbox/model";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
 import { script, useMockSandbox, useTestBff } from "./helpers.ts";
@@ -69,12 +69,35 @@ describe("turning Pre-warm Docker cache on", () => {
     sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "");
     await expect.poll(async () => (await cacheState(id)).status).toBe("ready");
     // The sandbox loses its engine: the next build runs its script without a daemon.
-    sandbox.docker = { available: false, detail: "this sandbox has no Docker engine" };
+    sandbox.docker = { ...mockDockerAvailability, available: false, detail: "this sandbox has no Docker engine" };
+    await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`, { trigger: "manual" });
+    sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "");
+    await expect.poll(async () => (await cacheState(id)).status).toBe("ready");
+    // Its operator allows root daemons where rootless ones cannot run: the next build has one.
+    sandbox.docker = { ...mockDockerAvailability, rootless: false };
     await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`, { trigger: "manual" });
     sandbox.finishBuild(sandbox.latestBuild(id)?.build_id ?? "");
     await expect.poll(async () => (await cacheState(id)).status).toBe("ready");
     const { builds } = await (await bff.request("GET", `/api/v1/projects/${id}/docker-cache/builds`)).json();
-    expect(builds.map((build: { docker_engine: unknown }) => build.docker_engine)).toEqual([null, mockDockerEngine]);
+    expect(builds.map((build: { docker_engine: unknown }) => build.docker_engine)).toEqual([
+      { ...mockDockerEngine, rootless: false },
+      null,
+      { ...mockDockerEngine, rootless: true },
+    ]);
+  });
+
+  it("says a build recorded before daemons were rootless had a root daemon", async () => {
+    const { id } = await bff.newProject();
+    await enable(id);
+    const buildId = sandbox.latestBuild(id)?.build_id ?? "";
+    sandbox.finishBuild(buildId);
+    await expect.poll(async () => (await cacheState(id)).status).toBe("ready");
+    // What a build recorded by an earlier release holds.
+    await bff.sql.query("UPDATE builds SET docker_rootless = NULL WHERE id = $1", [buildId]);
+    const res = await bff.request("GET", `/api/v1/projects/${id}/docker-cache/builds/${buildId}`);
+    const build = await res.json();
+    expect(contract.validateSchema("Build", build)).toEqual({ ok: true, value: build });
+    expect(build.docker_engine).toEqual({ ...mockDockerEngine, rootless: false });
   });
 
   it("does not start a second build when turned on again", async () => {

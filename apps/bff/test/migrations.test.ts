@@ -218,9 +218,15 @@ for (const backend of storeBackends()) {
           },
         },
       });
-      expect((await services.store.listBuilds("prj_shop", 10)).map((build) => build.id)).toEqual([
-        "bld_running",
-        "bld_failed",
+      // Their daemons ran before daemons were rootless: as root.
+      expect(
+        (await services.store.listBuilds("prj_shop", 10)).map((build) => ({
+          id: build.id,
+          engine: build.docker_engine,
+        })),
+      ).toEqual([
+        { id: "bld_running", engine: { version: "27.3.1", storage_driver: "vfs", rootless: false } },
+        { id: "bld_failed", engine: { version: "27.3.1", storage_driver: "overlay2", rootless: false } },
       ]);
       expect((await services.store.listProjects("usr_member")).map((project) => project.id)).toEqual(["prj_shop"]);
       expect(await services.auth.userBySession("session-token")).toEqual({ id: "usr_owner", name: "owner" });

@@ -70,5 +70,11 @@ describe("builds and test sessions", () => {
     const other = await bff.newProject({ name: "Others" });
     const second = await (await bff.request("POST", `/api/v1/projects/${other.id}/docker-cache/builds`, {})).json();
     expect(sandbox.buildRequest(second.build.id)?.run_user?.uid).not.toBe(user?.uid);
+
+    for (const body of [undefined, { startup_script: "echo draft" }]) {
+      const session = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`, body);
+      expect(session.status).toBe(202);
+      expect(sandbox.testSessions.request((await session.json()).session_id)?.run_user).toEqual(user);
+    }
   });
 });

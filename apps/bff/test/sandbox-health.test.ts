@@ -2,12 +2,14 @@
 // unreachable with the reason, every open project stream hears it, and it turns reachable again
 // by itself once the sandbox answers; readiness reports it but depends on the database alone.
 import type { Server } from "node:http";
+import { mockDockerAvailability } from "@prewarm/mock-sandbox/model";
 import { createMockSandboxServer } from "@prewarm/mock-sandbox/serve";
 import { freePort } from "@prewarm/test-kit/processes";
 import { expect, it } from "vitest";
 import { createApp } from "../src/app.ts";
 import { AuthStore } from "../src/auth/auth-store.ts";
 import { createLogger } from "../src/logger.ts";
+import { SandboxHealth } from "../src/sandbox/sandbox-health.ts";
 import { createServices } from "../src/services.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { createPgliteClient } from "../src/store/sql-client.ts";
@@ -68,7 +70,7 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
       "reachable: true, docker: true",
     ]);
     const up = await app.request("/api/v1/sandbox", { headers: { authorization: `Bearer ${token}` } });
-    expect(await up.json()).toMatchObject({ reachable: true, detail: null, docker: { available: true, detail: null } });
+    expect(await up.json()).toMatchObject({ reachable: true, detail: null, docker: mockDockerAvailability });
   } finally {
     await services.monitor.stop();
     (mock?.server as Server | undefined)?.close();
@@ -82,4 +84,22 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
     status: "not_ready",
     database: { reachable: false, detail: expect.stringMatching(/^The database did not answer/) },
   });
+});
+
+it("tells listeners once of each change to what the sandbox says of its runs' Docker daemons", () => {
+  const health = new SandboxHealth();
+  const heard: unknown[] = [];
+  health.subscribe((status) => heard.push(status.docker));
+  const notIsolated = { ...mockDockerAvailability, projects_isolated: false };
+  const rootDaemons = { ...mockDockerAvailability, rootless: false };
+  const refusing = {
+    ...mockDockerAvailability,
+    rootless: null,
+    refuses_runs: true,
+    detail: "no rootless daemons here",
+  };
+  for (const docker of [mockDockerAvailability, notIsolated, notIsolated, rootDaemons, refusing, { ...refusing }]) {
+    health.docker({ ...docker });
+  }
+  expect(heard).toEqual([mockDockerAvailability, notIsolated, rootDaemons, refusing]);
 });

@@ -1,10 +1,13 @@
 // [Test] sessions through the BFF: the saved script (or the text sent) runs in a session the
 // sandbox prepares from the golden; a project's sessions are reachable only through it.
-import { expect, it } from "vitest";
+import { loadContract } from "@prewarm/api-types/contract";
+import { mockDockerAvailability, mockDockerEngine } from "@prewarm/mock-sandbox/model";
+import { expect, it, vi } from "vitest";
 import { script, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
 const bff = useTestBff({ monitor: false });
+const contract = loadContract("bff");
 
 it("runs the saved script, or the text sent, on a copy of the golden, and reports its preparation", async () => {
   const project = await bff.newProject({
@@ -57,4 +60,31 @@ it("refuses without a script, and never shows one project's session through anot
   expect(sandbox.testSessions.get(session.session_id)?.status).toBe("running");
   const stopped = await bff.request("POST", `/api/v1/projects/${mine.id}/test-sessions/${session.session_id}/stop`);
   expect(await stopped.json()).toMatchObject({ status: "stopped" });
+});
+
+it("answers a test session the sandbox refuses to run with the sandbox's reason", async () => {
+  const detail = "rootless Docker daemons cannot run on this sandbox (newuidmap is missing)";
+  sandbox.docker = { ...mockDockerAvailability, available: false, rootless: null, refuses_runs: true, detail };
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
+  const refused = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`);
+  expect(refused.status).toBe(502);
+  expect(refused.headers.get("content-type")).toBe("application/problem+json");
+  expect(await refused.json()).toMatchObject({ code: "runs_refused", detail: `This sandbox refuses runs: ${detail}` });
+  expect(sandbox.testSessions.latest(project.id)).toBeNull();
+});
+
+it("says a session recorded before daemons were rootless had a root daemon", async () => {
+  const project = await bff.newProject({ name: "Shop", startup_script: script });
+  const session = await (await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`)).json();
+  expect(session.docker_engine).toEqual({ ...mockDockerEngine, rootless: true });
+  // What a sandbox of an earlier release answers: its engine says nothing of rootless.
+  const { rootless: _, ...recorded } = mockDockerEngine;
+  vi.spyOn(bff.services.sandbox, "getTestSession").mockResolvedValueOnce({
+    ...session,
+    docker_engine: recorded as typeof mockDockerEngine,
+  });
+  const res = await bff.request("GET", `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`);
+  const answered = await res.json();
+  expect(contract.validateSchema("TestSession", answered)).toEqual({ ok: true, value: answered });
+  expect(answered.docker_engine).toEqual({ ...mockDockerEngine, rootless: false });
 });

@@ -1,6 +1,6 @@
 // How an e2e test plays the sandbox's part: a client for the mock sandbox's /__control API.
 
-import type { Build, FinishOptions, GoldenInfo, StartBuildRequest } from "./mock-sandbox.ts";
+import type { Build, DockerAvailability, FinishOptions, GoldenInfo, StartBuildRequest } from "./mock-sandbox.ts";
 import type { TestSession } from "./mock-test-sessions.ts";
 
 export class MockSandboxControl {
@@ -96,8 +96,12 @@ export class MockSandboxControl {
     await this.send("POST", `/__control/goldens/${projectId}/evict`);
   }
 
-  /** Whether runs get a Docker daemon from now on, and why not. */
-  async setDocker(docker: { available: boolean; detail: string | null }): Promise<void> {
+  /**
+   * What runs get from now on (mockDockerAvailability unless told): a daemon or none, rootless or
+   * not, projects isolated or not, or `refuses_runs` with the reason in `detail`. A BFF already
+   * connected asks again only when its event stream reconnects.
+   */
+  async setDocker(docker: DockerAvailability): Promise<void> {
     await this.send("POST", "/__control/docker", docker);
   }
 

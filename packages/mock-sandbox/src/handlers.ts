@@ -1,12 +1,14 @@
 // MSW handlers for every operation of openapi/sandbox.yaml, typed by its generated paths and
 // backed by a MockSandbox. The same handlers serve the BFF's tests (in process) and the e2e
 // suite (over HTTP, see serve.ts).
-import { isValidId } from "@prewarm/api-types/contract";
+import { isValidId, loadContract } from "@prewarm/api-types/contract";
 import type { paths } from "@prewarm/api-types/sandbox";
 import { invalidId, ProblemError, problemResponse } from "@prewarm/service-kit/problem";
 import { HttpResponse } from "msw";
 import { createOpenApiHttp } from "openapi-msw";
 import { type MockSandbox, MockSandboxError, type SequencedEvent } from "./mock-sandbox.ts";
+
+const contract = loadContract("sandbox");
 
 /** The real service's problem body, made by the same code. */
 function problem(status: number, code: string, detail: string) {
@@ -27,6 +29,17 @@ function guarded(sandbox: MockSandbox, ids: Record<string, unknown>, answer: () 
   }
 }
 
+/**
+ * A start's body as the real service takes it: valid against the contract (its defaults filled
+ * in), so a caller that leaves out what the contract requires (e.g. `run_user`) is refused here too.
+ */
+function validStart<T>(operationId: "startBuild" | "startTestSession", body: unknown): T {
+  const result = contract.validateBody<T>(operationId, body);
+  if (result.ok) return result.value;
+  const parts = result.errors.map((error) => `${error.path} ${error.message}`).join("; ");
+  throw new MockSandboxError(400, "invalid_request", `The request is invalid: ${parts}`);
+}
+
 export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
   const http = createOpenApiHttp<paths>({ baseUrl });
   return [
@@ -41,7 +54,7 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
     http.post("/v1/builds", async ({ request, response }) => {
       const body = await request.json();
       return guarded(sandbox, { build_id: body.build_id, project_id: body.project_id }, () =>
-        response(202).json(sandbox.startBuild(body)),
+        response(202).json(sandbox.startBuild(validStart("startBuild", body))),
       );
     }),
     http.get("/v1/builds/{build_id}", ({ params, response }) =>
@@ -74,7 +87,7 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
     http.post("/v1/test-sessions", async ({ request, response }) => {
       const body = await request.json();
       return guarded(sandbox, { session_id: body.session_id, project_id: body.project_id }, () =>
-        response(202).json(sandbox.testSessions.start(body)),
+        response(202).json(sandbox.testSessions.start(validStart("startTestSession", body))),
       );
     }),
     http.get("/v1/test-sessions/{session_id}", ({ params, response }) =>

@@ -1,6 +1,7 @@
 // An in-memory stand-in for the sandbox's golden filesystem service, with the same observable
 // behaviour as openapi/sandbox.yaml describes, plus controls a test uses to play the sandbox's
-// part: emit log lines, end a build with an exit code, report a size, go offline.
+// part: emit log lines, end a build with an exit code, report a size, go offline, say what Docker
+// daemons its runs get (or refuse them).
 import type { components } from "@prewarm/api-types/sandbox";
 import { MockSandboxError } from "./mock-error.ts";
 import { MockLog } from "./mock-log.ts";
@@ -12,8 +13,17 @@ export type SandboxEvent = components["schemas"]["SandboxEvent"];
 export type StartBuildRequest = components["schemas"]["StartBuildRequest"];
 export type DockerAvailability = components["schemas"]["DockerAvailability"];
 
-/** The daemon every mock run has while the mock sandbox has an engine. */
-export const mockDockerEngine = { version: "20.10.24+dfsg1", storage_driver: "overlay2" } as const;
+/** The daemon every mock run has while the mock sandbox has an engine and runs daemons rootless. */
+export const mockDockerEngine = { version: "20.10.24+dfsg1", storage_driver: "overlay2", rootless: true } as const;
+
+/** What GET /v1/docker answers unless a test says otherwise: a rootless daemon per run, each project its own user. */
+export const mockDockerAvailability: Readonly<DockerAvailability> = {
+  available: true,
+  detail: null,
+  rootless: true,
+  projects_isolated: true,
+  refuses_runs: false,
+};
 
 export interface SequencedEvent {
   id: number;
@@ -46,15 +56,19 @@ export class MockSandbox {
   private listeners = new Set<(event: SequencedEvent) => void>();
   /** While false, every request fails as a network error would. */
   online = true;
-  /** Whether runs get a Docker daemon here (GET /v1/docker). */
-  docker: DockerAvailability = { available: true, detail: null };
-  readonly testSessions = new MockTestSessions(
-    (projectId) => {
+  /**
+   * What runs get here (GET /v1/docker): a daemon or none, rootless or a root one, each project as
+   * its own user or not; with `refuses_runs` (and why in `detail`), every start is answered 503.
+   */
+  docker: DockerAvailability = { ...mockDockerAvailability };
+  readonly testSessions = new MockTestSessions({
+    goldenSize: (projectId) => {
       const golden = this.goldens.get(projectId);
       return golden?.exists ? golden.size_bytes : null;
     },
-    () => this.engineUsed(),
-  );
+    engineUsed: () => this.engineUsed(),
+    refuseRuns: () => this.refuseRuns(),
+  });
 
   reset(): void {
     for (const build of this.builds.values()) build.log.wake();
@@ -62,13 +76,14 @@ export class MockSandbox {
     this.goldens = new Map();
     this.held = [];
     this.online = true;
-    this.docker = { available: true, detail: null };
+    this.docker = { ...mockDockerAvailability };
     this.testSessions.reset();
   }
 
   // --- the contract's operations ---
 
   startBuild(request: StartBuildRequest): Build {
+    this.refuseRuns();
     if (this.builds.has(request.build_id)) {
       throw new MockSandboxError(409, "build_exists", `A build with ID ${request.build_id} already exists`);
     }
@@ -253,9 +268,15 @@ export class MockSandbox {
     this.publish({ type: "golden", reason: "evicted", golden: this.getGolden(projectId), detail });
   }
 
-  /** The daemon a run starting now gets: the engine's, or none. */
+  /** The daemon a run starting now gets: the engine's, rootless or a root one, or none. */
   engineUsed(): Build["docker_engine"] {
-    return this.docker.available ? { ...mockDockerEngine } : null;
+    return this.docker.available ? { ...mockDockerEngine, rootless: this.docker.rootless === true } : null;
+  }
+
+  /** Throws the real service's 503, in its words, while this sandbox refuses runs. */
+  private refuseRuns(): void {
+    if (!this.docker.refuses_runs) return;
+    throw new MockSandboxError(503, "runs_refused", `This sandbox refuses runs: ${this.docker.detail}`);
   }
 
   private settle(found: MockBuild, patch: Partial<Build>): void {

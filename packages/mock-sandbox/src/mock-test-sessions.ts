@@ -10,15 +10,21 @@ type StartTestSessionRequest = components["schemas"]["StartTestSessionRequest"];
 
 const ended = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", "interrupted"]);
 
-export class MockTestSessions {
-  private readonly goldenSize: (projectId: string) => number | null;
+/** What test sessions learn from the rest of the mock sandbox. */
+interface SandboxSide {
+  goldenSize: (projectId: string) => number | null;
   /** The daemon a session gets once its Docker data is prepared. */
-  private readonly engineUsed: () => TestSession["docker_engine"];
+  engineUsed: () => TestSession["docker_engine"];
+  /** Throws while the sandbox refuses runs. */
+  refuseRuns: () => void;
+}
+
+export class MockTestSessions {
+  private readonly sandbox: SandboxSide;
   private runs = new Map<string, { run: TestSession; log: MockLog; request: StartTestSessionRequest }>();
 
-  constructor(goldenSize: (projectId: string) => number | null, engineUsed: () => TestSession["docker_engine"]) {
-    this.goldenSize = goldenSize;
-    this.engineUsed = engineUsed;
+  constructor(sandbox: SandboxSide) {
+    this.sandbox = sandbox;
   }
 
   reset(): void {
@@ -27,10 +33,11 @@ export class MockTestSessions {
   }
 
   start(request: StartTestSessionRequest): TestSession {
+    this.sandbox.refuseRuns();
     if (this.runs.has(request.session_id)) {
       throw new MockSandboxError(409, "test_session_exists", `Session ${request.session_id} has run already`);
     }
-    const size = this.goldenSize(request.project_id);
+    const size = this.sandbox.goldenSize(request.project_id);
     const run: TestSession = {
       session_id: request.session_id,
       project_id: request.project_id,
@@ -46,7 +53,7 @@ export class MockTestSessions {
       exit_code: null,
       error: null,
       // Without a golden to copy, the script (and its daemon) start at once.
-      docker_engine: size === null ? this.engineUsed() : null,
+      docker_engine: size === null ? this.sandbox.engineUsed() : null,
     };
     this.runs.set(run.session_id, { run, log: new MockLog(), request });
     return { ...run };
@@ -83,7 +90,7 @@ export class MockTestSessions {
           golden_build_id: "bld_golden",
           golden_unusable: null,
         },
-        docker_engine: this.engineUsed(),
+        docker_engine: this.sandbox.engineUsed(),
       });
     }
     return { ...found.run };

@@ -12,7 +12,7 @@ import { ProblemError } from "@prewarm/service-kit/problem";
 import type { Logger } from "../logger.ts";
 import { buildSeconds, buildsEnded, buildsStarted, queueWaitSeconds } from "../metrics.ts";
 import { projectNotFound } from "../problems.ts";
-import type { SandboxBuild, SandboxClient } from "../sandbox/sandbox-client.ts";
+import { type SandboxBuild, type SandboxClient, sandboxMayAnswerLater } from "../sandbox/sandbox-client.ts";
 import type { CacheTransitions, GoldenTruth, Outcome, Settled, TriggerResult } from "../store/cache-transitions.ts";
 import type { Project, StoredBuild } from "../store/project-rows.ts";
 import type { ProjectStore } from "../store/project-store.ts";
@@ -208,7 +208,9 @@ export class BuildOrchestrator {
         logger.info({ buildId: build.id }, "the sandbox is still busy with the project's previous build");
         return null;
       }
-      const unreachable = problem === null || problem.status >= 500;
+      // A refusal (the sandbox's own reason: a conflict, or runs refused altogether) fails the
+      // build at once; only a sandbox that did not answer, or failed, is tried again.
+      const unreachable = sandboxMayAnswerLater(error);
       const waited = Date.now() - Date.parse(build.started_at);
       if (unreachable && waited < this.dispatchGiveUpMs) {
         // The sandbox may be restarting: the reconcile sends the build again when it is back.
@@ -219,7 +221,7 @@ export class BuildOrchestrator {
       await sandbox.stopBuild(build.id, build.project_id).catch(() => undefined);
       const reason = unreachable
         ? `the sandbox could not be reached for ${Math.round(waited / 60_000)} min (${problem?.detail ?? "no answer"})`
-        : problem.detail;
+        : problem?.detail;
       logger.warn({ buildId: build.id, error: reason }, "build could not start");
       return this.settle(build.id, build.project_id, {
         status: "failed",

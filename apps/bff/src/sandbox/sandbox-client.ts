@@ -1,7 +1,8 @@
 // The BFF's one way to the sandbox's golden filesystem service, typed by openapi/sandbox.yaml.
-// A sandbox that cannot be reached becomes a 502 problem with a stable code; what the sandbox
-// refuses keeps its own problem code. A call made while answering a request carries that
-// request's ID (X-Request-Id), so the sandbox's access line names the same request.
+// A sandbox that cannot be reached, or fails, becomes a 502 problem with a stable code of the
+// BFF's own; what the sandbox refuses (a conflict, or runs it refuses altogether) keeps its own
+// problem code and words. A call made while answering a request carries that request's ID
+// (X-Request-Id), so the sandbox's access line names the same request.
 
 import type { components, paths } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
@@ -178,11 +179,23 @@ function currentRequestId(): string | undefined {
   return tryGetContext<{ Variables: { requestId: string } }>()?.get("requestId");
 }
 
+/** The codes of a sandbox that did not answer, or failed: the same call may succeed later. */
+const unavailableCode = "sandbox_unavailable";
+const failedCode = "sandbox_error";
+
+/**
+ * Whether a failed call may succeed if made again later, unchanged: the sandbox could not be
+ * reached or failed. Not so for a refusal with a reason of the sandbox's own, which stays.
+ */
+export function sandboxMayAnswerLater(error: unknown): boolean {
+  return !(error instanceof ProblemError) || error.code === unavailableCode || error.code === failedCode;
+}
+
 function unreachable(error: unknown): ProblemError {
   const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : "";
   return new ProblemError(
     502,
-    "sandbox_unavailable",
+    unavailableCode,
     `The sandbox could not be reached${cause ? ` (${cause})` : ""}; nothing was changed. Try again in a moment.`,
   );
 }
@@ -192,9 +205,12 @@ function refused(what: string, status: number, problem: unknown): ProblemError {
   const code = (problem as Problem | null)?.code;
   if (status === 409)
     return new ProblemError(409, code ?? "sandbox_conflict", detail ?? `The sandbox refused to ${what}`);
+  // The sandbox refuses every build and test session, with a problem saying why. A 503 without
+  // one (a proxy's, say) is a sandbox that failed, to be tried again.
+  if (status === 503 && typeof detail === "string") return new ProblemError(502, code ?? "runs_refused", detail);
   return new ProblemError(
     502,
-    "sandbox_error",
+    failedCode,
     `The sandbox could not ${what} (HTTP ${status}${detail ? `: ${detail}` : ""}); nothing was changed.`,
   );
 }

@@ -33,10 +33,13 @@ export class SandboxHealth {
       this.set({ ...this.current, reachable: false, since: this.now().toISOString(), detail });
   }
 
-  /** What the sandbox says of its runs' Docker daemons. */
+  /** What the sandbox says of its runs' Docker daemons; listeners hear it when any of it changed. */
   docker(docker: DockerAvailability): void {
     const known = this.current.docker;
-    if (known?.available !== docker.available || known.detail !== docker.detail) this.set({ ...this.current, docker });
+    const same =
+      known !== null &&
+      (Object.keys(docker) as (keyof DockerAvailability)[]).every((key) => known[key] === docker[key]);
+    if (!same) this.set({ ...this.current, docker });
   }
 
   subscribe(listener: (status: SandboxStatus) => void): () => void {

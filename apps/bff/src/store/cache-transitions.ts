@@ -150,7 +150,7 @@ export class CacheTransitions {
     >(
       `WITH settled AS (
          UPDATE builds SET status = $2, finished_at = $3::timestamptz, error = $4, size_bytes = $5,
-                docker_version = $12, docker_storage_driver = $13
+                docker_version = $12, docker_storage_driver = $13, docker_rootless = $14
           WHERE id = $1 AND status = 'running'
          RETURNING project_id, commit_sha, merges, trigger, started_at
        ), old AS (
@@ -220,6 +220,7 @@ export class CacheTransitions {
         this.defaults.buildTimeoutSeconds,
         outcome.docker_engine?.version ?? null,
         outcome.docker_engine?.storage_driver ?? null,
+        outcome.docker_engine?.rootless ?? null,
       ],
     );
     const row = rows[0];

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
 import type { BuildTrigger, CacheStatus } from "../docker-cache/build-state-machine.ts";
+import { dockerEngineUsed } from "../sandbox/docker-engine.ts";
 
 export type Project = components["schemas"]["Project"];
 export type Build = components["schemas"]["Build"];
@@ -62,6 +63,8 @@ export interface BuildRow {
   timeout_seconds: number;
   docker_version: string | null;
   docker_storage_driver: string | null;
+  /** Null for a build recorded before daemons were rootless. */
+  docker_rootless: boolean | null;
 }
 
 /** A build as the orchestration sees it: what the API shows, and whether the sandbox has it. */
@@ -138,7 +141,11 @@ export function toBuild(row: BuildRow): Build {
     docker_engine:
       row.docker_version === null
         ? null
-        : { version: row.docker_version, storage_driver: row.docker_storage_driver ?? "unknown" },
+        : dockerEngineUsed({
+            version: row.docker_version,
+            storage_driver: row.docker_storage_driver ?? "unknown",
+            rootless: row.docker_rootless,
+          }),
   };
 }
 

@@ -39,10 +39,13 @@ describe("how times and sizes read", () => {
     expect(formatSize(0)).toBe("0 B");
   });
 
-  it("names the Docker engine a run had, or says it had none once it ended", () => {
-    const engine = { version: "20.10.24+dfsg1", storage_driver: "overlay2" };
-    expect(formatDockerEngine(engine, true)).toBe("Docker 20.10.24+dfsg1 (overlay2)");
-    expect(formatDockerEngine(engine, false)).toBe("Docker 20.10.24+dfsg1 (overlay2)");
+  it("names the Docker engine a run had and how its daemon ran, or says it had none once it ended", () => {
+    const engine = { version: "20.10.24+dfsg1", storage_driver: "overlay2", rootless: true };
+    expect(formatDockerEngine(engine, true)).toBe("Docker 20.10.24+dfsg1 (overlay2, rootless)");
+    expect(formatDockerEngine(engine, false)).toBe("Docker 20.10.24+dfsg1 (overlay2, rootless)");
+    expect(formatDockerEngine({ ...engine, rootless: false }, true)).toBe(
+      "Docker 20.10.24+dfsg1 (overlay2, root daemon)",
+    );
     expect(formatDockerEngine(null, true)).toBe("No Docker daemon");
     expect(formatDockerEngine(null, false)).toBeNull();
   });

@@ -1,5 +1,5 @@
 // How sizes, times and engines read on the page: "8.7 GB", "3 min ago", "2h ago", "2 days old",
-// "Docker 20.10.24+dfsg1 (overlay2)".
+// "Docker 20.10.24+dfsg1 (overlay2, rootless)".
 // Relative times are spelled here rather than by Intl.RelativeTimeFormat because its wording
 // changes with the browser's CLDR version, and the page's copy should not.
 import type { components } from "@prewarm/api-types/bff";
@@ -49,14 +49,16 @@ export function formatExact(iso: string): string {
 }
 
 /**
- * The Docker engine that ran a build or test session, in the words its log uses: "Docker
- * 20.10.24+dfsg1 (overlay2)"; "No Docker daemon" for a run that ended without one; null while a
- * run's daemon may still be starting.
+ * The Docker engine that ran a build or test session, and how: "Docker 20.10.24+dfsg1 (overlay2,
+ * rootless)" for a daemon of the project's own user, "(overlay2, root daemon)" for one running as
+ * root; "No Docker daemon" for a run that ended without one; null while a run's daemon may still
+ * be starting.
  */
 export function formatDockerEngine(
   engine: components["schemas"]["DockerEngineUsed"] | null,
   ended: boolean,
 ): string | null {
-  if (engine) return `Docker ${engine.version} (${engine.storage_driver})`;
-  return ended ? "No Docker daemon" : null;
+  if (!engine) return ended ? "No Docker daemon" : null;
+  const mode = engine.rootless ? "rootless" : "root daemon";
+  return `Docker ${engine.version} (${engine.storage_driver}, ${mode})`;
 }

@@ -9,16 +9,22 @@ import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
 import { followParam, logResponse } from "../../http/log-response.ts";
 import { projectNotFound, startupScriptRequired, testSessionNotFound } from "../../problems.ts";
+import { dockerEngineUsed } from "../../sandbox/docker-engine.ts";
 import type { SandboxTestSession } from "../../sandbox/sandbox-client.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
+/** The run as the BFF answers it (one recorded by an earlier sandbox may not say how its daemon ran). */
+function asTestSession(run: SandboxTestSession): Schemas["TestSession"] {
+  return { ...run, docker_engine: dockerEngineUsed(run.docker_engine) };
+}
+
 export function testSessionRoutes({ store, sandbox, runUsers }: AppDeps) {
   /** The run, when it is one of this project's. */
   const ofProject = (projectId: string, run: SandboxTestSession | null, sessionId: string): Schemas["TestSession"] => {
     if (!run || run.project_id !== projectId) throw testSessionNotFound(sessionId);
-    return run;
+    return asTestSession(run);
   };
 
   return new Hono()
@@ -31,15 +37,19 @@ export function testSessionRoutes({ store, sandbox, runUsers }: AppDeps) {
       if (script.trim() === "") {
         throw startupScriptRequired();
       }
+      // Null only for a project deleted meanwhile.
+      const runUser = await runUsers.of(project_id);
+      if (!runUser) throw projectNotFound(project_id);
+      // A sandbox that refuses runs answers why; that is the answer here too (502, its words).
       const run = await sandbox.startTestSession({
         session_id: `tst_${randomUUID().replaceAll("-", "")}`,
         project_id,
         startup_script: script,
         repository_url: project.repository_url,
         branch: project.default_branch,
-        run_user: (await runUsers.of(project_id)) ?? undefined,
+        run_user: runUser,
       });
-      return c.json(run satisfies Schemas["TestSession"], 202);
+      return c.json(asTestSession(run), 202);
     })
     .get("/:project_id/test-sessions/:session_id", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");

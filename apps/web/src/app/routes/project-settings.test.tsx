@@ -15,6 +15,7 @@ import {
   storedProject,
   testSessionScripts,
   updateTestSession,
+  withDockerEngine,
 } from "../../testing/mocks/bff.ts";
 import { renderApp } from "../../testing/render-app.tsx";
 import { server } from "../../testing/setup-tests.ts";
@@ -82,7 +83,9 @@ describe("a sandbox without a Docker engine", () => {
 
   it("is said in plain words beside the setting, with the sandbox's reason, and building stays possible", async () => {
     setSandboxDocker({
+      ...withDockerEngine,
       available: false,
+      rootless: null,
       detail: "this sandbox has no Docker engine (/usr/sbin/dockerd is missing; apt-get install -y docker.io)",
     });
     seedProject();
@@ -102,22 +105,89 @@ describe("a sandbox without a Docker engine", () => {
   });
 
   it("is said without a reason when the sandbox gives none", async () => {
-    setSandboxDocker({ available: false, detail: null });
+    setSandboxDocker({ ...withDockerEngine, available: false, rootless: null });
     seedProject();
     renderApp("/projects/shop/settings");
     expect(await screen.findByRole("note")).toHaveTextContent(new RegExp(`^${noEngine}$`));
   });
 
   it.each([
-    ["where runs get a Docker daemon", { available: true, detail: null }],
+    ["where runs get a rootless Docker daemon of their project's own user", withDockerEngine],
     ["before the BFF has asked the sandbox", null],
-  ] as const)("is not mentioned %s", async (_, docker) => {
+  ] as const)("is not mentioned, nor anything else of Docker, %s", async (_, docker) => {
     setSandboxDocker(docker);
     seedProject();
     renderApp("/projects/shop/settings");
     await screen.findByRole("switch", { name: "Pre-warm Docker cache" });
     expect(screen.queryByRole("note")).not.toBeInTheDocument();
     expect(screen.queryByText(/no Docker engine/)).not.toBeInTheDocument();
+  });
+});
+
+describe("what the sandbox's Docker daemons mean for builds", () => {
+  const notIsolated =
+    "Projects are not isolated from each other on this sandbox: startup scripts run as the sandbox service's own user.";
+  const rootDaemon =
+    "Builds on this sandbox use a root Docker daemon, which the operator allows: a startup script can take over the sandbox host.";
+
+  it("warns, beside the setting, that projects are not isolated where scripts run as the service's user", async () => {
+    setSandboxDocker({ ...withDockerEngine, projects_isolated: false });
+    seedProject();
+    renderApp("/projects/shop/settings");
+    const note = await screen.findByRole("note");
+    expect(note.textContent).toBe(notIsolated);
+    expect(note).toHaveClass("MuiAlert-colorWarning");
+    const toggle = screen.getByRole("switch", { name: "Pre-warm Docker cache" });
+    expect(toggle).toHaveAccessibleDescription(new RegExp(notIsolated));
+    expect(toggle).toBeEnabled();
+  });
+
+  it("warns that builds use a root Docker daemon where the operator allows one", async () => {
+    setSandboxDocker({ ...withDockerEngine, rootless: false });
+    seedProject();
+    renderApp("/projects/shop/settings");
+    const note = await screen.findByRole("note");
+    expect(note.textContent).toBe(rootDaemon);
+    expect(note).toHaveClass("MuiAlert-colorWarning");
+    expect(screen.getByRole("switch", { name: "Pre-warm Docker cache" })).toHaveAccessibleDescription(
+      new RegExp(rootDaemon),
+    );
+  });
+
+  it("says both where the sandbox has no Docker engine and runs every project as the service's user", async () => {
+    setSandboxDocker({ ...withDockerEngine, available: false, rootless: null, projects_isolated: false });
+    seedProject();
+    renderApp("/projects/shop/settings");
+    await screen.findByRole("switch", { name: "Pre-warm Docker cache" });
+    const notes = await screen.findAllByRole("note");
+    expect(notes.map((note) => note.textContent)).toEqual([
+      "This sandbox has no Docker engine: builds run the script without a Docker daemon.",
+      notIsolated,
+    ]);
+    expect(screen.queryByText(rootDaemon)).not.toBeInTheDocument();
+  });
+
+  it("says, as an error, that the sandbox refuses builds and why, and nothing else", async () => {
+    // As the sandbox says it: no daemon for runs, as rootless ones cannot run and root ones are not allowed.
+    setSandboxDocker({
+      available: false,
+      detail:
+        "rootless Docker daemons cannot run on this sandbox (newuidmap is missing), and root daemons are not allowed",
+      rootless: null,
+      projects_isolated: true,
+      refuses_runs: true,
+    });
+    seedProject();
+    renderApp("/projects/shop/settings");
+    const note = await screen.findByRole("note");
+    const refused =
+      "This sandbox refuses builds: rootless Docker daemons cannot run on this sandbox (newuidmap is missing), and root daemons are not allowed.";
+    expect(note.textContent).toBe(refused);
+    expect(note).toHaveClass("MuiAlert-colorError");
+    expect(screen.getAllByRole("note")).toHaveLength(1);
+    expect(screen.getByRole("switch", { name: "Pre-warm Docker cache" })).toHaveAccessibleDescription(
+      expect.stringContaining(refused),
+    );
   });
 });
 
@@ -350,7 +420,7 @@ describe("the build history", () => {
     expect(await screen.findByRole("region", { name: "Docker Cache Build" })).toBeVisible();
   });
 
-  it("says which Docker engine ran each build, or that it had none, and the viewer says it too", async () => {
+  it("says which Docker engine ran each build and how, or that it had none, and the viewer says it too", async () => {
     seedProject({ auto_warm_docker_cache: true, status: "building", build_id: "bld_3", last_build_at: hoursAgo(0) });
     seedBuilds("shop", [
       build("bld_3", {
@@ -363,20 +433,23 @@ describe("the build history", () => {
       }),
       build("bld_2", { status: "failed", error: "exit 1", size_bytes: null, docker_engine: null }),
       build("bld_1", {}),
+      // Made before daemons were rootless, or where the operator allows root daemons.
+      build("bld_0", { started_at: hoursAgo(5), docker_engine: { ...dockerEngine, rootless: false } }),
     ]);
     setLog("bld_1", "built\r\n");
     const { user } = renderApp("/projects/shop/settings");
     const table = await screen.findByRole("table", { name: "Build history" });
-    const [, running, failed, succeeded] = within(table).getAllByRole("row") as HTMLElement[];
+    const [, running, failed, succeeded, asRoot] = within(table).getAllByRole("row") as HTMLElement[];
     // The running build's daemon may still be starting: nothing is said about it yet.
     expect(running).toHaveTextContent("Running");
     expect(running).not.toHaveTextContent(/Docker/);
     expect(within(failed as HTMLElement).getByText("No Docker daemon")).toBeVisible();
-    expect(within(succeeded as HTMLElement).getByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
+    expect(within(succeeded as HTMLElement).getByText("Docker 20.10.24+dfsg1 (overlay2, rootless)")).toBeVisible();
+    expect(within(asRoot as HTMLElement).getByText("Docker 20.10.24+dfsg1 (overlay2, root daemon)")).toBeVisible();
 
     await user.click(within(succeeded as HTMLElement).getByRole("button", { name: "View the log of bld_1" }));
     const viewer = await screen.findByRole("region", { name: "Docker Cache Build" });
-    expect(await within(viewer).findByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
+    expect(await within(viewer).findByText("Docker 20.10.24+dfsg1 (overlay2, rootless)")).toBeVisible();
   });
 
   it("says there are none yet", async () => {
@@ -492,14 +565,35 @@ describe("[Test]", () => {
     });
     expect(await within(column).findByText("Starting a Docker daemon…")).toBeVisible();
     updateTestSession({ docker_engine: dockerEngine });
-    expect(await within(column).findByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
+    expect(await within(column).findByText("Docker 20.10.24+dfsg1 (overlay2, rootless)")).toBeVisible();
     updateTestSession({ status: "succeeded", exit_code: 0 });
     await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent(/^Finished/));
-    expect(within(column).getByText("Docker 20.10.24+dfsg1 (overlay2)")).toBeVisible();
+    expect(within(column).getByText("Docker 20.10.24+dfsg1 (overlay2, rootless)")).toBeVisible();
+  });
+
+  it("says when the session's daemon runs as root", async () => {
+    seedProject();
+    const { user } = renderApp("/projects/shop/settings");
+    await screen.findByRole("textbox", { name: "Startup script" });
+    await user.click(screen.getByRole("button", { name: "Test" }));
+    const column = await screen.findByRole("region", { name: "Test Session" });
+    updateTestSession({
+      status: "running",
+      prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null },
+      docker_engine: { ...dockerEngine, rootless: false },
+    });
+    expect(await within(column).findByTestId("test-session-engine")).toHaveTextContent(
+      /^Docker 20\.10\.24\+dfsg1 \(overlay2, root daemon\)$/,
+    );
   });
 
   it("says the session has no Docker daemon where the sandbox has no Docker engine", async () => {
-    setSandboxDocker({ available: false, detail: "Docker daemons are turned off on this sandbox" });
+    setSandboxDocker({
+      ...withDockerEngine,
+      available: false,
+      rootless: null,
+      detail: "Docker daemons are turned off on this sandbox",
+    });
     seedProject();
     const { user } = renderApp("/projects/shop/settings");
     await screen.findByRole("textbox", { name: "Startup script" });

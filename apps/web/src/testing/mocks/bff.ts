@@ -22,12 +22,20 @@ export function logInAs(user: User | null): void {
 
 type DockerAvailability = components["schemas"]["DockerAvailability"];
 
-/** The Docker engine every build and test session gets where the sandbox has one. */
+/** The Docker engine every build and test session gets where the sandbox has one: rootless. */
 export const dockerEngine: components["schemas"]["DockerEngineUsed"] = {
   version: "20.10.24+dfsg1",
   storage_driver: "overlay2",
+  rootless: true,
 };
-const withDockerEngine: DockerAvailability = { available: true, detail: null };
+/** A sandbox whose runs each get a rootless daemon, as their project's own user. */
+export const withDockerEngine: DockerAvailability = {
+  available: true,
+  detail: null,
+  rootless: true,
+  projects_isolated: true,
+  refuses_runs: false,
+};
 
 let sandbox: components["schemas"]["SandboxStatus"] = {
   reachable: true,
@@ -47,8 +55,10 @@ export function setSandboxReachable(reachable: boolean): void {
 }
 
 /**
- * Whether runs on the sandbox get a Docker daemon from now on: a sandbox without a Docker engine
- * (`{ available: false, detail }`), or null before the BFF has asked. It has one unless a test says so.
+ * What runs on the sandbox get from now on: e.g. no Docker engine (`available: false` and why),
+ * a root daemon (`rootless: false`), every project as the service's user (`projects_isolated:
+ * false`), no runs at all (`refuses_runs` and why), or null before the BFF has asked. It is
+ * `withDockerEngine` unless a test says so.
  */
 export function setSandboxDocker(docker: DockerAvailability | null): void {
   sandbox = { ...sandbox, docker };

@@ -1,6 +1,7 @@
 // "Pre-warm Docker cache": the switch, what it does, and the cache's status. Turning it on saves
-// the setting and starts a build at once; turning it off only stops future builds. Where the
-// sandbox has no Docker engine, a note under it says builds run without a Docker daemon.
+// the setting and starts a build at once; turning it off only stops future builds. Notes under it
+// say what the sandbox's Docker daemons mean for builds (none, a root daemon, projects not
+// isolated, builds refused).
 import FormControlLabel from "@mui/material/FormControlLabel";
 import FormHelperText from "@mui/material/FormHelperText";
 import Stack from "@mui/material/Stack";
@@ -11,7 +12,7 @@ import { useUpdateProject } from "../../../api/project/update-project.ts";
 import { useSandboxStatus } from "../../../api/sandbox/get-sandbox-status.ts";
 import { showToast } from "../../../lib/toasts.tsx";
 import { CacheStatus } from "./cache-status.tsx";
-import { NoDockerEngineNotice } from "./no-docker-engine-notice.tsx";
+import { DockerAvailabilityNotes, dockerNotes } from "./docker-availability-notes.tsx";
 
 const description =
   "If your startup script builds Docker images, this keeps a warm cache so new sessions start in ~15 seconds " +
@@ -37,8 +38,7 @@ export function DockerCacheSetting({
   const state = project.metadata.docker_cache_state;
   const hasScript = project.startup_script.trim() !== "";
   // Null until the BFF has asked the sandbox: say nothing until it is known.
-  const docker = useSandboxStatus().data?.docker ?? null;
-  const noEngine = docker !== null && !docker.available;
+  const notes = dockerNotes(useSandboxStatus().data?.docker ?? null);
 
   const toggle = (checked: boolean) =>
     update.mutate(
@@ -87,7 +87,7 @@ export function DockerCacheSetting({
                     unavailable && !enabled ? "sandbox-unreachable" : null,
                     hasScript ? null : "prewarm-helper",
                     "prewarm-description",
-                    noEngine ? "no-docker-engine" : null,
+                    ...notes.map((note) => note.id),
                   ]
                     .filter(Boolean)
                     .join(" "),
@@ -97,7 +97,7 @@ export function DockerCacheSetting({
           }
         />
       </Stack>
-      {noEngine && <NoDockerEngineNotice detail={docker.detail} />}
+      <DockerAvailabilityNotes notes={notes} />
       {showStatus && (
         <CacheStatus
           projectId={project.id}

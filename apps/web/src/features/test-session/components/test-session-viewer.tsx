@@ -32,7 +32,7 @@ function describePreparation(session: TestSession): string {
 }
 
 /**
- * "Docker 20.10.24+dfsg1 (overlay2)" once the daemon is up, or that the script has none. A
+ * "Docker 20.10.24+dfsg1 (overlay2, rootless)" once the daemon is up, or that the script has none. A
  * running session's engine is null while its daemon starts, and for good where the sandbox has
  * no Docker engine, so the sandbox's word tells the two apart.
  */
