@@ -21,6 +21,7 @@ describe("the contracts", () => {
       build_id: "b1",
       project_id: "p1",
       startup_script: "true",
+      run_user: { uid: 200_000, subuid_start: 300_000_000, subuid_count: 65_536 },
     });
     expect(ok).toMatchObject({ ok: true, value: { branch: "main", timeout_seconds: 1800 } });
     const bad = contract.validateBody("startBuild", { build_id: "../b", startup_script: 3, extra: 1 });
