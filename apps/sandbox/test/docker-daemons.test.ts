@@ -318,6 +318,29 @@ describe("a Docker daemon per run", () => {
   });
 });
 
+describe("a sandbox that cannot run rootless daemons and may not run root ones", () => {
+  it("refuses builds and test sessions, saying why, and records nothing", async () => {
+    const reason = "rootless Docker daemons cannot run on this sandbox (/usr/bin/rootlesskit is missing)";
+    sandbox = await createTestSandbox({ refusing: reason });
+    expect(await (await sandbox.request("GET", "/v1/docker")).json()).toMatchObject({
+      available: false,
+      detail: reason,
+      refuses_runs: true,
+    });
+    for (const [url, body] of [
+      ["/v1/builds", { build_id: "b1", project_id: "p1", startup_script: "echo never" }],
+      ["/v1/test-sessions", { session_id: "t1", project_id: "p1", startup_script: "echo never" }],
+    ] as const) {
+      const res = await sandbox.request("POST", url, body);
+      expect(res.status, url).toBe(503);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      expect(await res.json()).toMatchObject({ code: "runs_refused", detail: `This sandbox refuses runs: ${reason}` });
+    }
+    expect((await sandbox.request("GET", "/v1/builds/b1")).status).toBe(404);
+    expect((await sandbox.request("GET", "/v1/test-sessions/t1")).status).toBe(404);
+  });
+});
+
 describe("a sandbox whose runs get no Docker daemon", () => {
   it("says so, for the sandbox and in each run's log and record, and still runs the script", async () => {
     sandbox = await createTestSandbox();

@@ -42,6 +42,8 @@ export async function createTestSandbox(
     docker?: DockerEngine | null;
     /** How runs are isolated and bounded, beyond the defaults. */
     runs?: Partial<RunPolicy>;
+    /** A host with an engine that may run no daemon: runs are refused, saying this. */
+    refusing?: string;
   } = {},
 ): Promise<TestSandbox> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
@@ -51,7 +53,11 @@ export async function createTestSandbox(
     stopGraceMs: options.stopGraceMs ?? 2000,
     goldenQuotaBytes: options.goldenQuotaBytes ?? null,
     spareCopies: options.spareCopies ?? 0,
-    docker: options.docker ? { engine: options.docker, reason: null, refuses: false } : undefined,
+    docker: options.refusing
+      ? { engine: null, reason: options.refusing, refuses: true }
+      : options.docker
+        ? { engine: options.docker, reason: null, refuses: false }
+        : undefined,
     runs: { diskCheckMs: 200, ...options.runs },
   });
   await prepareRoot(services);

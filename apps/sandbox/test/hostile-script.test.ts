@@ -7,6 +7,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -260,3 +261,60 @@ async function processesOf(uid: string): Promise<number> {
   }
   return count;
 }
+
+describe("a run where the operator allows outbound access", () => {
+  it("reaches out, but never the host's loopback, from the script or a container", {
+    timeout: 120_000,
+  }, async (context) => {
+    if (process.getuid?.() !== 0) return context.skip("isolating projects needs a root service");
+    if (!engine) return context.skip("no Docker engine");
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((net) => net && net.family === "IPv4" && !net.internal)?.address;
+    if (!address) return context.skip("this host has no address but loopback to reach out to");
+    const outbound = await createTestSandbox({ docker: engine, stopGraceMs: 1000, runs: { network: "outbound" } });
+    // One service on the host's loopback only, one on every address (as "the outside").
+    const inside = createServer((_req, res) => res.end("loopback")).listen(0, "127.0.0.1");
+    const outside = createServer((_req, res) => res.end("outside")).listen(0, "0.0.0.0");
+    try {
+      await Promise.all([inside, outside].map((server) => new Promise((resolve) => server.once("listening", resolve))));
+      const loopbackPort = (inside.address() as AddressInfo).port;
+      const outsidePort = (outside.address() as AddressInfo).port;
+      const tries = (name: string, command: string) =>
+        `if ( ${command} ) >/dev/null 2>&1; then echo "REACHED: ${name}"; else echo "REFUSED: ${name}"; fi`;
+      const script = [
+        "mkdir -p ctx && cp /bin/busybox ctx/",
+        'printf \'FROM scratch\\nCOPY busybox /bin/busybox\\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\\n\' > ctx/Dockerfile',
+        "DOCKER_BUILDKIT=1 docker build -q --network=none -t o-base:1 ctx >/dev/null",
+        tries("the outside", `timeout 5 bash -c 'echo > /dev/tcp/${address}/${outsidePort}'`),
+        tries("the host's loopback", `timeout 5 bash -c 'echo > /dev/tcp/127.0.0.1/${loopbackPort}'`),
+        tries(
+          "the host's loopback through the gateway",
+          `timeout 5 bash -c 'echo > /dev/tcp/10.0.2.2/${loopbackPort}'`,
+        ),
+        tries(
+          "the outside from a container",
+          `docker run --rm --network=host o-base:1 sh -c 'echo | timeout 5 nc ${address} ${outsidePort}'`,
+        ),
+        tries(
+          "the host's loopback from a container",
+          `docker run --rm --network=host o-base:1 sh -c 'echo | timeout 5 nc 127.0.0.1 ${loopbackPort}'`,
+        ),
+      ].join("\n");
+      await outbound.startBuild({ build_id: "o1", project_id: "po", startup_script: script });
+      const build = await outbound.waitForBuild("o1");
+      const log = await (await outbound.request("GET", "/v1/builds/o1/log")).text();
+      expect(build.status, log).toBe("succeeded");
+      expect(log).toContain("(outbound network, not the host's loopback)");
+      expect(log).toContain("REACHED: the outside");
+      expect(log).toContain("REACHED: the outside from a container");
+      expect(log).toContain("REFUSED: the host's loopback");
+      expect(log).toContain("REFUSED: the host's loopback through the gateway");
+      expect(log).toContain("REFUSED: the host's loopback from a container");
+    } finally {
+      inside.close();
+      outside.close();
+      await outbound.close();
+    }
+  });
+});

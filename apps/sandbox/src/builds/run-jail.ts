@@ -13,7 +13,7 @@
 //    loopback, unless the operator allows outbound access (the daemon's slirp4netns then gives
 //    one without the host's loopback).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmod, readFile, stat } from "node:fs/promises";
+import { chmod, readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 
@@ -235,14 +235,17 @@ async function onlyChild(pid: number): Promise<number | null> {
   return null;
 }
 
-/** The children of `pid` on the host. */
+/**
+ * The children of `pid` on the host. Each thread lists the children it forked, and a Go program
+ * (rootlesskit) forks from any of its threads: all of them are read.
+ */
 export async function childrenOf(pid: number): Promise<number[]> {
-  const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
-  return text
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((word) => Number.parseInt(word, 10));
+  const children: number[] = [];
+  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const text = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
+    for (const word of text.trim().split(/\s+/).filter(Boolean)) children.push(Number.parseInt(word, 10));
+  }
+  return children;
 }
 
 /** Gives a tree to the run's user (symlinks themselves, never what they point to). */

@@ -294,15 +294,18 @@ export class ScriptRun<S extends RunView> {
     await chown(paths.script(this.id), user.uid, user.gid);
     await chown(dockerDir, user.uid, user.gid);
     for (const target of [paths.workspace(this.id), dockerDir, tmp]) await passable(target, root);
+    // Outbound access goes through a rootless daemon's slirp4netns, which hides the host's
+    // loopback; a run without one would be on the host's own network, so it gets none.
+    const network = policy.network === "outbound" && daemons.availability().rootless === true ? "outbound" : "none";
     const jail = await RunJail.open({
       user,
-      network: policy.network,
+      network,
       limits: policy.limits,
       tmpDir: tmp,
       keep: [root, await daemons.prepareBase()],
     });
-    const network = policy.network === "none" ? "no network" : "outbound network only";
-    await this.write(say(`Running as ${name}, the project's own user (${network})`));
+    const reach = network === "none" ? "no network" : "outbound network, not the host's loopback";
+    await this.write(say(`Running as ${name}, the project's own user (${reach})`));
     return jail;
   }
 
