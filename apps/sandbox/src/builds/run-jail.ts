@@ -210,8 +210,6 @@ export function insideDaemon(
   cwd?: string,
 ): string[] {
   const nsenter = [programs.nsenter, `--target=${childPid}`, "--user", "--mount", "--net", "--pid"];
-  // An unprivileged service enters its own daemon's user namespace keeping its credentials.
-  if (process.getuid?.() !== 0) nsenter.push("--preserve-credentials");
   return [...withLimits(limits), ...nsenter, "--", ...cleanEnv(env), ...inDirectory(cwd, command)];
 }
 

@@ -92,14 +92,23 @@ export async function findEngine(
       return { engine: null, reason, refuses: false };
     }
   }
+  if (process.getuid?.() !== 0) {
+    // Its daemons' containers write files of subordinate IDs, which an unprivileged service could
+    // neither read nor copy into goldens: a root service runs each project's daemon rootless.
+    const reason =
+      "this sandbox runs as an unprivileged user, which could not copy what its daemons' containers write " +
+      "(files of other IDs) into goldens; run it as root for a rootless daemon per run";
+    if (setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
+    return { engine: null, reason, refuses: false };
+  }
   const rootless = await rootlessProblem();
   if (rootless === null) return { engine: { ...debianEngine, args, mode: "rootless" }, reason: null, refuses: false };
-  if (rootDaemons === "allow" && process.getuid?.() === 0) {
+  if (rootDaemons === "allow") {
     return { engine: { ...debianEngine, args, mode: "root" }, reason: null, refuses: false };
   }
   const reason =
-    `rootless Docker daemons cannot run on this sandbox (${rootless})` +
-    (process.getuid?.() === 0 ? ", and root daemons are not allowed (SANDBOX_ROOT_DAEMONS=allow allows them)" : "");
+    `rootless Docker daemons cannot run on this sandbox (${rootless}), ` +
+    "and root daemons are not allowed (SANDBOX_ROOT_DAEMONS=allow allows them)";
   if (setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
   return { engine: null, reason, refuses: true };
 }
@@ -294,6 +303,7 @@ export class DockerDaemons {
     if (!engine) return null;
     const files = this.files(runId);
     if (engine.mode === "rootless") {
+      if (!jail) throw new DaemonError("A rootless daemon runs as a project's user, in a run's jail", "");
       const daemon = await startRootless({
         engine,
         dockerDir,

@@ -2,7 +2,8 @@
 // namespace whose root is that user and whose other IDs are its subordinate range, so nothing a
 // container does (`-v /:/host`, `--privileged`) reaches beyond what that user may do on the host.
 // Invariants:
-// 1. It runs inside the run's jail (run-jail.ts), with a PID namespace of its own under the
+// 1. It runs inside the run's jail (run-jail.ts; only a root service makes jails, and only a root
+//    service runs daemons), with a PID namespace of its own under the
 //    jail's (`--pidns`): when rootlesskit ends, every process of the daemon and its containers
 //    ends with it.
 // 2. No port of the host is ever opened for it (`--port-driver=none`); its network is the jail's
@@ -14,7 +15,7 @@ import { execFile } from "node:child_process";
 import { chmod, chown, mkdir, open, readlink, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { childrenOf, cleanEnv, insideDaemon, type RunJail, type RunLimits, withLimits } from "../builds/run-jail.ts";
+import { childrenOf, insideDaemon, type RunJail, type RunLimits } from "../builds/run-jail.ts";
 import { DaemonError, engineUsed, logTail, ping, spawnDetached, waitUntil } from "./daemon-process.ts";
 import type { DockerEngine, RunDaemon } from "./docker-daemon.ts";
 import { killProcessesUnder } from "./run-leftovers.ts";
@@ -37,15 +38,6 @@ export async function rootlessProblem(): Promise<string | null> {
     );
     if (!ok) return `${program} is missing; apt-get install -y rootlesskit uidmap slirp4netns`;
   }
-  if (process.getuid?.() !== 0) {
-    // An unprivileged service runs its daemons as itself, from its own subordinate range.
-    const { stdout: name } = await run("id", ["-un"]);
-    const ranges = await run("getsubids", [name.trim()]).then(
-      () => true,
-      () => false,
-    );
-    if (!ranges) return `the service's user ${name.trim()} has no range in /etc/subuid`;
-  }
   return null;
 }
 
@@ -60,7 +52,7 @@ export async function startRootless(options: {
   logFile: string;
   /** The daemon's own directory: short, for the socket's path. */
   filesDir: string;
-  jail: RunJail | null;
+  jail: RunJail;
   limits: RunLimits;
   network: "none" | "outbound";
   stopGraceMs: number;
@@ -77,7 +69,7 @@ export async function startRootless(options: {
   await chmod(filesDir, 0o711);
   for (const dir of [xdg, home]) {
     await mkdir(dir, { mode: 0o700 });
-    if (jail) await chown(dir, jail.user.uid, jail.user.gid);
+    await chown(dir, jail.user.uid, jail.user.gid);
   }
   await mkdir(bin);
   await chmod(bin, 0o755);
@@ -125,7 +117,7 @@ export async function startRootless(options: {
     ...engine.args,
   ];
   const env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: home, XDG_RUNTIME_DIR: xdg, TMPDIR: xdg };
-  const argv = jail ? jail.asUser(command, env) : [...withLimits(options.limits), ...cleanEnv(env), ...command];
+  const argv = jail.asUser(command, env);
   const log = await open(options.logFile, "a");
   const launcher = spawnDetached(argv[0] ?? "", argv.slice(1), log.fd);
   let childPid: number | null = null;
@@ -138,7 +130,7 @@ export async function startRootless(options: {
   };
   try {
     await waitUntil("the rootless daemon", launcher, () => ping(socket));
-    childPid = await namespaceChild(launcher.pid ?? 0, jail !== null);
+    childPid = await namespaceChild(launcher.pid ?? 0);
     if (childPid === null) throw new Error("rootlesskit's namespaces could not be found");
     const used = { ...(await engineUsed(socket)), rootless: true };
     const inside = childPid;
@@ -165,7 +157,6 @@ async function stopRootless(
     logFile: string;
     stopGraceMs: number;
     stopTimeoutMs: number;
-    jail: RunJail | null;
   },
 ): Promise<void> {
   const faults: string[] = [];
@@ -176,7 +167,7 @@ async function stopRootless(
       : new Promise<boolean>((resolve) => launcher.once("exit", () => resolve(true)));
   // rootlesskit passes SIGTERM on to dockerd, which stops its containers and its containerd; the
   // launcher (nsenter, in a jail) exits with it. SIGKILL to rootlesskit ends its whole PID namespace.
-  const kit = await rootlesskitPid(launcher.pid ?? 0, options.jail !== null);
+  const kit = await rootlesskitPid(launcher.pid ?? 0);
   signal(kit, "SIGTERM");
   const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
   if (!(await Promise.race([exited, timer]))) {
@@ -205,16 +196,15 @@ function signal(pid: number | null, name: NodeJS.Signals): void {
   }
 }
 
-/** rootlesskit itself: the launcher, or (in a jail) the one child `nsenter` forked into it. */
-async function rootlesskitPid(launcherPid: number, jailed: boolean): Promise<number | null> {
-  if (!jailed) return launcherPid;
+/** rootlesskit itself: the one child the launcher (`nsenter` into the jail) forked. */
+async function rootlesskitPid(launcherPid: number): Promise<number | null> {
   const [child] = await childrenOf(launcherPid);
   return child ?? null;
 }
 
 /** rootlesskit's child: the process in the daemon's own namespaces, which a script enters. */
-async function namespaceChild(launcherPid: number, jailed: boolean): Promise<number | null> {
-  const kit = await rootlesskitPid(launcherPid, jailed);
+async function namespaceChild(launcherPid: number): Promise<number | null> {
+  const kit = await rootlesskitPid(launcherPid);
   if (kit === null) return null;
   const own = await readlink(`/proc/${kit}/ns/pid`).catch(() => "");
   for (const child of await childrenOf(kit)) {
