@@ -123,12 +123,17 @@ function hostileScript(target: { root: string; runningBuild: string; servicePid:
       "reach the sandbox on loopback from a container",
       `docker run --rm --network=host b-base:1 sh -c 'echo | timeout 5 nc 127.0.0.1 ${ports.service}'`,
     ),
+    // Every place on the host anyone may write: the run has its own of each (checked on the host).
+    "for dir in /tmp /var/tmp /dev/shm /run/lock; do touch $dir/prewarm-breach; done 2>/dev/null",
     "echo filling the disk",
     "dd if=/dev/zero of=/tmp/fill bs=1M count=4096 status=none",
     "sleep 30",
     'echo "BREACH: wrote past its share of disk"',
   ].join("\n");
 }
+
+/** Files the script tries to leave on the host, none of which may be there afterwards. */
+const hostFiles = ["/usr", "/etc", "/tmp", "/var/tmp", "/dev/shm", "/run/lock"].map((dir) => `${dir}/prewarm-breach`);
 
 const attempts = [
   "list A's golden",
@@ -206,7 +211,7 @@ describe("a hostile startup script", () => {
       expect(log).toContain(`uid=0(root)`);
     }
     expect(b1.error).toContain("the previous golden is untouched");
-    for (const file of ["/usr/prewarm-breach", "/etc/prewarm-breach"]) {
+    for (const file of hostFiles) {
       expect(
         await readFile(file).then(
           () => "there",
@@ -221,6 +226,53 @@ describe("a hostile startup script", () => {
     expect(await treeManifest(aGolden)).toEqual(before);
     await writeFile(path.join(sandbox.root, "builds", "a2", "workspace", "go"), "");
     expect((await sandbox.waitForBuild("a2")).status).toBe("succeeded");
+  });
+});
+
+describe("a hostile startup script on a sandbox without Docker", () => {
+  it("is jailed the same: its own user, /tmp, processes and loopback", { timeout: 120_000 }, async (context) => {
+    if (process.getuid?.() !== 0) return context.skip("isolating projects needs a root service");
+    const plain = await createTestSandbox({ token, stopGraceMs: 1000, runs: { diskLimitBytes: 32 * 1024 * 1024 } });
+    try {
+      await writeFile(path.join(plain.root, "sandbox.env"), `SANDBOX_TOKEN=${token}\n`, { mode: 0o600 });
+      const layers = 'mkdir -p "$HELIX_DOCKER_DATA_ROOT/layer" && echo secret-of-a > "$HELIX_DOCKER_DATA_ROOT/layer/a"';
+      await plain.startBuild({ build_id: "a1", project_id: "pa", startup_script: layers });
+      expect((await plain.waitForBuild("a1")).status).toBe("succeeded");
+      const aGolden = path.join(plain.root, "goldens", "pa", "generations", "a1");
+      const before = await treeManifest(aGolden);
+      const waiting = `${layers}\necho secret-of-a > a-workspace-secret\necho waiting; while [ ! -e go ]; do sleep 0.2; done`;
+      await plain.startBuild({ build_id: "a2", project_id: "pa", startup_script: waiting });
+      await expect
+        .poll(async () => (await (await plain.request("GET", "/v1/builds/a2/log")).text()).includes("waiting"))
+        .toBe(true);
+      const record = JSON.parse(await readFile(path.join(plain.root, "build-records", "a2.json"), "utf8"));
+      const target = { root: plain.root, runningBuild: "a2", servicePid: process.pid, buildPid: record.pid };
+      await plain.startBuild({ build_id: "b1", project_id: "pb", startup_script: hostileScript(target) });
+      const b1 = await plain.waitForBuild("b1");
+      const log = await (await plain.request("GET", "/v1/builds/b1/log")).text();
+      expect(log).not.toContain("BREACH");
+      // Everything but the attempts through Docker, which this sandbox does not have.
+      for (const name of attempts.slice(0, attempts.indexOf("write the host through -v /:/host"))) {
+        expect(log, name).toContain(`REFUSED: ${name}`);
+      }
+      expect(log).toMatch(/uid=\d+\(prewarm-\d+\)/);
+      expect(b1.status).toBe("failed");
+      expect(b1.error).toContain("more than a run's share of disk");
+      for (const file of hostFiles.slice(2)) {
+        expect(
+          await readFile(file).then(
+            () => "there",
+            () => "absent",
+          ),
+          file,
+        ).toBe("absent");
+      }
+      expect(await treeManifest(aGolden)).toEqual(before);
+      await writeFile(path.join(plain.root, "builds", "a2", "workspace", "go"), "");
+      expect((await plain.waitForBuild("a2")).status).toBe("succeeded");
+    } finally {
+      await plain.close();
+    }
   });
 });
 

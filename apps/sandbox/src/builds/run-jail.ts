@@ -4,9 +4,10 @@
 // 1. Nothing a script starts runs as root or as the service's user: the script and the daemon
 //    are the project's user (run_user), with its process and open-file limits (rlimits), and
 //    its environment is built from nothing (no variable of the service reaches it).
-// 2. The jail has a /tmp, /var/tmp and /dev/shm of its own: /tmp and /var/tmp are the run's
-//    `tmp` directory (on disk, under the run's directory, where its share of disk is counted),
-//    /dev/shm a small tmpfs. Of the host's /tmp it keeps only the paths it is given.
+// 2. The jail has a /tmp, /var/tmp, /dev/shm and /run/lock of its own (every place on the host
+//    anyone may write): /tmp and /var/tmp are the run's `tmp` directory (on disk, under the run's
+//    directory, where its share of disk is counted), the others small tmpfs. Of the host's /tmp
+//    it keeps only the paths it is given.
 // 3. The jail has a PID namespace of its own, whose init is the holder: every process of the run
 //    is in it, so `close` (SIGKILL to the holder) ends them all at once, whatever they did to
 //    leave their process group. It also has its own network namespace with nothing but a
@@ -69,6 +70,8 @@ umount -l /tmp/.host-tmp
 rmdir /tmp/.host-tmp 2>/dev/null || true
 mount --bind /tmp /var/tmp
 mount -t tmpfs -o size=64m,mode=1777,nosuid,nodev tmpfs /dev/shm
+# The host's other place anyone may write.
+if [ -d /run/lock ]; then mount -t tmpfs -o size=1m,mode=1777,nosuid,nodev tmpfs /run/lock; fi
 echo ready
 # The jail's init: it keeps its command line (with the run's path, which a restarted service
 # sweeps by) and, between sleeps, reaps whatever the run orphaned.
