@@ -21,8 +21,7 @@ export async function createRealDockerRoot(dockerDir: string, megabytes: number)
     logger: createLogger("silent"),
     stopGraceMs: 1000,
     scratchDir: work,
-    limits: { processes: 4096, openFiles: 16_384 },
-    network: "none",
+    isolated: true,
   });
   const daemon = await daemons.start("bench", dockerDir, path.join(work, "dockerd.log"));
   if (!daemon) throw new Error("no daemon");

@@ -57,8 +57,7 @@ export function createServices(options: {
     logger: options.logger,
     stopGraceMs: options.stopGraceMs,
     scratchDir: layout.tmpDir,
-    limits: policy.limits,
-    network: policy.network,
+    isolated: policy.isolated,
   });
   const bus = new EventBus();
   const locks = new KeyedLocks();

@@ -383,8 +383,7 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
       logger: createLogger("silent"),
       stopGraceMs: 0,
       scratchDir: root,
-      limits: { processes: 4096, openFiles: 16_384 },
-      network: "none",
+      isolated: true,
     }).base;
     const prefixes = [root, daemonFiles];
     const start = () =>

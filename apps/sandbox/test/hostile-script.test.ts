@@ -4,7 +4,7 @@
 // its own Docker daemon; reach the services on the host's loopback; fill the disk. Each attempt
 // prints REFUSED or BREACH; none may breach, A's golden stays byte-identical, A's build succeeds.
 // A fork bomb runs last, alone, under small limits.
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
@@ -61,11 +61,18 @@ const buildA = (wait: boolean) =>
     "DOCKER_BUILDKIT=1 docker build -q --network=none -t a-base:1 ctx",
     "docker run --rm --network=none -v a-data:/data a-base:1 sh -c 'echo secret-of-a > /data/secret'",
     "echo secret-of-a > a-workspace-secret",
+    "echo secret-of-a > /tmp/a-tmp-secret",
     wait ? "echo waiting; while [ ! -e go ]; do sleep 0.2; done" : "true",
   ].join("\n");
 
 /** Every attempt, each printing REFUSED or BREACH with its name. */
-function hostileScript(target: { root: string; runningBuild: string; servicePid: number; buildPid: number }) {
+function hostileScript(target: {
+  root: string;
+  runningBuild: string;
+  servicePid: number;
+  buildPid: number;
+  hostMarker: string;
+}) {
   const a = `${target.root}/goldens/pa`;
   const attempt = (name: string, command: string) =>
     `if ( ${command} ) >/dev/null 2>&1; then echo "BREACH: ${name}"; else echo "REFUSED: ${name}"; fi`;
@@ -83,6 +90,15 @@ function hostileScript(target: { root: string; runningBuild: string; servicePid:
     attempt("read A's spare", `ls ${a}/spares | grep -q .`),
     attempt("read A's running build", `cat ${target.root}/builds/${target.runningBuild}/workspace/a-workspace-secret`),
     attempt("write A's running build", `touch ${target.root}/builds/${target.runningBuild}/generation/docker/planted`),
+    attempt(
+      "read A's running build's volume",
+      `cat ${target.root}/builds/${target.runningBuild}/generation/docker/volumes/a-data/_data/secret`,
+    ),
+    attempt("read A's running build's /tmp", `cat ${target.root}/builds/${target.runningBuild}/tmp/a-tmp-secret`),
+    attempt(
+      "reach the host's /tmp",
+      `cat /tmp/${target.hostMarker} || cat "$HELIX_DOCKER_DATA_ROOT/../../tmp/.host-tmp/${target.hostMarker}"`,
+    ),
     attempt("find the token in its environment", `env | grep -q $token`),
     attempt("find the token in any process's environment", `cat /proc/*/environ | grep -aq $token`),
     attempt("read the service's environment", `cat /proc/${target.servicePid}/environ | grep -aq $token`),
@@ -144,6 +160,9 @@ const attempts = [
   "read A's spare",
   "read A's running build",
   "write A's running build",
+  "read A's running build's volume",
+  "read A's running build's /tmp",
+  "reach the host's /tmp",
   "find the token in its environment",
   "find the token in any process's environment",
   "read the service's environment",
@@ -182,7 +201,13 @@ describe("a hostile startup script", () => {
       })
       .toBe(true);
     const record = JSON.parse(await readFile(path.join(sandbox.root, "build-records", "a2.json"), "utf8"));
-    const target = { root: sandbox.root, runningBuild: "a2", servicePid: process.pid, buildPid: record.pid };
+    const target = {
+      root: sandbox.root,
+      runningBuild: "a2",
+      servicePid: process.pid,
+      buildPid: record.pid,
+      hostMarker: await hostTmpMarker(),
+    };
 
     await sandbox.startBuild({ build_id: "b1", project_id: "pb", startup_script: hostileScript(target) });
     const b1 = await sandbox.waitForBuild("b1");
@@ -232,7 +257,13 @@ describe("a hostile startup script", () => {
 describe("a hostile startup script on a sandbox without Docker", () => {
   it("is jailed the same: its own user, /tmp, processes and loopback", { timeout: 120_000 }, async (context) => {
     if (process.getuid?.() !== 0) return context.skip("isolating projects needs a root service");
-    const plain = await createTestSandbox({ token, stopGraceMs: 1000, runs: { diskLimitBytes: 32 * 1024 * 1024 } });
+    // A root outside the host's /tmp, as on a real host: the jail must show none of the host's /tmp.
+    const plain = await createTestSandbox({
+      root: await mkdtemp("/var/lib/prewarm-test-"),
+      token,
+      stopGraceMs: 1000,
+      runs: { diskLimitBytes: 32 * 1024 * 1024 },
+    });
     try {
       await writeFile(path.join(plain.root, "sandbox.env"), `SANDBOX_TOKEN=${token}\n`, { mode: 0o600 });
       const layers = 'mkdir -p "$HELIX_DOCKER_DATA_ROOT/layer" && echo secret-of-a > "$HELIX_DOCKER_DATA_ROOT/layer/a"';
@@ -240,13 +271,24 @@ describe("a hostile startup script on a sandbox without Docker", () => {
       expect((await plain.waitForBuild("a1")).status).toBe("succeeded");
       const aGolden = path.join(plain.root, "goldens", "pa", "generations", "a1");
       const before = await treeManifest(aGolden);
-      const waiting = `${layers}\necho secret-of-a > a-workspace-secret\necho waiting; while [ ! -e go ]; do sleep 0.2; done`;
+      const waiting = [
+        layers,
+        "echo secret-of-a > a-workspace-secret",
+        "echo secret-of-a > /tmp/a-tmp-secret",
+        "echo waiting; while [ ! -e go ]; do sleep 0.2; done",
+      ].join("\n");
       await plain.startBuild({ build_id: "a2", project_id: "pa", startup_script: waiting });
       await expect
         .poll(async () => (await (await plain.request("GET", "/v1/builds/a2/log")).text()).includes("waiting"))
         .toBe(true);
       const record = JSON.parse(await readFile(path.join(plain.root, "build-records", "a2.json"), "utf8"));
-      const target = { root: plain.root, runningBuild: "a2", servicePid: process.pid, buildPid: record.pid };
+      const target = {
+        root: plain.root,
+        runningBuild: "a2",
+        servicePid: process.pid,
+        buildPid: record.pid,
+        hostMarker: await hostTmpMarker(),
+      };
       await plain.startBuild({ build_id: "b1", project_id: "pb", startup_script: hostileScript(target) });
       const b1 = await plain.waitForBuild("b1");
       const log = await (await plain.request("GET", "/v1/builds/b1/log")).text();
@@ -370,3 +412,10 @@ describe("a run where the operator allows outbound access", () => {
     }
   });
 });
+
+/** A file in the host's /tmp that anyone on the host may read: no run may see it. */
+async function hostTmpMarker(): Promise<string> {
+  const name = `prewarm-host-marker-${process.pid}`;
+  await writeFile(path.join("/tmp", name), "the host's /tmp\n", { mode: 0o644 });
+  return name;
+}

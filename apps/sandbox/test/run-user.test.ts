@@ -94,6 +94,17 @@ describe.skipIf(!isRoot)("a project's user", () => {
     expect(getent("passwd", String(uids[3]))).toBeNull();
     expect(await readFile(files.subgid, "utf8")).toBe("");
 
+    // A range that holds its user ID, and a range that holds a user of the host, are others' too.
+    await writeFile(files.subuid, "alice:259000:65536\n");
+    await expect(ensureRunUser(user(uids[3]!, 310_196_608), files)).rejects.toThrow(
+      /gives alice 259000:65536, which holds prewarm-259004's user ID 259004/,
+    );
+    await writeFile(files.subuid, "");
+    await expect(ensureRunUser(user(uids[3]!, 0), files)).rejects.toThrow(
+      /User root \(0\) of this host is inside prewarm-259004's range 0:65536/,
+    );
+    expect(getent("passwd", String(uids[3]))).toBeNull();
+
     await writeFile(files.subuid, "prewarm-259005:400000000:65536\n");
     await expect(ensureRunUser(user(uids[4]!, 310_262_144), files)).rejects.toThrow(
       /gives prewarm-259005 400000000:65536, not 310262144:65536/,

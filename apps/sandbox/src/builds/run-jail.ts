@@ -13,12 +13,9 @@
 //    leave their process group. It also has its own network namespace with nothing but a
 //    loopback, unless the operator allows outbound access (the daemon's slirp4netns then gives
 //    one without the host's loopback).
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmod, readdir, readFile, stat } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
 
 /** Whether a run may reach anything beyond its own loopback. */
 export type RunNetwork = "none" | "outbound";
@@ -42,41 +39,40 @@ export interface RunPolicy {
   diskCheckMs: number;
 }
 
-/** The user a run runs as: the project's user where the service is root, else the service's own. */
+/** The project's user a run runs as, by its IDs on the host. */
 export interface RunIdentity {
   uid: number;
   gid: number;
 }
 
-// Runs as root in the jail's new namespaces, before anything of the run is in them. The host's
-// /tmp is kept reachable under the private one only while the kept paths are bound back.
+// Runs as root in the jail's new namespaces, before anything of the run is in them. The kept
+// paths are bound into the run's tmp first, then that tree becomes /tmp: nothing of the host's
+// /tmp is mounted anywhere in the jail but the kept paths themselves.
 const holderScript = `
 set -eu
 umask 022
 tmp=$1; net=$2; shift 2
 if [ "$net" = none ]; then ip link set lo up; fi
-mkdir -p "$tmp/.host-tmp"
-mount --rbind /tmp "$tmp/.host-tmp"
-mount --rbind "$tmp" /tmp
 for keep in "$@"; do
   rest=\${keep#/tmp/}
-  [ -e "/tmp/.host-tmp/$rest" ] || continue
-  mkdir -p "/tmp/$rest"
-  # Not recursive: nothing mounted below a kept path (the stash of the host's /tmp among them,
-  # where the run's tmp is under it) comes along.
-  mount --bind "/tmp/.host-tmp/$rest" "/tmp/$rest"
+  [ -e "/tmp/$rest" ] || continue
+  mkdir -p "$tmp/$rest"
+  # Not recursive: nothing mounted below a kept path comes along.
+  mount --bind "/tmp/$rest" "$tmp/$rest"
 done
-umount -l /tmp/.host-tmp
-rmdir /tmp/.host-tmp 2>/dev/null || true
+mount --rbind "$tmp" /tmp
 mount --bind /tmp /var/tmp
+# The host's other places anyone may write, each small and the run's own.
 mount -t tmpfs -o size=64m,mode=1777,nosuid,nodev tmpfs /dev/shm
-# The host's other place anyone may write.
 if [ -d /run/lock ]; then mount -t tmpfs -o size=1m,mode=1777,nosuid,nodev tmpfs /run/lock; fi
 echo ready
-# The jail's init: it keeps its command line (with the run's path, which a restarted service
-# sweeps by) and, between sleeps, reaps whatever the run orphaned.
+# The jail's init keeps its command line (with the run's path, which a restarted service sweeps
+# by) and reaps whatever the run orphans while it waits for its one child, the keeper, which
+# endStrays leaves alone.
 exec </dev/null >/dev/null 2>&1
-while :; do sleep 1; done
+set +e
+sleep infinity &
+while :; do wait; sleep 1; done
 `;
 
 /** Paths of programs the jail uses: absolute, so no PATH of anyone's can change them. */
@@ -93,11 +89,11 @@ export class RunJail {
   readonly user: RunIdentity;
   readonly network: RunNetwork;
   readonly limits: RunLimits;
-  /** The host path of the jail's /tmp. */
-  readonly tmpDir: string;
   private readonly unshare: ChildProcess;
   /** The holder, the jail's init, by its PID on the host. */
   readonly holderPid: number;
+  /** The holder's one child of its own, which keeps it waiting (and reaping). */
+  private readonly keeperPid: number;
 
   private constructor(options: {
     user: RunIdentity;
@@ -106,13 +102,14 @@ export class RunJail {
     tmpDir: string;
     unshare: ChildProcess;
     holderPid: number;
+    keeperPid: number;
   }) {
     this.user = options.user;
     this.network = options.network;
     this.limits = options.limits;
-    this.tmpDir = options.tmpDir;
     this.unshare = options.unshare;
     this.holderPid = options.holderPid;
+    this.keeperPid = options.keeperPid;
   }
 
   /**
@@ -127,16 +124,31 @@ export class RunJail {
     keep: string[];
   }): Promise<RunJail> {
     const keep = options.keep.map((p) => path.resolve(p)).filter((p) => p.startsWith("/tmp/"));
-    const args = ["--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private"];
+    // Its own IPC namespace too: shared memory a run made must not outlive it. --kill-child: the
+    // holder (and with it the run) ends if unshare itself is killed.
+    const args = [
+      "--mount",
+      "--pid",
+      "--ipc",
+      "--uts",
+      "--fork",
+      "--kill-child",
+      "--mount-proc",
+      "--propagation",
+      "private",
+    ];
     if (options.network === "none") args.push("--net");
     const unshare = spawn(
       programs.unshare,
       [...args, "--", programs.sh, "-c", holderScript, "holder", options.tmpDir, options.network, ...keep],
       { stdio: ["ignore", "pipe", "pipe"], detached: true, env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } },
     );
-    unshare.on("error", () => undefined);
     let said = "";
     const ready = await new Promise<boolean>((resolve) => {
+      unshare.once("error", (error) => {
+        said += String(error);
+        resolve(false);
+      });
       unshare.stdout?.on("data", (chunk: Buffer) => {
         said += chunk.toString();
         if (said.includes("ready\n")) resolve(true);
@@ -147,22 +159,28 @@ export class RunJail {
       unshare.once("exit", () => resolve(false));
     });
     const holderPid = ready && unshare.pid !== undefined ? await onlyChild(unshare.pid) : null;
-    if (holderPid === null) {
+    const keeperPid = holderPid === null ? null : await onlyChild(holderPid);
+    if (holderPid === null || keeperPid === null) {
       if (unshare.pid !== undefined) unshare.kill("SIGKILL");
       throw new Error(`Could not make the run's jail: ${said.trim() || "the holder exited"}`);
     }
     unshare.stdout?.resume();
     unshare.stderr?.resume();
-    return new RunJail({ ...options, unshare, holderPid });
+    return new RunJail({ ...options, unshare, holderPid, keeperPid });
   }
 
   /** `command` run in the jail, as root: only for what then drops to the user itself (a daemon's launcher). */
   private enter(command: string[]): string[] {
-    return [programs.nsenter, `--target=${this.holderPid}`, "--mount", "--net", "--pid", "--", ...command];
+    const namespaces = ["--mount", "--net", "--pid", "--ipc", "--uts"];
+    return [programs.nsenter, `--target=${this.holderPid}`, ...namespaces, "--", ...command];
   }
 
-  /** `command` run in the jail as the run's user, with the run's limits and exactly `env`, in `cwd`. */
-  asUser(command: string[], env: Record<string, string>, cwd?: string): string[] {
+  /**
+   * `command` run in the jail as the run's user, with the run's limits and exactly `env`, in
+   * `cwd`. A script gains no privilege from a setuid program (crontab, at: they would run its
+   * commands outside the jail); a daemon's launcher needs newuidmap's (`launcher`).
+   */
+  asUser(command: string[], env: Record<string, string>, options: { cwd?: string; launcher?: boolean } = {}): string[] {
     return [
       ...withLimits(this.limits),
       ...this.enter([
@@ -170,11 +188,37 @@ export class RunJail {
         `--reuid=${this.user.uid}`,
         `--regid=${this.user.gid}`,
         "--clear-groups",
+        ...(options.launcher ? [] : ["--no-new-privs"]),
         "--",
         ...cleanEnv(env),
-        ...inDirectory(cwd, command),
+        ...inDirectory(options.cwd, command),
       ]),
     ];
+  }
+
+  /**
+   * Ends every process of the run but the jail's init: once its script has ended, nothing it
+   * left may write into what is about to be measured and promoted.
+   */
+  async endStrays(): Promise<void> {
+    const ns = await readlink(`/proc/${this.holderPid}/ns/pid`).catch(() => null);
+    if (ns === null) return;
+    for (let round = 0; round < 20; round++) {
+      let found = 0;
+      for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+        const pid = Number(entry);
+        if (!/^[0-9]+$/.test(entry) || pid === this.holderPid || pid === this.keeperPid) continue;
+        if ((await readlink(`/proc/${entry}/ns/pid`).catch(() => null)) !== ns) continue;
+        found++;
+        try {
+          process.kill(Number(entry), "SIGKILL");
+        } catch {
+          // Gone already.
+        }
+      }
+      if (found === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Ends every process of the run (the holder is their init) and waits until they are gone. */
@@ -201,31 +245,15 @@ export function cleanEnv(env: Record<string, string>): string[] {
 }
 
 /**
- * `command` run inside a rootless daemon's namespaces (user, mount, network, PID), as the user
- * namespace's root, which is the project's user on the host: there the script's files map to
- * IDs the daemon can use, and what it leaves running ends with the daemon.
- */
-export function insideDaemon(
-  childPid: number,
-  limits: RunLimits,
-  env: Record<string, string>,
-  command: string[],
-  cwd?: string,
-): string[] {
-  const nsenter = [programs.nsenter, `--target=${childPid}`, "--user", "--mount", "--net", "--pid"];
-  return [...withLimits(limits), ...nsenter, "--", ...cleanEnv(env), ...inDirectory(cwd, command)];
-}
-
-/**
  * `command` started in `cwd`, named inside the namespaces entered: a directory opened before
  * entering them (nsenter's --wd) would be of the host's mounts, which the jail cannot see.
  */
-function inDirectory(cwd: string | undefined, command: string[]): string[] {
+export function inDirectory(cwd: string | undefined, command: string[]): string[] {
   if (!cwd) return command;
   return [programs.sh, "-c", 'cd -- "$1" && shift && exec "$@"', "in-directory", cwd, ...command];
 }
 
-/** The one child of `pid` (the holder under `unshare --fork`), or null. */
+/** The one child of `pid` (the holder under `unshare --fork`, the keeper under the holder), or null. */
 async function onlyChild(pid: number): Promise<number | null> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
@@ -234,33 +262,4 @@ async function onlyChild(pid: number): Promise<number | null> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return null;
-}
-
-/**
- * The children of `pid` on the host. Each thread lists the children it forked, and a Go program
- * (rootlesskit) forks from any of its threads: all of them are read.
- */
-export async function childrenOf(pid: number): Promise<number[]> {
-  const children: number[] = [];
-  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const text = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
-    for (const word of text.trim().split(/\s+/).filter(Boolean)) children.push(Number.parseInt(word, 10));
-  }
-  return children;
-}
-
-/** Gives a tree to the run's user (symlinks themselves, never what they point to). */
-export async function chownTree(dir: string, user: RunIdentity): Promise<void> {
-  await run("chown", ["-R", "--no-dereference", `${user.uid}:${user.gid}`, "--", dir]);
-}
-
-/**
- * Lets other users pass through, never list or read, every directory from `root` down to
- * `target`'s parent: exactly 0711, whatever umask made them.
- */
-export async function passable(target: string, root: string): Promise<void> {
-  for (let dir = path.dirname(target); dir === root || dir.startsWith(`${root}/`); dir = path.dirname(dir)) {
-    if (((await stat(dir)).mode & 0o7777) !== 0o711) await chmod(dir, 0o711);
-    if (dir === root) break;
-  }
 }

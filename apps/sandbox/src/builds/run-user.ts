@@ -45,6 +45,13 @@ export async function ensureRunUser(user: RunUser, files: SubidFiles = systemFil
     if (!byId && (await entry("passwd", name))) {
       throw new RunUserConflict(`A user named ${name} exists on this host with another ID`);
     }
+    // A host user inside the range would be one of this project's containers' users.
+    const inside = await userInRange(user.subuid_start, user.subuid_count);
+    if (inside) {
+      throw new RunUserConflict(
+        `User ${inside.name} (${inside.uid}) of this host is inside ${name}'s range ${user.subuid_start}:${user.subuid_count}`,
+      );
+    }
     for (const file of [files.subuid, files.subgid]) await ensureRange(file, name, user);
     if (!groupById) await shadowTool("groupadd", ["--system", "--gid", String(user.uid), name]);
     if (!byId) {
@@ -83,6 +90,17 @@ async function shadowTool(program: string, args: string[]): Promise<void> {
   }
 }
 
+/** A user of this host whose ID is in [start, start + count), or null. */
+async function userInRange(start: number, count: number): Promise<{ name: string; uid: number } | null> {
+  const { stdout } = await run("getent", ["passwd"], { maxBuffer: 64 * 1024 * 1024 });
+  for (const line of stdout.split("\n")) {
+    const [name = "", , id = ""] = line.split(":");
+    const uid = Number(id);
+    if (name && uid >= start && uid < start + count) return { name, uid };
+  }
+  return null;
+}
+
 /** The name `getent` gives an ID or a name in `database`, or null when it knows none. */
 async function entry(database: "passwd" | "group", key: string): Promise<string | null> {
   try {
@@ -119,6 +137,12 @@ async function ensureRange(file: string, name: string, user: RunUser): Promise<v
       if (range.start === wanted.start && range.count === wanted.count) return;
       throw new RunUserConflict(
         `${file} gives ${name} ${range.start}:${range.count}, not ${wanted.start}:${wanted.count}`,
+      );
+    }
+    // Another's containers would run as this project's user.
+    if (range.start <= user.uid && user.uid < range.start + range.count) {
+      throw new RunUserConflict(
+        `${file} gives ${range.owner} ${range.start}:${range.count}, which holds ${name}'s user ID ${user.uid}`,
       );
     }
     const overlaps = range.start < wanted.start + wanted.count && wanted.start < range.start + range.count;

@@ -32,7 +32,8 @@ import type { Logger } from "../logger.ts";
 import { runsEnded } from "../metrics.ts";
 import { streamLog } from "./build-log.ts";
 import { checkout } from "./checkout.ts";
-import { chownTree, passable, RunJail, type RunPolicy } from "./run-jail.ts";
+import { chownTree, passable } from "./run-files.ts";
+import { RunJail, type RunPolicy } from "./run-jail.ts";
 import { ensureRunUser } from "./run-user.ts";
 import {
   type ScriptCommand,
@@ -250,8 +251,12 @@ export class ScriptRun<S extends RunView> {
       return exit;
     } finally {
       this.terminateScript = null;
-      // Throws when the daemon would not stop cleanly: the run fails with why, nothing is promoted.
-      await daemon?.stop();
+      try {
+        // Throws when the daemon would not stop cleanly: the run fails with why, nothing is promoted.
+        await daemon?.stop();
+      } finally {
+        await this.jail?.endStrays();
+      }
     }
   }
 
@@ -293,7 +298,7 @@ export class ScriptRun<S extends RunView> {
     await chmod(path.join(tmp, "home"), 0o700);
     await chown(paths.script(this.id), user.uid, user.gid);
     await chown(dockerDir, user.uid, user.gid);
-    for (const target of [paths.workspace(this.id), dockerDir, tmp]) await passable(target, root);
+    for (const target of [paths.workspace(this.id), dockerDir, tmp]) await passable(target, root, user.gid);
     // Outbound access goes through a rootless daemon's slirp4netns, which hides the host's
     // loopback; a run without one would be on the host's own network, so it gets none.
     const network = policy.network === "outbound" && daemons.availability().rootless === true ? "outbound" : "none";
@@ -309,36 +314,41 @@ export class ScriptRun<S extends RunView> {
     return jail;
   }
 
-  /** The script's command: inside its rootless daemon, else in its jail, else as the service's user. */
+  /** The script's command: inside its rootless daemon, else in its jail, else (no jail: the service is not root) as the service's user. */
   private scriptCommand(env: ScriptEnv, daemon: RunDaemon | null): ScriptCommand {
     const script = ["/bin/bash", this.kind.paths.script(this.id)];
     const workspace = this.kind.paths.workspace(this.id);
     const outer = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
     if (this.jail) {
       const own = scriptEnvironment(env, "/tmp/home");
-      const argv = daemon?.enter ? daemon.enter(own, script, workspace) : this.jail.asUser(script, own, workspace);
+      const argv = daemon?.enter
+        ? daemon.enter(own, script, workspace)
+        : this.jail.asUser(script, own, { cwd: workspace });
       return { argv, env: outer, cwd: "/" };
     }
-    if (daemon?.enter) return { argv: daemon.enter(scriptEnvironment(env), script, workspace), env: outer, cwd: "/" };
     return { argv: script, env: scriptEnvironment(env), cwd: workspace };
   }
 
   /**
-   * Measures what the run has written every `diskCheckMs` and stops it once that is past its
-   * share; returns how to stop measuring.
+   * Measures what the run has written every `diskCheckMs` (what its directories hold beyond
+   * what they held when it started, its log included) and stops it once that is past its share;
+   * returns how to stop measuring.
    */
   private watchDisk(paths: string[]): () => void {
     const { diskLimitBytes, diskCheckMs } = this.kind.policy;
     if (diskLimitBytes === null) return () => undefined;
+    const measured = [...paths, this.kind.paths.log(this.id)];
+    // The copy of the golden it starts from is not what it wrote.
+    const baseline = diskUsedBytes(measured);
     let measuring = false;
     const timer = setInterval(async () => {
       if (measuring || this.stopReason) return;
       measuring = true;
       try {
-        const used = await diskUsedBytes(paths);
-        if (used > diskLimitBytes && !this.stopReason) {
+        const written = (await diskUsedBytes(measured)) - (await baseline);
+        if (written > diskLimitBytes && !this.stopReason) {
           this.diskOverrun =
-            `It wrote ${prettyBytes(used)}, more than a run's share of disk on this sandbox ` +
+            `It wrote ${prettyBytes(written)}, more than a run's share of disk on this sandbox ` +
             `(${prettyBytes(diskLimitBytes)})`;
           this.stop("disk");
         }

@@ -20,6 +20,7 @@ import {
   chmod,
   chown,
   constants,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -30,7 +31,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import path from "node:path";
-import type { RunJail, RunLimits } from "../builds/run-jail.ts";
+import type { RunJail } from "../builds/run-jail.ts";
 import type { Logger } from "../logger.ts";
 import { DaemonError, engineUsed, logTail, ping, spawnDetached, terminateChild, waitUntil } from "./daemon-process.ts";
 import { rootlessProblem, startRootless } from "./rootless-daemon.ts";
@@ -134,7 +135,7 @@ export interface RunDaemon {
   used: DockerEngineUsed;
   /** A directory whose `docker` is the engine's client, to put first on the script's PATH. */
   binDir: string;
-  /** Where its own files are (socket, state): what the run writes there counts as the run's. */
+  /** Where its own files are (socket, state, the script's HOME for a rootless daemon). */
   filesDir: string;
   /**
    * How to run a command inside a rootless daemon's namespaces, as its user (the script must:
@@ -164,10 +165,8 @@ interface DaemonsOptions {
   stopGraceMs: number;
   /** Where a daemon may be started on an empty directory to see which storage driver it picks. */
   scratchDir: string;
-  /** The limits of every process of a run, its daemon's included. */
-  limits: RunLimits;
-  /** Whether a rootless daemon's network reaches out (slirp4netns) or is the jail's loopback alone. */
-  network: "none" | "outbound";
+  /** Whether each project's runs are its own user in a jail (the run policy's `isolated`). */
+  isolated: boolean;
 }
 
 export class DockerDaemons {
@@ -186,6 +185,11 @@ export class DockerDaemons {
    */
   async prepareBase(): Promise<string> {
     await mkdir(this.base, { recursive: true });
+    // In the host's shared /tmp: anyone could have made that name first (a link, or theirs).
+    const info = await lstat(this.base);
+    if (!info.isDirectory() || info.uid !== process.getuid?.()) {
+      throw new Error(`${this.base} is not a directory of the service's own; remove it`);
+    }
     await chmod(this.base, 0o711);
     return this.base;
   }
@@ -203,7 +207,8 @@ export class DockerDaemons {
       available: engine !== null,
       detail: engine ? null : (this.options.absence ?? "this sandbox has no Docker engine"),
       rootless: engine ? engine.mode === "rootless" : null,
-      projects_isolated: process.getuid?.() === 0,
+      // A root daemon's socket is root on the host: where the operator allows one, projects are not isolated.
+      projects_isolated: this.options.isolated && engine?.mode !== "root",
       refuses_runs: engine === null && this.options.refuses === true,
     };
   }
@@ -290,8 +295,8 @@ export class DockerDaemons {
 
   /**
    * Starts the run's daemon on `dockerDir` and resolves once it answers; null without an engine.
-   * A rootless daemon runs in the run's `jail` as its user (where the service is root; else as
-   * the service's user); a root daemon's socket is given to the jail's user.
+   * A rootless daemon runs in the run's `jail` as its user; a root daemon's socket is given to
+   * the jail's user.
    */
   async start(
     runId: string,
@@ -310,8 +315,6 @@ export class DockerDaemons {
         logFile,
         filesDir: files.dir,
         jail,
-        limits: this.options.limits,
-        network: this.options.network,
         stopGraceMs: this.options.stopGraceMs,
         stopTimeoutMs,
       });

@@ -11,18 +11,27 @@
 //    outbound access.
 // 3. `stop` resolves only once rootlesskit has exited on SIGTERM and nothing of the daemon is
 //    left under its files or its Docker directory; otherwise it throws why, as a root daemon's.
-import { execFile } from "node:child_process";
-import { chmod, chown, mkdir, open, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import {
+  access,
+  chmod,
+  chown,
+  constants,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
-import { childrenOf, insideDaemon, type RunJail, type RunLimits } from "../builds/run-jail.ts";
+import { cleanEnv, inDirectory, type RunJail, type RunLimits, withLimits } from "../builds/run-jail.ts";
 import { DaemonError, engineUsed, logTail, ping, spawnDetached, waitUntil } from "./daemon-process.ts";
 import type { DockerEngine, RunDaemon } from "./docker-daemon.ts";
 import { killProcessesUnder } from "./run-leftovers.ts";
 
-const run = promisify(execFile);
-
-export const rootlessPrograms = {
+const rootlessPrograms = {
   rootlesskit: "/usr/bin/rootlesskit",
   newuidmap: "/usr/bin/newuidmap",
   newgidmap: "/usr/bin/newgidmap",
@@ -32,7 +41,7 @@ export const rootlessPrograms = {
 /** Why rootless daemons cannot run on this host, or null when they can. */
 export async function rootlessProblem(): Promise<string | null> {
   for (const program of Object.values(rootlessPrograms)) {
-    const ok = await run("test", ["-x", program]).then(
+    const ok = await access(program, constants.X_OK).then(
       () => true,
       () => false,
     );
@@ -53,8 +62,6 @@ export async function startRootless(options: {
   /** The daemon's own directory: short, for the socket's path. */
   filesDir: string;
   jail: RunJail;
-  limits: RunLimits;
-  network: "none" | "outbound";
   stopGraceMs: number;
   stopTimeoutMs: number;
 }): Promise<RunDaemon> {
@@ -79,7 +86,7 @@ export async function startRootless(options: {
   await chmod(config, 0o644);
 
   const network =
-    options.network === "none"
+    jail.network === "none"
       ? ["--net=host"]
       : [
           "--net=slirp4netns",
@@ -117,7 +124,7 @@ export async function startRootless(options: {
     ...engine.args,
   ];
   const env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: home, XDG_RUNTIME_DIR: xdg, TMPDIR: xdg };
-  const argv = jail.asUser(command, env);
+  const argv = jail.asUser(command, env, { launcher: true });
   const log = await open(options.logFile, "a");
   const launcher = spawnDetached(argv[0] ?? "", argv.slice(1), log.fd);
   let childPid: number | null = null;
@@ -139,7 +146,7 @@ export async function startRootless(options: {
       used,
       binDir: bin,
       filesDir,
-      enter: (scriptEnv, script, cwd) => insideDaemon(inside, options.limits, scriptEnv, script, cwd),
+      enter: (scriptEnv, script, cwd) => insideDaemon(inside, jail.limits, scriptEnv, script, cwd),
       stop,
     };
   } catch (error) {
@@ -155,6 +162,7 @@ async function stopRootless(
     filesDir: string;
     dockerDir: string;
     logFile: string;
+    jail: RunJail;
     stopGraceMs: number;
     stopTimeoutMs: number;
   },
@@ -176,8 +184,10 @@ async function stopRootless(
     signal(launcher.pid ?? null, "SIGKILL");
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
   }
-  const killed = await killProcessesUnder([options.filesDir, options.dockerDir]);
-  if (killed > 0) faults.push(`${killed} of its processes were still running`);
+  // Only the run's user's own processes are its daemon's leftovers: another project's process
+  // that names these paths on its command line must not make this run fail.
+  const leftovers = await killProcessesUnder([options.filesDir, options.dockerDir], options.jail.user.uid);
+  if (leftovers > 0) faults.push(`${leftovers} of its processes were still running`);
   await rm(options.filesDir, { recursive: true, force: true });
   if (faults.length > 0) {
     throw new DaemonError(
@@ -212,4 +222,35 @@ async function namespaceChild(launcherPid: number): Promise<number | null> {
     if (ns !== own) return child;
   }
   return null;
+}
+
+/**
+ * `command` run inside a rootless daemon's namespaces (user, mount, network, PID, IPC), as the
+ * user namespace's root, which is the project's user on the host: there the script's files map
+ * to IDs the daemon can use, and what it leaves running ends with the daemon. It gains nothing
+ * from setuid programs.
+ */
+function insideDaemon(
+  childPid: number,
+  limits: RunLimits,
+  env: Record<string, string>,
+  command: string[],
+  cwd?: string,
+): string[] {
+  const nsenter = ["/usr/bin/nsenter", `--target=${childPid}`, "--user", "--mount", "--net", "--pid", "--ipc"];
+  const noNewPrivs = ["/usr/bin/setpriv", "--no-new-privs", "--"];
+  return [...withLimits(limits), ...nsenter, "--", ...noNewPrivs, ...cleanEnv(env), ...inDirectory(cwd, command)];
+}
+
+/**
+ * The children of `pid` on the host. Each thread lists the children it forked, and a Go program
+ * (rootlesskit) forks from any of its threads: all of them are read.
+ */
+async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const text = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
+    for (const word of text.trim().split(/\s+/).filter(Boolean)) children.push(Number.parseInt(word, 10));
+  }
+  return children;
 }

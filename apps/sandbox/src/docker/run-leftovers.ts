@@ -16,10 +16,11 @@ function isUnder(candidate: string, prefixes: readonly string[]): boolean {
  * `prefixes`: a container's processes have their root in its layer, a shim names its containerd's
  * socket, a daemon its data root.
  */
-export async function processesUnder(prefixes: readonly string[]): Promise<number[]> {
+export async function processesUnder(prefixes: readonly string[], owner?: number): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir("/proc").catch(() => [] as string[])) {
     if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
+    if (owner !== undefined && (await ownerOf(entry)) !== owner) continue;
     const links = await Promise.all(["root", "cwd"].map((name) => readlink(`/proc/${entry}/${name}`).catch(() => "")));
     const cmdline = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
     const words = cmdline.split("\0").flatMap((word) => word.split("="));
@@ -30,11 +31,21 @@ export async function processesUnder(prefixes: readonly string[]): Promise<numbe
   return found;
 }
 
-/** SIGKILL to every process under `prefixes`, until none is left; returns how many there were. */
-export async function killProcessesUnder(prefixes: readonly string[]): Promise<number> {
+/** The real user ID a process runs as, or null once it is gone. */
+async function ownerOf(pid: string): Promise<number | null> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const uid = /^Uid:\s+([0-9]+)/m.exec(status);
+  return uid ? Number(uid[1]) : null;
+}
+
+/**
+ * SIGKILL to every process under `prefixes` (of `owner` only, when given), until none is left;
+ * returns how many there were.
+ */
+export async function killProcessesUnder(prefixes: readonly string[], owner?: number): Promise<number> {
   let killed = 0;
   for (let round = 0; round < 20; round++) {
-    const pids = await processesUnder(prefixes);
+    const pids = await processesUnder(prefixes, owner);
     if (pids.length === 0) return killed;
     for (const pid of pids) {
       try {
@@ -47,7 +58,7 @@ export async function killProcessesUnder(prefixes: readonly string[]): Promise<n
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(
-    `processes under ${prefixes.join(", ")} would not die: ${(await processesUnder(prefixes)).join(", ")}`,
+    `processes under ${prefixes.join(", ")} would not die: ${(await processesUnder(prefixes, owner)).join(", ")}`,
   );
 }
 

@@ -143,6 +143,7 @@ export class TestSessions {
       if (!record || finished.has(record.status)) continue;
       await sessions.remove(name).catch(() => undefined);
       await rm(layout.testSessionWorkspaceDir(name), { recursive: true, force: true });
+      await rm(layout.testSessionTmpDir(name), { recursive: true, force: true });
       await writeRunRecord(layout.testSessionRecordPath(name), {
         ...record,
         status: "interrupted",

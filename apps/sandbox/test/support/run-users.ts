@@ -6,7 +6,8 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { passable, RunJail } from "../../src/builds/run-jail.ts";
+import { passable } from "../../src/builds/run-files.ts";
+import { RunJail } from "../../src/builds/run-jail.ts";
 import { ensureRunUser } from "../../src/builds/run-user.ts";
 import type { RunDaemon } from "../../src/docker/docker-daemon.ts";
 import type { SandboxServices } from "../../src/services.ts";
@@ -55,7 +56,7 @@ export async function daemonOfProject(
   const tmp = path.join(root, `jail-${createHash("sha256").update(runId).digest("hex").slice(0, 8)}`);
   await mkdir(tmp, { recursive: true });
   await chmod(tmp, 0o1777);
-  await passable(dockerDir, root);
+  await passable(dockerDir, root, user.gid);
   const jail = await RunJail.open({
     user,
     network: "none",
