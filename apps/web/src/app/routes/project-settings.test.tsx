@@ -142,8 +142,9 @@ describe("what the sandbox's Docker daemons mean for builds", () => {
     expect(toggle).toBeEnabled();
   });
 
-  it("warns that builds use a root Docker daemon where the operator allows one", async () => {
-    setSandboxDocker({ ...withDockerEngine, rootless: false });
+  it("warns that builds use a root Docker daemon where the operator allows one, and only that", async () => {
+    // A root daemon leaves projects unisolated; the one note says so, and more.
+    setSandboxDocker({ ...withDockerEngine, rootless: false, projects_isolated: false });
     seedProject();
     renderApp("/projects/shop/settings");
     const note = await screen.findByRole("note");

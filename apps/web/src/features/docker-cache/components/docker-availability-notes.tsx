@@ -46,7 +46,8 @@ export function dockerNotes(docker: DockerAvailability | null): DockerNote[] {
       text: "Builds on this sandbox use a root Docker daemon, which the operator allows: a startup script can take over the sandbox host.",
     });
   }
-  if (docker.projects_isolated === false) {
+  // Under a root daemon, the note above already says more than this one would.
+  if (docker.projects_isolated === false && docker.rootless !== false) {
     notes.push({
       id: "projects-not-isolated",
       severity: "warning",
