@@ -93,6 +93,8 @@ export async function createTestSandbox(
     close: async () => {
       await stopRuns(services);
       await rm(root, { recursive: true, force: true });
+      // The daemons' directory in the host's /tmp, which every run's jail made.
+      await rm(services.daemons.base, { recursive: true, force: true });
     },
   };
 }

@@ -4,7 +4,7 @@
 // its own Docker daemon; reach the services on the host's loopback; fill the disk. Each attempt
 // prints REFUSED or BREACH; none may breach, A's golden stays byte-identical, A's build succeeds.
 // A fork bomb runs last, alone, under small limits.
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
@@ -17,6 +17,7 @@ import { testRunUser } from "./support/run-users.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
 
 const token = "hostile-test-token-0123456789abcdefghijklmnopq";
+const hostMarkerName = `prewarm-host-marker-${process.pid}`;
 
 let engine: DockerEngine | null = null;
 let sandbox: TestSandbox;
@@ -47,6 +48,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await rm(path.join("/tmp", hostMarkerName), { force: true });
   for (const server of listeners) server.close();
   delete process.env.SANDBOX_TOKEN;
   await sandbox?.close();
@@ -415,7 +417,6 @@ describe("a run where the operator allows outbound access", () => {
 
 /** A file in the host's /tmp that anyone on the host may read: no run may see it. */
 async function hostTmpMarker(): Promise<string> {
-  const name = `prewarm-host-marker-${process.pid}`;
-  await writeFile(path.join("/tmp", name), "the host's /tmp\n", { mode: 0o644 });
-  return name;
+  await writeFile(path.join("/tmp", hostMarkerName), "the host's /tmp\n", { mode: 0o644 });
+  return hostMarkerName;
 }
