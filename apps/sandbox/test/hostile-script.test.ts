@@ -238,15 +238,7 @@ describe("a hostile startup script", () => {
       expect(log).toContain(`uid=0(root)`);
     }
     expect(b1.error).toContain("the previous golden is untouched");
-    for (const file of hostFiles) {
-      expect(
-        await readFile(file).then(
-          () => "there",
-          () => "absent",
-        ),
-        file,
-      ).toBe("absent");
-    }
+    await expectAbsent(hostFiles);
     expect(buildLog).toMatch(/Running as prewarm-\d+, the project's own user \(no network\)/);
 
     // A's golden is byte for byte what it was; A's build carried on and succeeds.
@@ -302,15 +294,7 @@ describe("a hostile startup script on a sandbox without Docker", () => {
       expect(log).toMatch(/uid=\d+\(prewarm-\d+\)/);
       expect(b1.status).toBe("failed");
       expect(b1.error).toContain("more than a run's share of disk");
-      for (const file of hostFiles.slice(2)) {
-        expect(
-          await readFile(file).then(
-            () => "there",
-            () => "absent",
-          ),
-          file,
-        ).toBe("absent");
-      }
+      await expectAbsent(hostFiles.slice(2));
       expect(await treeManifest(aGolden)).toEqual(before);
       await writeFile(path.join(plain.root, "builds", "a2", "workspace", "go"), "");
       expect((await plain.waitForBuild("a2")).status).toBe("succeeded");
@@ -419,4 +403,15 @@ describe("a run where the operator allows outbound access", () => {
 async function hostTmpMarker(): Promise<string> {
   await writeFile(path.join("/tmp", hostMarkerName), "the host's /tmp\n", { mode: 0o644 });
   return hostMarkerName;
+}
+
+/** None of `files` exists on the host. */
+async function expectAbsent(files: string[]): Promise<void> {
+  for (const file of files) {
+    const found = await readFile(file).then(
+      () => "there",
+      () => "absent",
+    );
+    expect(found, file).toBe("absent");
+  }
 }

@@ -555,11 +555,7 @@ describe("[Test]", () => {
   });
 
   it("shows the Docker engine the session's script has once its daemon is up", async () => {
-    seedProject();
-    const { user } = renderApp("/projects/shop/settings");
-    await screen.findByRole("textbox", { name: "Startup script" });
-    await user.click(screen.getByRole("button", { name: "Test" }));
-    const column = await screen.findByRole("region", { name: "Test Session" });
+    const { column } = await startTestSession();
     updateTestSession({
       status: "running",
       prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null },
@@ -573,11 +569,7 @@ describe("[Test]", () => {
   });
 
   it("says when the session's daemon runs as root", async () => {
-    seedProject();
-    const { user } = renderApp("/projects/shop/settings");
-    await screen.findByRole("textbox", { name: "Startup script" });
-    await user.click(screen.getByRole("button", { name: "Test" }));
-    const column = await screen.findByRole("region", { name: "Test Session" });
+    const { column } = await startTestSession();
     updateTestSession({
       status: "running",
       prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null },
@@ -595,11 +587,7 @@ describe("[Test]", () => {
       rootless: null,
       detail: "Docker daemons are turned off on this sandbox",
     });
-    seedProject();
-    const { user } = renderApp("/projects/shop/settings");
-    await screen.findByRole("textbox", { name: "Startup script" });
-    await user.click(screen.getByRole("button", { name: "Test" }));
-    const column = await screen.findByRole("region", { name: "Test Session" });
+    const { column } = await startTestSession();
     updateTestSession({
       status: "running",
       prepared: { source: "empty", size_bytes: 0, seconds: 0, golden_build_id: null, golden_unusable: null },
@@ -612,11 +600,7 @@ describe("[Test]", () => {
   });
 
   it("says when there was no cache", async () => {
-    seedProject();
-    const { user } = renderApp("/projects/shop/settings");
-    await screen.findByRole("textbox", { name: "Startup script" });
-    await user.click(screen.getByRole("button", { name: "Test" }));
-    const column = await screen.findByRole("region", { name: "Test Session" });
+    const { column } = await startTestSession();
     updateTestSession({
       status: "succeeded",
       exit_code: 0,
@@ -629,11 +613,7 @@ describe("[Test]", () => {
   });
 
   it("says why a cache the sandbox's Docker cannot open was not used", async () => {
-    seedProject();
-    const { user } = renderApp("/projects/shop/settings");
-    await screen.findByRole("textbox", { name: "Startup script" });
-    await user.click(screen.getByRole("button", { name: "Test" }));
-    const column = await screen.findByRole("region", { name: "Test Session" });
+    const { column } = await startTestSession();
     const unusable = "The golden was made with Docker's overlay2 storage driver, and this sandbox's daemons use vfs";
     updateTestSession({
       status: "running",
@@ -646,3 +626,13 @@ describe("[Test]", () => {
     );
   });
 });
+
+/** The seeded project's page with [Test] pressed: its Test Session column, and the user who pressed it. */
+async function startTestSession() {
+  seedProject();
+  const { user } = renderApp("/projects/shop/settings");
+  await screen.findByRole("textbox", { name: "Startup script" });
+  await user.click(screen.getByRole("button", { name: "Test" }));
+  const column = await screen.findByRole("region", { name: "Test Session" });
+  return { user, column };
+}
