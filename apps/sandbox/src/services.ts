@@ -58,6 +58,7 @@ export function createServices(options: {
     stopGraceMs: options.stopGraceMs,
     scratchDir: layout.tmpDir,
     isolated: policy.isolated,
+    limits: policy.limits,
   });
   const bus = new EventBus();
   const locks = new KeyedLocks();

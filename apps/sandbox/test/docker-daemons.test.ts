@@ -10,7 +10,6 @@ import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/t
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DockerDaemons, type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
 import { mountsUnder, processesUnder } from "../src/docker/run-leftovers.ts";
-import { createLogger } from "../src/logger.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
 import { daemonOfProject, testRunUser } from "./support/run-users.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
@@ -377,14 +376,7 @@ describe("a sandbox killed under a build with a running Docker daemon", () => {
     const root = await mkdtemp(path.join(tmpdir(), "daemon-crash-"));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const daemonFiles = new DockerDaemons({
-      root,
-      engine,
-      logger: createLogger("silent"),
-      stopGraceMs: 0,
-      scratchDir: root,
-      isolated: true,
-    }).base;
+    const daemonFiles = DockerDaemons.baseOf(root);
     const prefixes = [root, daemonFiles];
     const start = () =>
       startService(

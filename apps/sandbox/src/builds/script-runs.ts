@@ -314,19 +314,19 @@ export class ScriptRun<S extends RunView> {
     return jail;
   }
 
-  /** The script's command: inside its rootless daemon, else in its jail, else (no jail: the service is not root) as the service's user. */
+  /**
+   * The script's command: inside its rootless daemon (as that daemon's user), else in its jail,
+   * else (no jail and no daemon: the service is not root) as the service's user.
+   */
   private scriptCommand(env: ScriptEnv, daemon: RunDaemon | null): ScriptCommand {
     const script = ["/bin/bash", this.kind.paths.script(this.id)];
     const workspace = this.kind.paths.workspace(this.id);
     const outer = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" };
-    if (this.jail) {
-      const own = scriptEnvironment(env, "/tmp/home");
-      const argv = daemon?.enter
-        ? daemon.enter(own, script, workspace)
-        : this.jail.asUser(script, own, { cwd: workspace });
-      return { argv, env: outer, cwd: "/" };
-    }
-    return { argv: script, env: scriptEnvironment(env), cwd: workspace };
+    // A jail's script has a home of its own; the service's user keeps its own home.
+    const own = scriptEnvironment(env, this.jail ? "/tmp/home" : undefined);
+    if (daemon?.enter) return { argv: daemon.enter(own, script, workspace), env: outer, cwd: "/" };
+    if (this.jail) return { argv: this.jail.asUser(script, own, { cwd: workspace }), env: outer, cwd: "/" };
+    return { argv: script, env: own, cwd: workspace };
   }
 
   /**

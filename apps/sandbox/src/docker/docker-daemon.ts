@@ -30,8 +30,11 @@ import {
   symlink,
   writeFile,
 } from "node:fs/promises";
+import { userInfo } from "node:os";
 import path from "node:path";
-import type { RunJail } from "../builds/run-jail.ts";
+import type { RunJail, RunLimits } from "../builds/run-jail.ts";
+import { subordinateIds } from "../fs/daemon-files.ts";
+import { removeTree } from "../fs/durable.ts";
 import type { Logger } from "../logger.ts";
 import { DaemonError, engineUsed, logTail, ping, spawnDetached, terminateChild, waitUntil } from "./daemon-process.ts";
 import { rootlessProblem, startRootless } from "./rootless-daemon.ts";
@@ -93,16 +96,21 @@ export async function findEngine(
       return { engine: null, reason, refuses: false };
     }
   }
+  const rootless = await rootlessProblem();
   if (process.getuid?.() !== 0) {
-    // Its daemons' containers write files of subordinate IDs, which an unprivileged service could
-    // neither read nor copy into goldens: a root service runs each project's daemon rootless.
-    const reason =
-      "this sandbox runs as an unprivileged user, which could not copy what its daemons' containers write " +
-      "(files of other IDs) into goldens; run it as root for a rootless daemon per run";
+    // An unprivileged service runs every project's daemon as its own user, rootless: its
+    // subordinate IDs are what containers write as, and how it reaches their files (daemon-files.ts).
+    const problem =
+      rootless ??
+      ((await subordinateIds())
+        ? null
+        : `the service's user ${userInfo().username} has no subordinate IDs in /etc/subuid and /etc/subgid ` +
+          `(usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${userInfo().username})`);
+    if (problem === null) return { engine: { ...debianEngine, args, mode: "rootless" }, reason: null, refuses: false };
+    const reason = `this sandbox runs as an unprivileged user and cannot run rootless Docker daemons: ${problem}`;
     if (setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
     return { engine: null, reason, refuses: false };
   }
-  const rootless = await rootlessProblem();
   if (rootless === null) return { engine: { ...debianEngine, args, mode: "rootless" }, reason: null, refuses: false };
   if (rootDaemons === "allow") {
     return { engine: { ...debianEngine, args, mode: "root" }, reason: null, refuses: false };
@@ -167,6 +175,8 @@ interface DaemonsOptions {
   scratchDir: string;
   /** Whether each project's runs are its own user in a jail (the run policy's `isolated`). */
   isolated: boolean;
+  /** A run's process and open-file limits, which its rootless daemon runs under too. */
+  limits: RunLimits;
 }
 
 export class DockerDaemons {
@@ -176,7 +186,12 @@ export class DockerDaemons {
 
   constructor(options: DaemonsOptions) {
     this.options = options;
-    this.base = `/tmp/prewarm-${hash(path.resolve(options.root), 10)}`;
+    this.base = DockerDaemons.baseOf(options.root);
+  }
+
+  /** Where the daemons of the service whose root is `root` keep their files. */
+  static baseOf(root: string): string {
+    return `/tmp/prewarm-${hash(path.resolve(root), 10)}`;
   }
 
   /**
@@ -308,13 +323,18 @@ export class DockerDaemons {
     if (!engine) return null;
     const files = this.files(runId);
     if (engine.mode === "rootless") {
-      if (!jail) throw new DaemonError("A rootless daemon runs as a project's user, in a run's jail", "");
+      // A root service runs each one as its project's user, in the run's jail; one that is not
+      // root runs them as itself.
+      if (!jail && process.getuid?.() === 0) {
+        throw new DaemonError("A root service's rootless daemon runs as a project's user, in a run's jail", "");
+      }
       const daemon = await startRootless({
         engine,
         dockerDir,
         logFile,
         filesDir: files.dir,
         jail,
+        limits: this.options.limits,
         stopGraceMs: this.options.stopGraceMs,
         stopTimeoutMs,
       });
@@ -440,7 +460,7 @@ export class DockerDaemons {
     if (killed > 0 || detached.length > 0) {
       logger.warn({ killed, detached }, "ended what the previous run's Docker daemons left");
     }
-    await rm(this.base, { recursive: true, force: true });
+    await removeTree(this.base);
   }
 
   private async stopDaemon(

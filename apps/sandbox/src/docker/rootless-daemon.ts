@@ -2,10 +2,10 @@
 // namespace whose root is that user and whose other IDs are its subordinate range, so nothing a
 // container does (`-v /:/host`, `--privileged`) reaches beyond what that user may do on the host.
 // Invariants:
-// 1. It runs inside the run's jail (run-jail.ts; only a root service makes jails, and only a root
-//    service runs daemons), with a PID namespace of its own under the
-//    jail's (`--pidns`): when rootlesskit ends, every process of the daemon and its containers
-//    ends with it.
+// 1. A root service runs it inside the run's jail (run-jail.ts), as the project's user; a service
+//    that is not root (no jails, projects not isolated) runs it as itself. Either way it has a
+//    PID namespace of its own (`--pidns`): when rootlesskit ends, every process of the daemon and
+//    its containers ends with it.
 // 2. No port of the host is ever opened for it (`--port-driver=none`); its network is the jail's
 //    loopback alone, or slirp4netns without the host's loopback where the operator allows
 //    outbound access.
@@ -21,12 +21,12 @@ import {
   readdir,
   readFile,
   readlink,
-  rm,
   symlink,
   writeFile,
 } from "node:fs/promises";
 import path from "node:path";
 import { cleanEnv, inDirectory, type RunJail, type RunLimits, withLimits } from "../builds/run-jail.ts";
+import { removeTree } from "../fs/durable.ts";
 import { DaemonError, engineUsed, logTail, ping, spawnDetached, waitUntil } from "./daemon-process.ts";
 import type { DockerEngine, RunDaemon } from "./docker-daemon.ts";
 import { killProcessesUnder } from "./run-leftovers.ts";
@@ -54,29 +54,34 @@ export async function rootlessProblem(): Promise<string | null> {
 // directories left in the copied-up /run would stop this one.
 const childScript = 'rm -f /run/docker /run/containerd /run/xtables.lock; exec "$@"';
 
-/** Starts a rootless daemon on `dockerDir` (owned by the run's user) and resolves once it answers. */
-export async function startRootless(options: {
+interface RootlessOptions {
   engine: DockerEngine;
   dockerDir: string;
   logFile: string;
   /** The daemon's own directory: short, for the socket's path. */
   filesDir: string;
-  jail: RunJail;
+  /** The run's jail, whose user the daemon runs as; null where the service runs it as itself. */
+  jail: RunJail | null;
+  limits: RunLimits;
   stopGraceMs: number;
   stopTimeoutMs: number;
-}): Promise<RunDaemon> {
+}
+
+/** Starts a rootless daemon on `dockerDir` (owned by its user) and resolves once it answers. */
+export async function startRootless(options: RootlessOptions): Promise<RunDaemon> {
   const { engine, dockerDir, filesDir, jail } = options;
+  const user = jail?.user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
   const xdg = path.join(filesDir, "xdg");
   const home = path.join(filesDir, "home");
   const bin = path.join(filesDir, "bin");
   const socket = path.join(xdg, "docker.sock");
-  await rm(filesDir, { recursive: true, force: true });
+  await removeTree(filesDir);
   // Modes set outright: the service's own umask (077) would close them to the daemon's user.
   await mkdir(filesDir, { recursive: true });
   await chmod(filesDir, 0o711);
   for (const dir of [xdg, home]) {
     await mkdir(dir, { mode: 0o700 });
-    await chown(dir, jail.user.uid, jail.user.gid);
+    await chown(dir, user.uid, user.gid);
   }
   await mkdir(bin);
   await chmod(bin, 0o755);
@@ -85,8 +90,9 @@ export async function startRootless(options: {
   await writeFile(config, "{}\n");
   await chmod(config, 0o644);
 
+  // Without a jail the service's own network is the script's already: no use hiding it.
   const network =
-    jail.network === "none"
+    (jail?.network ?? "none") === "none"
       ? ["--net=host"]
       : [
           "--net=slirp4netns",
@@ -124,29 +130,32 @@ export async function startRootless(options: {
     ...engine.args,
   ];
   const env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: home, XDG_RUNTIME_DIR: xdg, TMPDIR: xdg };
-  const argv = jail.asUser(command, env, { launcher: true });
+  const argv = jail
+    ? jail.asUser(command, env, { launcher: true })
+    : [...withLimits(options.limits), ...cleanEnv(env), ...command];
   const log = await open(options.logFile, "a");
   const launcher = spawnDetached(argv[0] ?? "", argv.slice(1), log.fd);
   let childPid: number | null = null;
   const stop = async () => {
     try {
-      await stopRootless(launcher, options);
+      await stopRootless(launcher, { ...options, user });
     } finally {
       await log.close().catch(() => undefined);
     }
   };
   try {
     await waitUntil("the rootless daemon", launcher, () => ping(socket));
-    childPid = await namespaceChild(launcher.pid ?? 0);
+    childPid = await namespaceChild(launcher.pid ?? 0, jail !== null);
     if (childPid === null) throw new Error("rootlesskit's namespaces could not be found");
     const used = { ...(await engineUsed(socket)), rootless: true };
     const inside = childPid;
+    const namespaces = await namespacesOf(inside);
     return {
       host: `unix://${socket}`,
       used,
       binDir: bin,
       filesDir,
-      enter: (scriptEnv, script, cwd) => insideDaemon(inside, jail.limits, scriptEnv, script, cwd),
+      enter: (scriptEnv, script, cwd) => insideDaemon(inside, namespaces, options.limits, scriptEnv, script, cwd),
       stop,
     };
   } catch (error) {
@@ -158,14 +167,7 @@ export async function startRootless(options: {
 
 async function stopRootless(
   launcher: ReturnType<typeof spawnDetached>,
-  options: {
-    filesDir: string;
-    dockerDir: string;
-    logFile: string;
-    jail: RunJail;
-    stopGraceMs: number;
-    stopTimeoutMs: number;
-  },
+  options: RootlessOptions & { user: { uid: number } },
 ): Promise<void> {
   const faults: string[] = [];
   const timeoutMs = options.stopTimeoutMs + options.stopGraceMs;
@@ -175,7 +177,7 @@ async function stopRootless(
       : new Promise<boolean>((resolve) => launcher.once("exit", () => resolve(true)));
   // rootlesskit passes SIGTERM on to dockerd, which stops its containers and its containerd; the
   // launcher (nsenter, in a jail) exits with it. SIGKILL to rootlesskit ends its whole PID namespace.
-  const kit = await rootlesskitPid(launcher.pid ?? 0);
+  const kit = await rootlesskitPid(launcher.pid ?? 0, options.jail !== null);
   signal(kit, "SIGTERM");
   const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
   if (!(await Promise.race([exited, timer]))) {
@@ -186,9 +188,9 @@ async function stopRootless(
   }
   // Only the run's user's own processes are its daemon's leftovers: another project's process
   // that names these paths on its command line must not make this run fail.
-  const leftovers = await killProcessesUnder([options.filesDir, options.dockerDir], options.jail.user.uid);
+  const leftovers = await killProcessesUnder([options.filesDir, options.dockerDir], options.user.uid);
   if (leftovers > 0) faults.push(`${leftovers} of its processes were still running`);
-  await rm(options.filesDir, { recursive: true, force: true });
+  await removeTree(options.filesDir);
   if (faults.length > 0) {
     throw new DaemonError(
       `The Docker daemon did not stop cleanly: ${faults.join("; ")}`,
@@ -206,15 +208,19 @@ function signal(pid: number | null, name: NodeJS.Signals): void {
   }
 }
 
-/** rootlesskit itself: the one child the launcher (`nsenter` into the jail) forked. */
-async function rootlesskitPid(launcherPid: number): Promise<number | null> {
+/**
+ * rootlesskit itself: the one child the launcher (`nsenter` into the run's jail) forked, or
+ * without a jail the launcher, which became rootlesskit.
+ */
+async function rootlesskitPid(launcherPid: number, jailed: boolean): Promise<number | null> {
+  if (!jailed) return launcherPid > 1 ? launcherPid : null;
   const [child] = await childrenOf(launcherPid);
   return child ?? null;
 }
 
 /** rootlesskit's child: the process in the daemon's own namespaces, which a script enters. */
-async function namespaceChild(launcherPid: number): Promise<number | null> {
-  const kit = await rootlesskitPid(launcherPid);
+async function namespaceChild(launcherPid: number, jailed: boolean): Promise<number | null> {
+  const kit = await rootlesskitPid(launcherPid, jailed);
   if (kit === null) return null;
   const own = await readlink(`/proc/${kit}/ns/pid`).catch(() => "");
   for (const child of await childrenOf(kit)) {
@@ -225,19 +231,35 @@ async function namespaceChild(launcherPid: number): Promise<number | null> {
 }
 
 /**
- * `command` run inside a rootless daemon's namespaces (user, mount, network, PID, IPC), as the
+ * nsenter's options for the namespaces of `pid` that are not the service's own: a daemon's user,
+ * mount and PID namespaces, and its jail's network, IPC and UTS ones where it has a jail (the
+ * service's own are the host's, which no user namespace may enter).
+ */
+async function namespacesOf(pid: number): Promise<string[]> {
+  const kinds = { user: "--user", mnt: "--mount", net: "--net", pid: "--pid", ipc: "--ipc", uts: "--uts" };
+  const options: string[] = [];
+  for (const [kind, option] of Object.entries(kinds)) {
+    const theirs = await readlink(`/proc/${pid}/ns/${kind}`);
+    if (theirs !== (await readlink(`/proc/self/ns/${kind}`))) options.push(option);
+  }
+  return options;
+}
+
+/**
+ * `command` run inside a rootless daemon's namespaces (`namespaces`, nsenter's options), as the
  * user namespace's root, which is the project's user on the host: there the script's files map
  * to IDs the daemon can use, and what it leaves running ends with the daemon. It gains nothing
  * from setuid programs.
  */
 function insideDaemon(
   childPid: number,
+  namespaces: string[],
   limits: RunLimits,
   env: Record<string, string>,
   command: string[],
   cwd?: string,
 ): string[] {
-  const nsenter = ["/usr/bin/nsenter", `--target=${childPid}`, "--user", "--mount", "--net", "--pid", "--ipc"];
+  const nsenter = ["/usr/bin/nsenter", `--target=${childPid}`, ...namespaces];
   const noNewPrivs = ["/usr/bin/setpriv", "--no-new-privs", "--"];
   return [...withLimits(limits), ...nsenter, "--", ...noNewPrivs, ...cleanEnv(env), ...inDirectory(cwd, command)];
 }

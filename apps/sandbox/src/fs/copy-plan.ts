@@ -2,10 +2,10 @@
 // of the tree measures it (each hard-linked inode counted once) and cuts it into batches of
 // similar weight for several cp processes. A plan is plain data, so a golden keeps the one made at
 // its promotion beside it and every later copy of it starts copying at once.
-import type { Stats } from "node:fs";
-import { lstat, readdir } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import path from "node:path";
+import { StringDecoder } from "node:string_decoder";
+import { runOnDaemonFiles } from "./daemon-files.ts";
 
 /** How to copy one tree. */
 export interface CopyPlan {
@@ -50,52 +50,46 @@ export async function planCopy(
 ): Promise<CopyPlan> {
   const workers = Math.max(1, options.workers ?? defaultWorkers());
   const parallelFromBytes = options.parallelFromBytes ?? smallTreeBytes;
-  const dirs = new Map<string, DirEntry>();
+  const top: DirEntry = { rel: "", children: [], bytes: 0, weight: 0 };
+  const dirs = new Map<string, DirEntry>([["", top]]);
   const files = new Map<string, { bytes: number; weight: number }>();
   const seenInodes = new Map<string, string[]>();
-  const walk = async (rel: string): Promise<DirEntry> => {
-    const entry: DirEntry = { rel, children: [], bytes: 0, weight: 0 };
-    dirs.set(rel, entry);
-    const names = await readdir(path.join(source, rel));
-    entry.children = names;
-    // lstat a directory's entries together, and walk its subdirectories together: the walk is
-    // bound by syscall latency, not CPU.
-    const stats = await Promise.all(names.map((name) => lstat(path.join(source, rel, name))));
-    const subdirs: Promise<DirEntry>[] = [];
-    for (const [i, name] of names.entries()) {
-      const childRel = rel === "" ? name : path.join(rel, name);
-      const child = stats[i] as Stats;
-      if (child.isDirectory()) {
-        subdirs.push(walk(childRel));
-        continue;
-      }
-      let bytes = child.isFile() ? child.size : 0;
-      // A sparse file costs what it occupies, not what it claims; every entry costs a little.
-      let weight = Math.min(bytes, child.blocks * 512) + 512;
-      if (child.nlink > 1) {
-        const key = `${child.dev}:${child.ino}`;
-        const paths = seenInodes.get(key);
-        if (paths) {
-          paths.push(childRel);
-          bytes = 0;
-          weight = 512;
-        } else {
-          seenInodes.set(key, [childRel]);
-        }
-      }
-      files.set(childRel, { bytes, weight });
-      entry.bytes += bytes;
-      entry.weight += weight;
+  // find lists a directory before what it holds, each directory's names in the order it reads them.
+  for (const child of await listTree(source)) {
+    const parent = dirs.get(path.dirname(child.rel) === "." ? "" : path.dirname(child.rel));
+    if (!parent) throw new Error(`${source}: ${child.rel} was listed before its directory`);
+    parent.children.push(path.basename(child.rel));
+    if (child.type === "d") {
+      dirs.set(child.rel, { rel: child.rel, children: [], bytes: 0, weight: 0 });
+      continue;
     }
-    for (const sub of await Promise.all(subdirs)) {
-      entry.bytes += sub.bytes;
-      entry.weight += sub.weight;
+    let bytes = child.type === "f" ? child.size : 0;
+    // A sparse file costs what it occupies, not what it claims; every entry costs a little.
+    let weight = Math.min(bytes, child.blocks * 512) + 512;
+    if (child.links > 1) {
+      const paths = seenInodes.get(child.inode);
+      if (paths) {
+        paths.push(child.rel);
+        bytes = 0;
+        weight = 512;
+      } else {
+        seenInodes.set(child.inode, [child.rel]);
+      }
     }
-    return entry;
-  };
-  const top = await walk("");
+    files.set(child.rel, { bytes, weight });
+    parent.bytes += bytes;
+    parent.weight += weight;
+  }
+  // Each directory's size into its parent's, the deepest first.
+  const depth = (rel: string) => (rel === "" ? 0 : rel.split(path.sep).length);
+  for (const dir of [...dirs.values()].sort((a, b) => depth(b.rel) - depth(a.rel))) {
+    if (dir.rel === "") continue;
+    const parent = dirs.get(path.dirname(dir.rel) === "." ? "" : path.dirname(dir.rel)) as DirEntry;
+    parent.bytes += dir.bytes;
+    parent.weight += dir.weight;
+  }
   const totalBytes = top.bytes;
-  // Walks finish in any order: sort each group, so its first name does not depend on timing.
+  // Sorted, so each group's first name does not depend on the order of the listing.
   const linkGroups = [...seenInodes.values()].filter((paths) => paths.length > 1).map((paths) => paths.sort());
   const plan: CopyPlan = { totalBytes, cutDirs: [], batches: [], linkGroups, entries: dirs.size - 1 + files.size };
   if (workers < 2 || top.weight < parallelFromBytes) return plan;
@@ -150,4 +144,41 @@ export function isSafePlan(plan: CopyPlan): boolean {
     plan.batches.every((b) => relative(b.parent) && b.names.every(name)) &&
     plan.linkGroups.every((group) => group.every((rel) => relative(rel) && rel !== ""))
   );
+}
+
+interface ListedEntry {
+  rel: string;
+  /** find's letter: d directory, f regular file, l symlink, and so on. */
+  type: string;
+  size: number;
+  blocks: number;
+  links: number;
+  /** Device and inode: the same for every name of a hard-linked file. */
+  inode: string;
+}
+
+/**
+ * Every entry below `source` (not itself), from one `find` (run where it reaches whatever a daemon
+ * wrote): far fewer system calls than walking it from here, and it lists what the service could
+ * not open itself.
+ */
+async function listTree(source: string): Promise<ListedEntry[]> {
+  const entries: ListedEntry[] = [];
+  const decoder = new StringDecoder("utf8");
+  let pending = "";
+  const take = (text: string) => {
+    const records = (pending + text).split("\0");
+    pending = records.pop() ?? "";
+    for (const record of records) {
+      // Five fields, then the path, which may hold spaces.
+      const [type = "", size, blocks, links, inode = ""] = record.split(" ", 5);
+      const rel = record.split(" ").slice(5).join(" ");
+      entries.push({ rel, type, size: Number(size), blocks: Number(blocks), links: Number(links), inode });
+    }
+  };
+  await runOnDaemonFiles(["find", source, "-mindepth", "1", "-printf", "%y %s %b %n %D:%i %P\\0"], {
+    onStdout: (chunk) => take(decoder.write(chunk)),
+  });
+  take(decoder.end());
+  return entries;
 }

@@ -9,10 +9,10 @@
 // is put back afterwards: the directories that were cut through are created first with their
 // attributes (GNU tar, no recursion, xattrs included) and get their times back last, and hard
 // links whose names ended up in different batches are linked again.
-import { spawn } from "node:child_process";
 import { link, lstat, mkdir, unlink } from "node:fs/promises";
 import path from "node:path";
 import { type CopyPlan, defaultWorkers, isSafePlan, planCopy, worthSplitting } from "./copy-plan.ts";
+import { reachesDaemonFilesItself, runOnDaemonFiles, ToolError } from "./daemon-files.ts";
 import { clonesFiles } from "./reflink.ts";
 
 export interface CopyProgress {
@@ -49,7 +49,11 @@ export async function copyTree(source: string, destination: string, options: Cop
   const progress: CopyProgress = { copiedBytes: 0, totalBytes: plan.totalBytes };
   options.onProgress?.({ ...progress });
 
-  if (!worthSplitting(plan, { reflink: await clonesFiles(path.dirname(destination)) })) {
+  const split =
+    worthSplitting(plan, { reflink: await clonesFiles(path.dirname(destination)) }) &&
+    // Relinking and timing directories after the batches are the service's own file calls.
+    (await reachesDaemonFilesItself());
+  if (!split) {
     // Small enough that one cp is as fast as several: copy the whole tree in one go.
     await runCp(["-a", "--reflink=auto", "--", source, destination], path.dirname(source), options.signal);
     progress.copiedBytes = progress.totalBytes;
@@ -131,36 +135,16 @@ function runCp(args: string[], cwd: string, signal?: AbortSignal): Promise<void>
 }
 
 /** Runs a tool to its end; its stderr becomes the error, a full disk a DiskFullError. */
-function runTool(
+async function runTool(
   command: string,
   args: string[],
   options: { cwd?: string; signal?: AbortSignal; stdin?: Buffer; onStdout?: (chunk: Buffer) => void },
 ): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: options.cwd,
-      stdio: [options.stdin ? "pipe" : "ignore", options.onStdout ? "pipe" : "ignore", "pipe"],
-      signal: options.signal,
-    });
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString();
-    });
-    if (options.onStdout) child.stdout?.on("data", options.onStdout);
-    if (options.stdin) {
-      child.stdin?.on("error", () => undefined);
-      child.stdin?.end(options.stdin);
-    }
-    child.on("error", reject);
-    child.on("close", (code, sig) => {
-      if (code === 0) resolve();
-      else reject(copyFailure(stderr, `${command} ended with ${sig ?? `code ${code}`}`));
-    });
-  });
-}
-
-function copyFailure(stderr: string, fallback: string): CopyError {
-  const message = stderr.trim().split("\n")[0] || fallback;
-  if (/No space left on device|Disk quota exceeded/i.test(stderr)) return new DiskFullError(message);
-  return new CopyError(message);
+  try {
+    await runOnDaemonFiles([command, ...args], options);
+  } catch (error) {
+    if (!(error instanceof ToolError)) throw error;
+    if (/No space left on device|Disk quota exceeded/i.test(error.stderr)) throw new DiskFullError(error.message);
+    throw new CopyError(error.message);
+  }
 }

@@ -1,8 +1,5 @@
-import { execFile } from "node:child_process";
 import { statfs } from "node:fs/promises";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { runOnDaemonFiles } from "./daemon-files.ts";
 
 /** Bytes an unprivileged writer can still use on the filesystem holding `path`. */
 export async function diskFreeBytes(path: string): Promise<number> {
@@ -17,13 +14,15 @@ export function isDiskFull(error: unknown): boolean {
 }
 
 /**
- * Bytes of disk the trees at `paths` use together (blocks, hard links counted once, one
- * filesystem each; paths that do not exist count nothing): what a run has written.
+ * Bytes of disk the trees at `paths` use together, whoever owns their files (blocks, hard links
+ * counted once, one filesystem each; paths that do not exist count nothing): what a run has written.
  */
 export async function diskUsedBytes(paths: string[]): Promise<number> {
-  const { stdout } = await run("du", ["-s", "-c", "-x", "-B1", "--", ...paths], { maxBuffer: 1 << 20 }).catch(
-    (error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }),
-  );
+  let stdout = "";
+  // du ends with an error for a path that is missing, and still prints the total of the others.
+  await runOnDaemonFiles(["du", "-s", "-c", "-x", "-B1", "--", ...paths], {
+    onStdout: (chunk) => (stdout += chunk.toString()),
+  }).catch(() => undefined);
   const total = /^([0-9]+)\s+total$/m.exec(stdout);
   return total ? Number(total[1]) : 0;
 }

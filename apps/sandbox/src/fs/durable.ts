@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { open, rename, rm, symlink } from "node:fs/promises";
 import path from "node:path";
+import { runOnDaemonFiles } from "./daemon-files.ts";
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, "r");
@@ -44,7 +45,10 @@ export async function replaceSymlinkAtomic(link: string, target: string): Promis
   await fsyncDir(path.dirname(link));
 }
 
-/** rm -rf that is idempotent: a path that is already gone is a success. */
+/**
+ * rm -rf that is idempotent: a path that is already gone is a success. Run where it reaches what
+ * a daemon wrote (daemon-files.ts): any tree may hold a Docker directory.
+ */
 export async function removeTree(target: string): Promise<void> {
-  await rm(target, { recursive: true, force: true, maxRetries: 3 });
+  await runOnDaemonFiles(["rm", "-rf", "--", target]);
 }
