@@ -77,6 +77,18 @@ export default defineConfig({
       reuseExistingServer: false,
     },
     {
+      command: `${tsx} packages/mock-sandbox/src/serve.ts`,
+      env: { MOCK_SANDBOX_PORT: String(ports.modesSandbox) },
+      url: `http://127.0.0.1:${ports.modesSandbox}/v1/health`,
+      reuseExistingServer: false,
+    },
+    {
+      command: bffWithUsers(path.join(data, "bff-modes")),
+      env: { ...bffEnv("bff-modes", ports.modesSandbox, false), PORT: String(ports.modesBff) },
+      url: `http://127.0.0.1:${ports.modesBff}/api/v1/health`,
+      reuseExistingServer: false,
+    },
+    {
       command: fresh(path.join(data, "sandbox"), `${tsx} apps/sandbox/src/index.ts`),
       env: {
         SANDBOX_ROOT: path.join(data, "sandbox"),

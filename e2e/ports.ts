@@ -2,6 +2,9 @@
 export const ports = {
   mockSandbox: 7171,
   mockBff: 7170,
+  /** A mock sandbox of its own that a spec restarts with other Docker daemons, and its BFF. */
+  modesSandbox: 7173,
+  modesBff: 7172,
   realSandbox: 7181,
   realBff: 7180,
   /** A BFF whose sandbox is never there: the page as it looks while the sandbox is unreachable. */

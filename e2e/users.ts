@@ -17,6 +17,7 @@ const bffNames: Record<number, string> = {
   [ports.mockBff]: "bff-mock",
   [ports.realBff]: "bff-real",
   [ports.loneBff]: "bff-lone",
+  [ports.modesBff]: "bff-modes",
 };
 
 export function tokensFile(dataDir: string): string {

@@ -22,6 +22,7 @@ export async function createRealDockerRoot(dockerDir: string, megabytes: number)
     stopGraceMs: 1000,
     scratchDir: work,
     isolated: true,
+    limits: { processes: 4096, openFiles: 16_384 },
   });
   const daemon = await daemons.start("bench", dockerDir, path.join(work, "dockerd.log"));
   if (!daemon) throw new Error("no daemon");

@@ -98,8 +98,9 @@ export class MockSandboxControl {
 
   /**
    * What runs get from now on (mockDockerAvailability unless told): a daemon or none, rootless or
-   * not, projects isolated or not, or `refuses_runs` with the reason in `detail`. A BFF already
-   * connected asks again only when its event stream reconnects.
+   * not, projects isolated or not, or `refuses_runs` with the reason in `detail`. The sandbox
+   * restarts with it, as a real one must: its event streams end, and a connected BFF reconnects
+   * and asks again.
    */
   async setDocker(docker: DockerAvailability): Promise<void> {
     await this.send("POST", "/__control/docker", docker);

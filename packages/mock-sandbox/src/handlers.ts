@@ -137,6 +137,7 @@ function eventStream(sandbox: MockSandbox, request: Request): ReadableStream<Uin
   const frame = ({ id, event }: SequencedEvent) =>
     encoder.encode(`id: ${id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   let unsubscribe = () => {};
+  let stopRestarts = () => {};
   return new ReadableStream<Uint8Array>({
     start(controller) {
       const lastEventId = request.headers.get("last-event-id");
@@ -154,17 +155,21 @@ function eventStream(sandbox: MockSandbox, request: Request): ReadableStream<Uin
           unsubscribe();
         }
       });
-      request.signal.addEventListener("abort", () => {
+      const end = () => {
         unsubscribe();
+        stopRestarts();
         try {
           controller.close();
         } catch {
           // Already closed.
         }
-      });
+      };
+      stopRestarts = sandbox.onRestart(end);
+      request.signal.addEventListener("abort", end);
     },
     cancel() {
       unsubscribe();
+      stopRestarts();
     },
   });
 }

@@ -183,6 +183,22 @@ export class MockSandbox {
     return () => this.listeners.delete(listener);
   }
 
+  private streamEnders = new Set<() => void>();
+
+  /** `end` is called when the sandbox restarts: an open event stream ends then. */
+  onRestart(end: () => void): () => void {
+    this.streamEnders.add(end);
+    return () => this.streamEnders.delete(end);
+  }
+
+  /**
+   * Restarts as a real sandbox does to take a new configuration (its Docker daemons, say): every
+   * open event stream ends, and a client reconnects and asks again what the sandbox offers.
+   */
+  restart(): void {
+    for (const end of [...this.streamEnders]) end();
+  }
+
   /** Events after `lastId`, or null when they cannot be told and the client must re-sync. */
   eventsSince(lastId: number): SequencedEvent[] | null {
     const oldest = this.held[0]?.id ?? this.nextEventId;

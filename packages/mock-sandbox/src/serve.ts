@@ -85,6 +85,8 @@ function controlApp(sandbox: MockSandbox) {
   );
   app.post("/__control/docker", async (c) => {
     sandbox.docker = await c.req.json<MockSandbox["docker"]>();
+    // A real sandbox changes what its runs get only by restarting with a new configuration.
+    sandbox.restart();
     return c.body(null, 204);
   });
   app.post("/__control/online", async (c) => {
