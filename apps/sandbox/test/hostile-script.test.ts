@@ -69,6 +69,8 @@ const buildA = (wait: boolean) =>
 
 /** Every attempt, each printing REFUSED or BREACH with its name. */
 function hostileScript(target: {
+  /** How it fills the disk: a file it keeps, or one it deleted and keeps open. */
+  fill: "visible" | "deleted";
   root: string;
   runningBuild: string;
   servicePid: number;
@@ -143,8 +145,13 @@ function hostileScript(target: {
     ),
     // Every place on the host anyone may write: the run has its own of each (checked on the host).
     "for dir in /tmp /var/tmp /dev/shm /run/lock; do touch $dir/prewarm-breach; done 2>/dev/null",
-    "echo filling the disk",
-    "dd if=/dev/zero of=/tmp/fill bs=1M count=4096 status=none",
+    ...(target.fill === "deleted"
+      ? [
+          // Into a file it deleted and keeps open, which no listing of its directories shows.
+          "echo filling the disk through a deleted file",
+          "exec 3>/tmp/fill && rm /tmp/fill && dd if=/dev/zero bs=1M count=4096 status=none >&3",
+        ]
+      : ["echo filling the disk", "dd if=/dev/zero of=/tmp/fill bs=1M count=4096 status=none"]),
     "sleep 30",
     'echo "BREACH: wrote past its share of disk"',
   ].join("\n");
@@ -211,13 +218,17 @@ describe("a hostile startup script", () => {
       hostMarker: await hostTmpMarker(),
     };
 
-    await sandbox.startBuild({ build_id: "b1", project_id: "pb", startup_script: hostileScript(target) });
+    await sandbox.startBuild({
+      build_id: "b1",
+      project_id: "pb",
+      startup_script: hostileScript({ ...target, fill: "deleted" }),
+    });
     const b1 = await sandbox.waitForBuild("b1");
     const buildLog = await (await sandbox.request("GET", "/v1/builds/b1/log")).text();
     await sandbox.request("POST", "/v1/test-sessions", {
       session_id: "t1",
       project_id: "pb",
-      startup_script: hostileScript(target),
+      startup_script: hostileScript({ ...target, fill: "visible" }),
     });
     await expect
       .poll(async () => (await (await sandbox.request("GET", "/v1/test-sessions/t1")).json()).status, {
@@ -283,7 +294,11 @@ describe("a hostile startup script on a sandbox without Docker", () => {
         buildPid: record.pid,
         hostMarker: await hostTmpMarker(),
       };
-      await plain.startBuild({ build_id: "b1", project_id: "pb", startup_script: hostileScript(target) });
+      await plain.startBuild({
+        build_id: "b1",
+        project_id: "pb",
+        startup_script: hostileScript({ ...target, fill: "deleted" }),
+      });
       const b1 = await plain.waitForBuild("b1");
       const log = await (await plain.request("GET", "/v1/builds/b1/log")).text();
       expect(log).not.toContain("BREACH");

@@ -14,8 +14,8 @@
 //    loopback, unless the operator allows outbound access (the daemon's slirp4netns then gives
 //    one without the host's loopback).
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdir, readFile, readlink } from "node:fs/promises";
 import path from "node:path";
+import { childrenOf, processTable } from "../docker/run-leftovers.ts";
 
 /** Whether a run may reach anything beyond its own loopback. */
 export type RunNetwork = "none" | "outbound";
@@ -197,26 +197,48 @@ export class RunJail {
   }
 
   /**
+   * Every process of the run: those in the jail's PID namespace, every process below them, and
+   * every process in a namespace one of those is in. Its daemon's and containers' namespaces are
+   * nested in the jail's, and its script is entered into the daemon's from outside (no child of
+   * anything in the jail): it is found by its namespace.
+   */
+  async processes(): Promise<number[]> {
+    const table = await processTable();
+    const jail = table.get(this.holderPid)?.ns;
+    if (jail === undefined) return [];
+    const namespaces = new Set([jail]);
+    const members = new Set<number>();
+    for (let grown = true; grown; ) {
+      grown = false;
+      for (const [pid, { ns, ppid }] of table) {
+        if (members.has(pid) || !(namespaces.has(ns) || members.has(ppid))) continue;
+        members.add(pid);
+        namespaces.add(ns);
+        grown = true;
+      }
+    }
+    return [...members];
+  }
+
+  /**
    * Ends every process of the run but the jail's init: once its script has ended, nothing it
    * left may write into what is about to be measured and promoted.
    */
   async endStrays(): Promise<void> {
-    const ns = await readlink(`/proc/${this.holderPid}/ns/pid`).catch(() => null);
-    if (ns === null) return;
     for (let round = 0; round < 20; round++) {
-      let found = 0;
-      for (const entry of await readdir("/proc").catch(() => [] as string[])) {
-        const pid = Number(entry);
-        if (!/^[0-9]+$/.test(entry) || pid === this.holderPid || pid === this.keeperPid) continue;
-        if ((await readlink(`/proc/${entry}/ns/pid`).catch(() => null)) !== ns) continue;
-        found++;
+      const table = await processTable();
+      const jail = table.get(this.holderPid)?.ns;
+      const strays = [...table]
+        .filter(([pid, { ns }]) => ns === jail && pid !== this.holderPid && pid !== this.keeperPid)
+        .map(([pid]) => pid);
+      if (strays.length === 0) return;
+      for (const pid of strays) {
         try {
-          process.kill(Number(entry), "SIGKILL");
+          process.kill(pid, "SIGKILL");
         } catch {
           // Gone already.
         }
       }
-      if (found === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -256,9 +278,8 @@ export function inDirectory(cwd: string | undefined, command: string[]): string[
 /** The one child of `pid` (the holder under `unshare --fork`, the keeper under the holder), or null. */
 async function onlyChild(pid: number): Promise<number | null> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8").catch(() => "");
-    const child = Number.parseInt(text.trim().split(/\s+/)[0] ?? "", 10);
-    if (Number.isInteger(child) && child > 0) return child;
+    const [child] = await childrenOf(pid);
+    if (child !== undefined && child > 0) return child;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return null;

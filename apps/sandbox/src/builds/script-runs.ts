@@ -25,7 +25,7 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
 import type { DockerDaemons, DockerEngineUsed, RunDaemon } from "../docker/docker-daemon.ts";
-import { diskUsedBytes } from "../fs/disk.ts";
+import { diskUsedBytes, openDeletedBytes } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { Logger } from "../logger.ts";
@@ -330,9 +330,9 @@ export class ScriptRun<S extends RunView> {
   }
 
   /**
-   * Measures what the run has written every `diskCheckMs` (what its directories hold beyond
-   * what they held when it started, its log included) and stops it once that is past its share;
-   * returns how to stop measuring.
+   * Measures what the run has written every `diskCheckMs` (what its directories hold beyond what
+   * they held when it started, its log included, and what its processes deleted but keep open)
+   * and stops it once that is past its share; returns how to stop measuring.
    */
   private watchDisk(paths: string[]): () => void {
     const { diskLimitBytes, diskCheckMs } = this.kind.policy;
@@ -345,7 +345,9 @@ export class ScriptRun<S extends RunView> {
       if (measuring || this.stopReason) return;
       measuring = true;
       try {
-        const written = (await diskUsedBytes(measured)) - (await baseline);
+        // What its processes deleted but keep open still takes disk, where du cannot see it.
+        const hidden = this.jail ? await openDeletedBytes(await this.jail.processes()) : 0;
+        const written = (await diskUsedBytes(measured)) - (await baseline) + hidden;
         if (written > diskLimitBytes && !this.stopReason) {
           this.diskOverrun =
             `It wrote ${prettyBytes(written)}, more than a run's share of disk on this sandbox ` +

@@ -11,25 +11,13 @@
 //    outbound access.
 // 3. `stop` resolves only once rootlesskit has exited on SIGTERM and nothing of the daemon is
 //    left under its files or its Docker directory; otherwise it throws why, as a root daemon's.
-import {
-  access,
-  chmod,
-  chown,
-  constants,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  readlink,
-  symlink,
-  writeFile,
-} from "node:fs/promises";
+import { access, chmod, chown, constants, mkdir, open, readlink, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { cleanEnv, inDirectory, type RunJail, type RunLimits, withLimits } from "../builds/run-jail.ts";
 import { removeTree } from "../fs/durable.ts";
 import { DaemonError, engineUsed, logTail, ping, spawnDetached, waitUntil } from "./daemon-process.ts";
 import type { DockerEngine, RunDaemon } from "./docker-daemon.ts";
-import { killProcessesUnder } from "./run-leftovers.ts";
+import { childrenOf, killProcessesUnder } from "./run-leftovers.ts";
 
 const rootlessPrograms = {
   rootlesskit: "/usr/bin/rootlesskit",
@@ -262,17 +250,4 @@ function insideDaemon(
   const nsenter = ["/usr/bin/nsenter", `--target=${childPid}`, ...namespaces];
   const noNewPrivs = ["/usr/bin/setpriv", "--no-new-privs", "--"];
   return [...withLimits(limits), ...nsenter, "--", ...noNewPrivs, ...cleanEnv(env), ...inDirectory(cwd, command)];
-}
-
-/**
- * The children of `pid` on the host. Each thread lists the children it forked, and a Go program
- * (rootlesskit) forks from any of its threads: all of them are read.
- */
-async function childrenOf(pid: number): Promise<number[]> {
-  const children: number[] = [];
-  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const text = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
-    for (const word of text.trim().split(/\s+/).filter(Boolean)) children.push(Number.parseInt(word, 10));
-  }
-  return children;
 }

@@ -93,3 +93,31 @@ export async function unmountUnder(prefixes: readonly string[]): Promise<string[
   if (left.length > 0) throw new Error(`still mounted: ${left.join(", ")}`);
   return detached;
 }
+
+/**
+ * The children of `pid` on the host. Each thread lists the children it forked, and a Go program
+ * (rootlesskit) forks from any of its threads: all of them are read.
+ */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const text = await readFile(`/proc/${pid}/task/${task}/children`, "utf8").catch(() => "");
+    for (const word of text.trim().split(/\s+/).filter(Boolean)) children.push(Number.parseInt(word, 10));
+  }
+  return children;
+}
+
+/** Every process on the host (but this one): its PID namespace and its parent. */
+export async function processTable(): Promise<Map<number, { ns: string; ppid: number }>> {
+  const table = new Map<number, { ns: string; ppid: number }>();
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^[0-9]+$/.test(entry) || Number(entry) === process.pid) continue;
+    const ns = await readlink(`/proc/${entry}/ns/pid`).catch(() => null);
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => null);
+    if (ns === null || stat === null) continue;
+    // After the command's name, which may hold anything but ends at the last ')': state, then parent.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    table.set(Number(entry), { ns, ppid });
+  }
+  return table;
+}
