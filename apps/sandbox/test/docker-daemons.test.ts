@@ -207,7 +207,7 @@ describe("a Docker daemon per run", () => {
     if (!engine) return context.skip(noEngine);
     const sb = await withDaemons();
     await sb.startBuild({ build_id: "b1", project_id: "p1", startup_script: buildImage });
-    expect((await sb.waitForBuild("b1")).status).toBe("succeeded");
+    expect((await sb.waitForBuild("b1")).status, await log(sb, "b1")).toBe("succeeded");
     expect(await log(sb, "b1")).toContain("A new Docker daemon opens it without an error (overlay2)");
     // The script exits 0, but leaves the daemon's image store unreadable.
     await sb.startBuild({

@@ -2,7 +2,8 @@
 // rootless, as its own user. What containers write then belongs to the user's subordinate IDs,
 // and some of it is closed even to the user itself; still a build's golden is promoted whole, a
 // session's copy equals it, the next build starts from it with every step CACHED, and deleting
-// the cache removes all of it. The service says that projects are not isolated here.
+// the cache removes all of it; what a container writes counts against the run's share of disk.
+// The service says that projects are not isolated here.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -51,6 +52,7 @@ beforeAll(async () => {
       SANDBOX_PORT: String(port),
       SANDBOX_DOCKER: "on",
       SANDBOX_STOP_GRACE_MS: "1000",
+      SANDBOX_RUN_DISK_LIMIT: "64MiB",
       SANDBOX_TEST_SERVICE_UID: String(developer.uid),
       HOME: home,
       USER: `prewarm-${developer.uid}`,
@@ -137,6 +139,15 @@ describe("a sandbox service that is not root", () => {
     expect(second.log.match(/CACHED/g)?.length).toBeGreaterThanOrEqual(4);
     expect(second.log).toMatch(/^private$/m);
     expect(second.log).toMatch(/^stopped$/m);
+
+    // What a container writes where only its user may look still counts against the run's share.
+    const overrun = await build(
+      "b3",
+      "docker run --rm --network=none -u 1000 -v kept:/data fidelity:1 sh -c " +
+        "'dd if=/dev/zero of=/data/closed/big bs=1M count=128 && sleep 30'",
+    );
+    expect(overrun.build.status, overrun.log).toBe("failed");
+    expect(overrun.build.error).toContain("more than a run's share of disk on this sandbox (67.1 MB)");
 
     // Deleting the session and the cache leaves nothing of them.
     expect((await call("DELETE", "/v1/sessions/s1")).status).toBe(204);

@@ -14,6 +14,7 @@
 //    loopback, unless the operator allows outbound access (the daemon's slirp4netns then gives
 //    one without the host's loopback).
 import { type ChildProcess, spawn } from "node:child_process";
+import { readlink } from "node:fs/promises";
 import path from "node:path";
 import { childrenOf, processTable } from "../docker/run-leftovers.ts";
 
@@ -21,8 +22,8 @@ import { childrenOf, processTable } from "../docker/run-leftovers.ts";
 export type RunNetwork = "none" | "outbound";
 
 export interface RunLimits {
-  /** RLIMIT_NPROC: processes (threads) of the project's user, its containers' users included. */
-  processes: number;
+  /** RLIMIT_NPROC: processes (threads) of the project's user, its containers' users included; null: not set. */
+  processes: number | null;
   /** RLIMIT_NOFILE of every process of the run. */
   openFiles: number;
 }
@@ -94,6 +95,11 @@ export class RunJail {
   readonly holderPid: number;
   /** The holder's one child of its own, which keeps it waiting (and reaping). */
   private readonly keeperPid: number;
+  /**
+   * The jail's PID namespace, read once it was made: what names the run's processes, even after
+   * its holder's PID went to another process.
+   */
+  private readonly pidNamespace: string;
 
   private constructor(options: {
     user: RunIdentity;
@@ -103,6 +109,7 @@ export class RunJail {
     unshare: ChildProcess;
     holderPid: number;
     keeperPid: number;
+    pidNamespace: string;
   }) {
     this.user = options.user;
     this.network = options.network;
@@ -110,6 +117,7 @@ export class RunJail {
     this.unshare = options.unshare;
     this.holderPid = options.holderPid;
     this.keeperPid = options.keeperPid;
+    this.pidNamespace = options.pidNamespace;
   }
 
   /**
@@ -160,13 +168,16 @@ export class RunJail {
     });
     const holderPid = ready && unshare.pid !== undefined ? await onlyChild(unshare.pid) : null;
     const keeperPid = holderPid === null ? null : await onlyChild(holderPid);
-    if (holderPid === null || keeperPid === null) {
+    const pidNamespace = holderPid === null ? null : await readlink(`/proc/${holderPid}/ns/pid`).catch(() => null);
+    // A namespace that is the service's own would make every process on the host the run's.
+    const own = await readlink("/proc/self/ns/pid");
+    if (holderPid === null || keeperPid === null || pidNamespace === null || pidNamespace === own) {
       if (unshare.pid !== undefined) unshare.kill("SIGKILL");
       throw new Error(`Could not make the run's jail: ${said.trim() || "the holder exited"}`);
     }
     unshare.stdout?.resume();
     unshare.stderr?.resume();
-    return new RunJail({ ...options, unshare, holderPid, keeperPid });
+    return new RunJail({ ...options, unshare, holderPid, keeperPid, pidNamespace });
   }
 
   /** `command` run in the jail, as root: only for what then drops to the user itself (a daemon's launcher). */
@@ -204,9 +215,7 @@ export class RunJail {
    */
   async processes(): Promise<number[]> {
     const table = await processTable();
-    const jail = table.get(this.holderPid)?.ns;
-    if (jail === undefined) return [];
-    const namespaces = new Set([jail]);
+    const namespaces = new Set([this.pidNamespace]);
     const members = new Set<number>();
     for (let grown = true; grown; ) {
       grown = false;
@@ -227,9 +236,8 @@ export class RunJail {
   async endStrays(): Promise<void> {
     for (let round = 0; round < 20; round++) {
       const table = await processTable();
-      const jail = table.get(this.holderPid)?.ns;
       const strays = [...table]
-        .filter(([pid, { ns }]) => ns === jail && pid !== this.holderPid && pid !== this.keeperPid)
+        .filter(([pid, { ns }]) => ns === this.pidNamespace && pid !== this.holderPid && pid !== this.keeperPid)
         .map(([pid]) => pid);
       if (strays.length === 0) return;
       for (const pid of strays) {
@@ -258,7 +266,8 @@ export class RunJail {
 
 /** `prlimit` setting the run's limits (soft and hard) on what follows. */
 export function withLimits(limits: RunLimits): string[] {
-  return [programs.prlimit, `--nproc=${limits.processes}`, `--nofile=${limits.openFiles}`, "--"];
+  const processes = limits.processes === null ? [] : [`--nproc=${limits.processes}`];
+  return [programs.prlimit, ...processes, `--nofile=${limits.openFiles}`, "--"];
 }
 
 /** `env -i NAME=value …`: what follows gets `env` and nothing else. */

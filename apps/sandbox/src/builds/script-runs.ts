@@ -25,8 +25,9 @@ import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import prettyBytes from "pretty-bytes";
 import type { DockerDaemons, DockerEngineUsed, RunDaemon } from "../docker/docker-daemon.ts";
-import { diskUsedBytes, openDeletedBytes } from "../fs/disk.ts";
+import { diskUsedBytes } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
+import { heldDeletedBytes } from "../fs/held-files.ts";
 import { KeyedLocks } from "../golden/golden-locks.ts";
 import type { Logger } from "../logger.ts";
 import { runsEnded } from "../metrics.ts";
@@ -50,6 +51,9 @@ type RunUser = components["schemas"]["RunUser"];
  * run is then interrupted, not stopped).
  */
 type StopReason = "stop" | "timeout" | "disk" | "shutdown";
+
+/** Open files and mappings a run's disk measure looks through at most; a run holding more is stopped. */
+const maxHeldEntries = 200_000;
 
 /** What the lifecycle sets in a run's view, the Build or TestSession of the contract. */
 interface RunView {
@@ -331,7 +335,8 @@ export class ScriptRun<S extends RunView> {
 
   /**
    * Measures what the run has written every `diskCheckMs` (what its directories hold beyond what
-   * they held when it started, its log included, and what its processes deleted but keep open)
+   * they held when it started, its log included, and what its processes deleted but keep open or
+   * mapped)
    * and stops it once that is past its share; returns how to stop measuring.
    */
   private watchDisk(paths: string[]): () => void {
@@ -345,21 +350,37 @@ export class ScriptRun<S extends RunView> {
       if (measuring || this.stopReason) return;
       measuring = true;
       try {
-        // What its processes deleted but keep open still takes disk, where du cannot see it.
-        const hidden = this.jail ? await openDeletedBytes(await this.jail.processes()) : 0;
-        const written = (await diskUsedBytes(measured)) - (await baseline) + hidden;
-        if (written > diskLimitBytes && !this.stopReason) {
-          this.diskOverrun =
-            `It wrote ${prettyBytes(written)}, more than a run's share of disk on this sandbox ` +
-            `(${prettyBytes(diskLimitBytes)})`;
-          this.stop("disk");
+        // What its processes deleted but keep open or mapped still takes disk, where du cannot see it.
+        const held = this.jail ? await heldDeletedBytes(await this.jail.processes(), maxHeldEntries) : { bytes: 0 };
+        if (held.tooMany !== undefined) {
+          this.overrun(
+            `It holds ${held.tooMany} open or mapped files, more than the ${maxHeldEntries} whose ` +
+              "disk use this sandbox measures",
+          );
+          return;
         }
+        const written = (await diskUsedBytes(measured)) - (await baseline) + held.bytes;
+        if (written > diskLimitBytes) {
+          this.overrun(
+            `It wrote ${prettyBytes(written)}, more than a run's share of disk on this sandbox ` +
+              `(${prettyBytes(diskLimitBytes)})`,
+          );
+        }
+      } catch (error) {
+        this.complain("could not measure the run's disk use", error);
       } finally {
         measuring = false;
       }
     }, diskCheckMs);
     timer.unref();
     return () => clearInterval(timer);
+  }
+
+  /** Stops the run for its disk use, saying why, unless it is stopping already. */
+  private overrun(reason: string): void {
+    if (this.stopReason) return;
+    this.diskOverrun = reason;
+    this.stop("disk");
   }
 
   private throwIfStopping(): void {

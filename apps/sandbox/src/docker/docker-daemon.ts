@@ -30,10 +30,9 @@ import {
   symlink,
   writeFile,
 } from "node:fs/promises";
-import { userInfo } from "node:os";
 import path from "node:path";
 import type { RunJail, RunLimits } from "../builds/run-jail.ts";
-import { subordinateIds } from "../fs/daemon-files.ts";
+import { daemonFilesProblem } from "../fs/daemon-files.ts";
 import { removeTree } from "../fs/durable.ts";
 import type { Logger } from "../logger.ts";
 import { DaemonError, engineUsed, logTail, ping, spawnDetached, terminateChild, waitUntil } from "./daemon-process.ts";
@@ -100,12 +99,7 @@ export async function findEngine(
   if (process.getuid?.() !== 0) {
     // An unprivileged service runs every project's daemon as its own user, rootless: its
     // subordinate IDs are what containers write as, and how it reaches their files (daemon-files.ts).
-    const problem =
-      rootless ??
-      ((await subordinateIds())
-        ? null
-        : `the service's user ${userInfo().username} has no subordinate IDs in /etc/subuid and /etc/subgid ` +
-          `(usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${userInfo().username})`);
+    const problem = rootless ?? (await daemonFilesProblem());
     if (problem === null) return { engine: { ...debianEngine, args, mode: "rootless" }, reason: null, refuses: false };
     const reason = `this sandbox runs as an unprivileged user and cannot run rootless Docker daemons: ${problem}`;
     if (setting === "on") throw new Error(`SANDBOX_DOCKER=on, but ${reason}`);
@@ -153,8 +147,14 @@ export interface RunDaemon {
   stop(): Promise<void>;
 }
 
-/** dockerd 20.10's containerd event stream ends with this at every shutdown: not a fault of the data. */
-const knownShutdownNoise = /Failed to get event|stopping event stream/;
+/**
+ * What dockerd 20.10 logs as errors that are no fault of the data: its containerd event stream
+ * ends so at every shutdown, and on a busy host its health check may find its own containerd
+ * slow to answer, kill it and start it again (a directory containerd could not open would keep
+ * the daemon from answering at all, which fails the start).
+ */
+const knownNoise =
+  /Failed to get event|stopping event stream|failed connecting to containerd|containerd did not exit successfully/;
 /** How long dockerd and containerd get to exit on SIGTERM, beyond the containers' own grace. */
 const stopTimeoutMs = 30_000;
 
@@ -434,7 +434,7 @@ export class DockerDaemons {
       .subarray(from)
       .toString("utf8")
       .split("\n")
-      .filter((line) => line.includes("level=error") && !knownShutdownNoise.test(line));
+      .filter((line) => line.includes("level=error") && !knownNoise.test(line));
     if (errors.length > 0) {
       throw new DaemonError("A Docker daemon opened the directory with errors", errors.slice(-15).join("\n"));
     }

@@ -59,6 +59,9 @@ interface RootlessOptions {
 export async function startRootless(options: RootlessOptions): Promise<RunDaemon> {
   const { engine, dockerDir, filesDir, jail } = options;
   const user = jail?.user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  // RLIMIT_NPROC counts every process of a user: without a jail, the user is the service's own,
+  // whose other processes (a developer's whole desktop) would count against each run.
+  const limits = jail ? options.limits : { ...options.limits, processes: null };
   const xdg = path.join(filesDir, "xdg");
   const home = path.join(filesDir, "home");
   const bin = path.join(filesDir, "bin");
@@ -120,7 +123,7 @@ export async function startRootless(options: RootlessOptions): Promise<RunDaemon
   const env = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", HOME: home, XDG_RUNTIME_DIR: xdg, TMPDIR: xdg };
   const argv = jail
     ? jail.asUser(command, env, { launcher: true })
-    : [...withLimits(options.limits), ...cleanEnv(env), ...command];
+    : [...withLimits(limits), ...cleanEnv(env), ...command];
   const log = await open(options.logFile, "a");
   const launcher = spawnDetached(argv[0] ?? "", argv.slice(1), log.fd);
   let childPid: number | null = null;
@@ -143,7 +146,7 @@ export async function startRootless(options: RootlessOptions): Promise<RunDaemon
       used,
       binDir: bin,
       filesDir,
-      enter: (scriptEnv, script, cwd) => insideDaemon(inside, namespaces, options.limits, scriptEnv, script, cwd),
+      enter: (scriptEnv, script, cwd) => insideDaemon(inside, namespaces, limits, scriptEnv, script, cwd),
       stop,
     };
   } catch (error) {

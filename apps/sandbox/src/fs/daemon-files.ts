@@ -3,57 +3,56 @@
 // write as their own users) and directories closed even to their owner (overlay's work/): the
 // service itself could neither read, copy, measure nor remove them.
 // Invariant: every command that walks, copies, measures or removes a tree a daemon may have
-// written runs through `reachingDaemonFiles`: as it is where the service is root (root reaches
-// every file), else inside a user namespace that maps the service's user to root and its
-// subordinate range from 1, exactly as its daemons' rootlesskit does, whose root reaches every
-// one of those files and keeps each owner as it is.
+// written runs through `runOnDaemonFiles`: as it is where the service is root (root reaches every
+// file) or where it cannot run rootless daemons (no daemon wrote anything), and otherwise under
+// rootlesskit, in the very user namespace its daemons get (the user as root, every subordinate
+// range mapped after it), whose root reaches every one of those files and keeps each owner.
 import { spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { userInfo } from "node:os";
+import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import path from "node:path";
 
-export interface IdRange {
-  start: number;
-  count: number;
+const rootlesskit = "/usr/bin/rootlesskit";
+
+/** The namespace's wrapper for one command: a state directory of its own, removed when it exits. */
+function underRootlesskit(): string[] {
+  return [rootlesskit, "--net=host", `--state-dir=${path.join(tmpdir(), `prewarm-files-${randomUUID()}`)}`];
 }
+
+let problem: Promise<string | null> | undefined;
 
 /**
- * The service user's subordinate IDs: its first range in `/etc/subuid` and `/etc/subgid` (by
- * name or by ID), the one its rootless daemons map from 1; null unless it has both.
+ * Why the service cannot reach files of its subordinate IDs (null when it can, or is root):
+ * rootlesskit must run and map at least one subordinate range. Tried once, by running it.
  */
-export async function subordinateIds(): Promise<{ uids: IdRange; gids: IdRange } | null> {
-  const { username, uid, gid } = userInfo();
-  const uids = await firstRange("/etc/subuid", [username, String(uid)]);
-  const gids = await firstRange("/etc/subgid", [username, String(gid), String(uid)]);
-  return uids && gids ? { uids, gids } : null;
-}
-
-async function firstRange(file: string, owners: string[]): Promise<IdRange | null> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  for (const line of text.split("\n")) {
-    const [owner, start, count] = line.trim().split(":");
-    if (owner === undefined || !owners.includes(owner)) continue;
-    const range = { start: Number(start), count: Number(count) };
-    if (Number.isSafeInteger(range.start) && Number.isSafeInteger(range.count) && range.count > 0) return range;
-  }
-  return null;
-}
-
-let namespace: Promise<string[]> | undefined;
-
-/** `unshare`'s arguments for the namespace; none where the service is root or has no range (then no daemon ran). */
-function namespaceArgs(): Promise<string[]> {
-  namespace ??= (async () => {
-    if (process.getuid?.() === 0) return [];
-    const ids = await subordinateIds();
-    if (!ids) return [];
-    return [
-      "/usr/bin/unshare",
-      "--map-root-user",
-      `--map-users=${ids.uids.start},1,${ids.uids.count}`,
-      `--map-groups=${ids.gids.start},1,${ids.gids.count}`,
-    ];
+export function daemonFilesProblem(): Promise<string | null> {
+  problem ??= (async () => {
+    if (process.getuid?.() === 0) return null;
+    let said = "";
+    const mapped = await runTool([...underRootlesskit(), "cat", "/proc/self/uid_map"], {
+      onStdout: (chunk) => (said += chunk.toString()),
+    }).then(
+      () => said.trim().split("\n").length,
+      (error: Error) => error,
+    );
+    if (mapped instanceof Error) return `rootlesskit could not make a user namespace (${mapped.message})`;
+    if (mapped >= 2) return null;
+    return (
+      "its user has no subordinate IDs in /etc/subuid and /etc/subgid " +
+      "(usermod --add-subuids 100000-165535 --add-subgids 100000-165535 <user>)"
+    );
   })();
-  return namespace;
+  return problem;
+}
+
+/** Whether commands on daemons' files run under rootlesskit (the service is not root, and can). */
+async function throughNamespace(): Promise<boolean> {
+  return process.getuid?.() !== 0 && (await daemonFilesProblem()) === null;
+}
+
+/** Whether the service reaches every file itself, so Node's own file calls may walk daemons' trees. */
+export async function reachesDaemonFilesItself(): Promise<boolean> {
+  return !(await throughNamespace());
 }
 
 /** A tool that ended with an error: its first line of stderr, or how it ended. */
@@ -61,25 +60,34 @@ export class ToolError extends Error {
   override name = "ToolError";
   readonly stderr: string;
   constructor(tool: string, stderr: string, ending: string) {
-    super(stderr.trim().split("\n")[0] || `${tool} ended with ${ending}`);
+    // rootlesskit's own lines say only that its command failed.
+    const said = stderr.split("\n").find((line) => line.trim() !== "" && !line.startsWith("[rootlesskit:"));
+    super(said?.trim() || `${tool} ended with ${ending}`);
     this.stderr = stderr;
   }
 }
 
+interface ToolOptions {
+  cwd?: string;
+  signal?: AbortSignal;
+  stdin?: Buffer;
+  onStdout?: (chunk: Buffer) => void;
+}
+
 /**
  * Runs `argv` to its end where it reaches every file of the service's daemons (in `cwd`, which
- * inside the namespace is entered there); rejects with a ToolError unless it exits 0.
+ * under rootlesskit is entered inside the namespace); rejects with a ToolError unless it exits 0.
  */
-export async function runOnDaemonFiles(
-  argv: string[],
-  options: { cwd?: string; signal?: AbortSignal; stdin?: Buffer; onStdout?: (chunk: Buffer) => void } = {},
-): Promise<void> {
-  const unshare = await namespaceArgs();
-  const wd = options.cwd ? [`--wd=${options.cwd}`] : [];
-  const [command, ...args] = unshare.length === 0 ? argv : [...unshare, ...wd, "--", ...argv];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(command ?? "", args, {
-      cwd: unshare.length === 0 ? options.cwd : undefined,
+export async function runOnDaemonFiles(argv: string[], options: ToolOptions = {}): Promise<void> {
+  if (!(await throughNamespace())) return runTool(argv, options);
+  const inside = options.cwd ? ["/bin/sh", "-c", 'cd -- "$1" && shift && exec "$@"', "in-directory", options.cwd] : [];
+  return runTool([...underRootlesskit(), ...inside, ...argv], { ...options, cwd: undefined });
+}
+
+function runTool(argv: string[], options: ToolOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(argv[0] ?? "", argv.slice(1), {
+      cwd: options.cwd,
       stdio: [options.stdin ? "pipe" : "ignore", options.onStdout ? "pipe" : "ignore", "pipe"],
       signal: options.signal,
     });
@@ -95,12 +103,7 @@ export async function runOnDaemonFiles(
     child.on("error", reject);
     child.on("close", (code, signal) => {
       if (code === 0) resolve();
-      else reject(new ToolError(argv[0] ?? "", stderr, signal ?? `code ${code}`));
+      else reject(new ToolError(path.basename(argv[0] ?? ""), stderr, signal ?? `code ${code}`));
     });
   });
-}
-
-/** Whether the service reaches every file itself (it is root), so Node's own file calls may walk daemons' trees. */
-export async function reachesDaemonFilesItself(): Promise<boolean> {
-  return (await namespaceArgs()).length === 0;
 }

@@ -1,4 +1,4 @@
-import { readdir, readlink, stat, statfs } from "node:fs/promises";
+import { statfs } from "node:fs/promises";
 import { runOnDaemonFiles } from "./daemon-files.ts";
 
 /** Bytes an unprivileged writer can still use on the filesystem holding `path`. */
@@ -25,29 +25,4 @@ export async function diskUsedBytes(paths: string[]): Promise<number> {
   }).catch(() => undefined);
   const total = /^([0-9]+)\s+total$/m.exec(stdout);
   return total ? Number(total[1]) : 0;
-}
-
-/** tmpfs and ramfs hold memory, not disk (a run's /dev/shm is a small tmpfs; memfd files live in one). */
-const memoryFilesystems = new Set([0x01021994, 0x858458f6]);
-
-/**
- * Bytes of disk held by files that the processes `pids` keep open after deleting them (each file
- * once, on any disk filesystem, a container's overlay included): du no longer sees them, and a run
- * could otherwise fill the disk past its share unseen.
- */
-export async function openDeletedBytes(pids: readonly number[]): Promise<number> {
-  const counted = new Set<string>();
-  let bytes = 0;
-  for (const pid of pids) {
-    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
-      const file = `/proc/${pid}/fd/${fd}`;
-      if (!(await readlink(file).catch(() => "")).endsWith(" (deleted)")) continue;
-      const info = await stat(file).catch(() => null);
-      if (!info?.isFile() || counted.has(`${info.dev}:${info.ino}`)) continue;
-      if (memoryFilesystems.has((await statfs(file).catch(() => ({ type: 0x01021994 }))).type)) continue;
-      counted.add(`${info.dev}:${info.ino}`);
-      bytes += info.blocks * 512;
-    }
-  }
-  return bytes;
 }
