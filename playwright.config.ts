@@ -97,6 +97,8 @@ export default defineConfig({
       },
       url: `http://127.0.0.1:${ports.realSandbox}/v1/health`,
       reuseExistingServer: false,
+      // Stopped as an operator stops it, so it leaves nothing of its daemons in the host's /tmp.
+      gracefulShutdown: { signal: "SIGTERM", timeout: 30_000 },
     },
     {
       command: bffWithUsers(path.join(data, "bff-lone")),

@@ -8,7 +8,7 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
+import { entries, freePort, kill9, seededRandom, startService, stopGracefully } from "@prewarm/test-kit/processes";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freshDatabase, seedUser, type TestUser } from "./helpers.ts";
 
@@ -76,7 +76,8 @@ for (const { name, pglite, skip } of stores)
 
     afterAll(async () => {
       await kill9(bff);
-      await kill9(sandbox);
+      // Stopped gracefully: it removes its daemons' directory in the host's /tmp.
+      await stopGracefully(sandbox);
       await database?.drop();
       if (root) await rm(root, { recursive: true, force: true });
     });
@@ -311,7 +312,7 @@ describe("a sandbox restart under a running build", () => {
       expect(golden).toMatchObject({ exists: true, size_bytes: ready.size_bytes });
     } finally {
       await kill9(bff);
-      await kill9(sandbox);
+      await stopGracefully(sandbox);
       await rm(root, { recursive: true, force: true });
     }
   }, 60_000);

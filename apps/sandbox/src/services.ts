@@ -94,7 +94,7 @@ export function createServices(options: {
 
 /**
  * Ends every run (builds and test sessions as interrupted: the service is stopping) and the
- * spares' copying, and waits for every daemon to be down.
+ * spares' copying, waits for every daemon to be down, and removes their directory in /tmp.
  */
 export async function stopRuns(services: SandboxServices): Promise<void> {
   await Promise.all([
@@ -103,6 +103,7 @@ export async function stopRuns(services: SandboxServices): Promise<void> {
     services.spares.stop(),
     services.daemons.settled(),
   ]);
+  await services.daemons.removeBase();
 }
 
 /** Creates the root's directories and settles whatever a previous run left behind. */

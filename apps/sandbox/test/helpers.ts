@@ -91,10 +91,9 @@ export async function createTestSandbox(
     startBuild,
     waitForBuild,
     close: async () => {
+      // Stopping the runs also removes the daemons' directory in the host's /tmp.
       await stopRuns(services);
       await rm(root, { recursive: true, force: true });
-      // The daemons' directory in the host's /tmp, which every run's jail made.
-      await rm(services.daemons.base, { recursive: true, force: true });
     },
   };
 }

@@ -71,6 +71,19 @@ export async function kill9(child: ChildProcess | null | undefined): Promise<voi
   await exited;
 }
 
+/**
+ * Stops a service as an operator does (SIGTERM), so it cleans up after itself; SIGKILL after
+ * `timeoutMs` if it has not exited by then.
+ */
+export async function stopGracefully(child: ChildProcess | null | undefined, timeoutMs = 30_000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 /** mulberry32: a small seeded PRNG, so a failing random run can be replayed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

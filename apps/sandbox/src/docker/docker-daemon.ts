@@ -209,6 +209,11 @@ export class DockerDaemons {
     return this.base;
   }
 
+  /** Removes the daemons' directory once no run is left to use it: a stopped service leaves nothing in /tmp. */
+  async removeBase(): Promise<void> {
+    await removeTree(this.base);
+  }
+
   /** Whether runs get a daemon here, which kind, and why not, in plain words (the contract's DockerAvailability). */
   availability(): {
     available: boolean;
