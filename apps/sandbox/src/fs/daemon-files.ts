@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { inDirectory } from "../builds/run-jail.ts";
 
 const rootlesskit = "/usr/bin/rootlesskit";
 
@@ -80,8 +81,7 @@ interface ToolOptions {
  */
 export async function runOnDaemonFiles(argv: string[], options: ToolOptions = {}): Promise<void> {
   if (!(await throughNamespace())) return runTool(argv, options);
-  const inside = options.cwd ? ["/bin/sh", "-c", 'cd -- "$1" && shift && exec "$@"', "in-directory", options.cwd] : [];
-  return runTool([...underRootlesskit(), ...inside, ...argv], { ...options, cwd: undefined });
+  return runTool([...underRootlesskit(), ...inDirectory(options.cwd, argv)], { ...options, cwd: undefined });
 }
 
 function runTool(argv: string[], options: ToolOptions): Promise<void> {
