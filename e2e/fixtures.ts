@@ -82,8 +82,22 @@ async function accessibilityViolations(page: Page): Promise<string[]> {
   );
 }
 
+/**
+ * Resolves once no finite animation is running: a dialog fading in or a chip's transition is
+ * photographed and checked at rest, as people see it, not with colours half-way. Endless ones (a
+ * building state's progress bar) never finish and are left out.
+ */
+async function settled(page: Page): Promise<void> {
+  await page.waitForFunction(() =>
+    document
+      .getAnimations()
+      .every((animation) => animation.playState !== "running" || animation.effect?.getTiming().iterations === Infinity),
+  );
+}
+
 /** A screenshot for people to look at, after axe found nothing wrong with the state shown. */
 export async function snapshot(page: Page, name: string): Promise<void> {
+  await settled(page);
   expect(await accessibilityViolations(page), `accessibility of ${name}`).toEqual([]);
   await mkdir(screenshotDir, { recursive: true });
   await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
