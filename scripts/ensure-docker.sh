@@ -10,6 +10,9 @@ installed busybox-static || missing+=(busybox-static)
 installed rootlesskit || missing+=(rootlesskit)
 installed uidmap || missing+=(uidmap)
 installed slirp4netns || missing+=(slirp4netns)
+# Replicating a golden to another host reads xattrs (getfattr) and may compress (zstd).
+installed attr || missing+=(attr)
+installed zstd || missing+=(zstd)
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi

@@ -4,9 +4,11 @@ import { Builds } from "./builds/builds.ts";
 import type { RunPolicy } from "./builds/run-jail.ts";
 import { DockerDaemons, type EngineFound } from "./docker/docker-daemon.ts";
 import { EventBus } from "./events/event-bus.ts";
+import { GoldenArchives } from "./golden/golden-archive.ts";
 import { GenerationPins, KeyedLocks } from "./golden/golden-locks.ts";
 import { GoldenQuota } from "./golden/golden-quota.ts";
 import { Goldens } from "./golden/goldens.ts";
+import { Replications } from "./golden/replication.ts";
 import { Spares } from "./golden/spares.ts";
 import { SandboxLayout } from "./layout.ts";
 import type { Logger } from "./logger.ts";
@@ -22,6 +24,9 @@ export interface SandboxServices {
   goldens: Goldens;
   quota: GoldenQuota;
   spares: Spares;
+  /** Goldens as other hosts fetch them, and goldens fetched from other hosts. */
+  archives: GoldenArchives;
+  replications: Replications;
   builds: Builds;
   sessions: Sessions;
   testSessions: TestSessions;
@@ -66,19 +71,11 @@ export function createServices(options: {
   const goldens = new Goldens(layout, locks, pins, (made, dockerDir) => daemons.goldenProblem(made, dockerDir));
   const quota = new GoldenQuota({ goldens, locks, bus, logger: options.logger }, options.goldenQuotaBytes ?? null);
   const spares = new Spares({ layout, locks, goldens, logger: options.logger }, options.spareCopies ?? 0);
-  const builds = new Builds({
-    daemons,
-    layout,
-    locks,
-    pins,
-    goldens,
-    quota,
-    spares,
-    bus,
-    logger: options.logger,
-    stopGraceMs: options.stopGraceMs,
-    policy,
-  });
+  // What makes and promotes goldens: a build here, or a replication from another host.
+  const goldenMakers = { daemons, layout, locks, pins, goldens, quota, spares, bus, logger: options.logger };
+  const builds = new Builds({ ...goldenMakers, stopGraceMs: options.stopGraceMs, policy });
+  const archives = new GoldenArchives(goldens);
+  const replications = new Replications(goldenMakers);
   const sessions = new Sessions(layout, goldens, spares, bus);
   const testSessions = new TestSessions({
     layout,
@@ -89,17 +86,31 @@ export function createServices(options: {
     stopGraceMs: options.stopGraceMs,
   });
   watchGoldens(goldens, layout.root);
-  return { layout, daemons, bus, goldens, quota, spares, builds, sessions, testSessions, logger: options.logger };
+  return {
+    layout,
+    daemons,
+    bus,
+    goldens,
+    quota,
+    spares,
+    archives,
+    replications,
+    builds,
+    sessions,
+    testSessions,
+    logger: options.logger,
+  };
 }
 
 /**
- * Ends every run (builds and test sessions as interrupted: the service is stopping) and the
- * spares' copying, waits for every daemon to be down, and removes their directory in /tmp.
+ * Ends every run (builds and test sessions as interrupted: the service is stopping), every
+ * replication and the spares' copying, waits for every daemon to be down, and removes their directory in /tmp.
  */
 export async function stopRuns(services: SandboxServices): Promise<void> {
   await Promise.all([
     services.builds.stopAll(),
     services.testSessions.stopAll(),
+    services.replications.stopAll(),
     services.spares.stop(),
     services.daemons.settled(),
   ]);

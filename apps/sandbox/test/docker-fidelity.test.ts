@@ -4,16 +4,18 @@
 // written by a container, a stopped container and a BuildKit cache mount. Both ways a session's
 // copy is made (one `cp -a`, or the tree cut into batches for several) must give a daemon the
 // same images, contents, volume and container, rebuild every step CACHED, and match the golden
-// path by path (type, mode, owner, size, times, link groups, xattrs).
+// path by path (type, mode, owner, size, times, link groups, xattrs). So must a replica of the
+// golden on another host, streamed over HTTP as a zstd-compressed tar and checked there.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
 import { planCopy } from "../src/fs/copy-plan.ts";
 import { copyTree } from "../src/fs/copy-tree.ts";
-import { createTestSandbox, type TestSandbox } from "./helpers.ts";
+import type { TestSandbox } from "./helpers.ts";
 import { buildScript, dockerfile } from "./support/fidelity-build.ts";
 import { daemonOfProject } from "./support/run-users.ts";
+import { replicate, type ServedSandbox, servedSandbox } from "./support/served-sandbox.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
 
 /** What a daemon on `dockerDir` sees: image IDs, a container's view of the files, the volume, the stopped container. */
@@ -68,13 +70,13 @@ function observe(sandbox: TestSandbox, engine: DockerEngine, dockerDir: string, 
 
 let engine: DockerEngine | null = null;
 let noEngine = "";
-let sandbox: TestSandbox;
+let sandbox: ServedSandbox;
 beforeAll(async () => {
   const found = await findEngine("auto");
   engine = found.engine;
   noEngine = found.reason ?? "";
   if (!engine && process.env.CI) throw new Error(`CI must run real Docker daemons, but ${noEngine}`);
-  if (engine) sandbox = await createTestSandbox({ docker: engine, stopGraceMs: 1000 });
+  if (engine) sandbox = await servedSandbox({ docker: engine, stopGraceMs: 1000 });
 });
 afterAll(async () => {
   await sandbox?.close();
@@ -121,6 +123,24 @@ describe("a copy of a real Docker data root", () => {
     expect(seen.volume).toBe("in-the-volume\n");
     expect(seen.containers).toMatch(/^stopped Exited/);
     expect(seen.rebuild.match(/CACHED/g)?.length).toBeGreaterThanOrEqual(4);
+    // Another host fetches the golden; a daemon there opens a copy of its replica.
+    const replicaHost = await servedSandbox({ docker: engine, stopGraceMs: 1000 });
+    try {
+      const replication = await replicate(replicaHost, sandbox, "p1", "b1", { compression: "zstd" });
+      expect(replication, replication.error).toMatchObject({ state: "promoted" });
+      const replica = path.join(replicaHost.root, "goldens", "p1", "current", "docker");
+      expect(await treeManifest(replica)).toEqual(original);
+      const replicaCopy = path.join(replicaHost.root, "replica-copy");
+      execFileSync("cp", ["-a", replica, replicaCopy]);
+      const there = await observe(replicaHost, engine, replicaCopy, "fidelity:replica")();
+      expect(there.images).toEqual(seen.images);
+      expect(there.files).toBe(seen.files);
+      expect(there.volume).toBe(seen.volume);
+      expect(there.containers).toBe(seen.containers);
+      expect(there.rebuild.match(/CACHED/g)?.length).toBe(seen.rebuild.match(/CACHED/g)?.length);
+    } finally {
+      await replicaHost.close();
+    }
     for (const [copy, runId] of [
       [session.docker_dir, "fidelity:session"],
       [split, "fidelity:split"],

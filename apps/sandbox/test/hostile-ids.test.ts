@@ -90,30 +90,44 @@ it("refuses over a thousand hostile IDs on every operation and touches nothing",
       "startTestSession",
       "stopBuild",
       "stopTestSession",
+      "getGoldenManifest",
+      "getGoldenArchive",
+      "getReplication",
+      "startReplication",
+      "cancelReplication",
     ].sort(),
   );
   const before = await treeManifest(outer, { times: false });
 
+  // A valid body for each operation that takes one; each ID in it is made hostile in turn.
+  const validBodies: Record<string, Record<string, unknown>> = {
+    startBuild: { build_id: "b9", project_id: "p1", startup_script: "true" },
+    prepareSession: { session_id: "s9", project_id: "p1" },
+    startTestSession: { session_id: "t9", project_id: "p1", startup_script: "true" },
+    startReplication: { build_id: "b9", source_url: "http://127.0.0.1:9/", source_token: null },
+  };
+  const idFields = ["build_id", "project_id", "session_id"];
   let requests = 0;
   for (const id of ids) {
     for (const op of withIds) {
-      const bodies: unknown[] = [];
-      let url = op.path;
-      if (op.path.includes("{")) {
-        // An empty segment names another route (a 404); the empty ID is tried in bodies.
-        if (id === "") continue;
-        url = op.path.replace(/\{[a-z_]+\}/, encodeURIComponent(id));
-      } else if (op.operationId === "startBuild") {
-        bodies.push({ build_id: id, project_id: "p1", startup_script: "true" });
-        bodies.push({ build_id: "b9", project_id: id, startup_script: "true" });
-      } else if (op.operationId === "prepareSession") {
-        bodies.push({ session_id: id, project_id: "p1" });
-        bodies.push({ session_id: "s9", project_id: id });
-      } else if (op.operationId === "startTestSession") {
-        bodies.push({ session_id: id, project_id: "p1", startup_script: "true" });
-        bodies.push({ session_id: "t9", project_id: id, startup_script: "true" });
+      const cases: { url: string; body: unknown }[] = [];
+      const valid = validBodies[op.operationId];
+      const placeholders = op.path.match(/\{[a-z_]+\}/g) ?? [];
+      // An empty segment names another route (a 404); the empty ID is tried in bodies.
+      if (id !== "") {
+        for (const hostile of placeholders) {
+          const url = placeholders.reduce(
+            (path, name) => path.replace(name, name === hostile ? encodeURIComponent(id) : "p1"),
+            op.path,
+          );
+          cases.push({ url, body: valid });
+        }
       }
-      for (const body of bodies.length > 0 ? bodies : [undefined]) {
+      const validUrl = placeholders.reduce((path, name) => path.replace(name, "p1"), op.path);
+      for (const field of idFields.filter((name) => valid && name in valid)) {
+        cases.push({ url: validUrl, body: { ...valid, [field]: id } });
+      }
+      for (const { url, body } of cases) {
         const res = await sandbox.request(op.method, url, body);
         requests++;
         if (res.status !== 400) throw new Error(`${op.method} ${url} ${JSON.stringify(body)} answered ${res.status}`);

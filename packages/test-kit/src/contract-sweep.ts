@@ -52,7 +52,7 @@ const hostileSegments: [string, string][] = [
 ];
 
 // Values tried, in order, where a schema has a pattern; the first that fits is used.
-const fitting = ["a1", "abcdef1", "main", "a", "1", "0123456789abcdef0123456789abcdef01234567"];
+const fitting = ["a1", "abcdef1", "main", "a", "1", "0123456789abcdef0123456789abcdef01234567", "http://127.0.0.1:9/"];
 const breaking = ["../x", " ", "a b", "\u0000", "é", ";"];
 // A value of each JSON type, for giving a field the wrong one.
 const typed: [string, Json][] = [

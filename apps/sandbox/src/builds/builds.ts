@@ -305,7 +305,7 @@ export class Builds {
     const plan = await planCopy(dockerDir);
     const size = plan.totalBytes;
     const meta = { build_id: run.id, built_at: new Date().toISOString(), size_bytes: size, docker_engine: opened };
-    const promotion = await quota.admit(projectId, size, () => promote(this.deps, projectId, meta, plan));
+    const promotion = await quota.admit(projectId, size, () => promote(this.deps, projectId, meta, { plan }));
     this.retirements.set(run.id, promotion.retirePrevious);
     spares.refill(projectId);
     bus.publish({ type: "golden", reason: "promoted", golden: await goldens.info(projectId), detail: null });

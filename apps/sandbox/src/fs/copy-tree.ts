@@ -91,7 +91,8 @@ export async function copyTree(source: string, destination: string, options: Cop
   return progress;
 }
 
-const tarFlags = ["--format=posix", "--xattrs", "--xattrs-include=*", "--acls"];
+/** How GNU tar keeps everything cp -a keeps: POSIX format (nanosecond times), xattrs, ACLs. */
+export const tarFlags = ["--format=posix", "--xattrs", "--xattrs-include=*", "--acls"];
 
 /** Directories (and nothing inside them) with their modes, owners, xattrs and times, as a tar archive. */
 async function packDirectories(source: string, dirs: string[], signal?: AbortSignal): Promise<Buffer> {

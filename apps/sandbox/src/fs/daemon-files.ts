@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { Readable } from "node:stream";
 import { inDirectory } from "../builds/run-jail.ts";
 
 const rootlesskit = "/usr/bin/rootlesskit";
@@ -30,9 +31,9 @@ export function daemonFilesProblem(): Promise<string | null> {
   problem ??= (async () => {
     if (process.getuid?.() === 0) return null;
     let said = "";
-    const mapped = await runTool([...underRootlesskit(), "cat", "/proc/self/uid_map"], {
-      onStdout: (chunk) => (said += chunk.toString()),
-    }).then(
+    const probe = startTool([...underRootlesskit(), "cat", "/proc/self/uid_map"], {});
+    probe.stdout.on("data", (chunk: Buffer) => (said += chunk.toString()));
+    const mapped = await probe.done.then(
       () => said.trim().split("\n").length,
       (error: Error) => error,
     );
@@ -71,8 +72,16 @@ export class ToolError extends Error {
 interface ToolOptions {
   cwd?: string;
   signal?: AbortSignal;
-  stdin?: Buffer;
+  /** What the tool reads: all of it at once, or a stream it reads at its own pace. */
+  stdin?: Buffer | Readable;
   onStdout?: (chunk: Buffer) => void;
+}
+
+/** A tool that is running: what it writes, read at the reader's pace, and how it ends. */
+export interface RunningTool {
+  stdout: Readable;
+  /** Resolves when it exits 0; rejects with a ToolError otherwise. */
+  done: Promise<void>;
 }
 
 /**
@@ -80,30 +89,47 @@ interface ToolOptions {
  * under rootlesskit is entered inside the namespace); rejects with a ToolError unless it exits 0.
  */
 export async function runOnDaemonFiles(argv: string[], options: ToolOptions = {}): Promise<void> {
-  if (!(await throughNamespace())) return runTool(argv, options);
-  return runTool([...underRootlesskit(), ...inDirectory(options.cwd, argv)], { ...options, cwd: undefined });
+  const { onStdout, ...rest } = options;
+  const tool = await startOnDaemonFiles(argv, rest);
+  if (onStdout) tool.stdout.on("data", onStdout);
+  else tool.stdout.resume();
+  return tool.done;
 }
 
-function runTool(argv: string[], options: ToolOptions): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const child = spawn(argv[0] ?? "", argv.slice(1), {
-      cwd: options.cwd,
-      stdio: [options.stdin ? "pipe" : "ignore", options.onStdout ? "pipe" : "ignore", "pipe"],
-      signal: options.signal,
-    });
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      if (stderr.length < 4096) stderr += chunk.toString();
-    });
-    if (options.onStdout) child.stdout?.on("data", options.onStdout);
-    if (options.stdin) {
-      child.stdin?.on("error", () => undefined);
-      child.stdin?.end(options.stdin);
-    }
+/** Starts `argv` as runOnDaemonFiles does, for a caller that streams what it writes. */
+export async function startOnDaemonFiles(
+  argv: string[],
+  options: Omit<ToolOptions, "onStdout"> = {},
+): Promise<RunningTool> {
+  if (!(await throughNamespace())) return startTool(argv, options);
+  return startTool([...underRootlesskit(), ...inDirectory(options.cwd, argv)], { ...options, cwd: undefined });
+}
+
+/** Starts a tool that needs no namespace (it reads and writes only bytes, such as zstd). */
+export function startTool(argv: string[], options: Omit<ToolOptions, "onStdout">): RunningTool {
+  const child = spawn(argv[0] ?? "", argv.slice(1), {
+    cwd: options.cwd,
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    signal: options.signal,
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString();
+  });
+  if (options.stdin) {
+    // A tool that ends early (an error, a kill) stops reading: that is its error to report, not this pipe's.
+    child.stdin?.on("error", () => undefined);
+    if (Buffer.isBuffer(options.stdin)) child.stdin?.end(options.stdin);
+    else if (child.stdin) options.stdin.pipe(child.stdin);
+  }
+  const done = new Promise<void>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
       if (code === 0) resolve();
       else reject(new ToolError(path.basename(argv[0] ?? ""), stderr, signal ?? `code ${code}`));
     });
   });
+  // Read by the caller; with no reader, its error is the tool's, reported by `done`.
+  done.catch(() => undefined);
+  return { stdout: child.stdout as Readable, done };
 }

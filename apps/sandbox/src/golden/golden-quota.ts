@@ -2,6 +2,8 @@
 // happens once the goldens, the new one included, fit in it; room is made by evicting the least
 // recently used goldens of other projects (last session copy, else build time), never one a copy
 // is reading. Promotions pass through one lock here, so two cannot both count the same room.
+// A golden evicted for space is not fetched back from another host (roomForReplica) until it
+// fits without evicting another: two projects must not take turns evicting each other.
 import prettyBytes from "pretty-bytes";
 import type { EventBus } from "../events/event-bus.ts";
 import type { Logger } from "../logger.ts";
@@ -19,6 +21,8 @@ class GoldenQuotaError extends Error {
 export class GoldenQuota {
   private readonly deps: { goldens: Goldens; locks: KeyedLocks; bus: EventBus; logger: Logger };
   readonly quotaBytes: number | null;
+  /** Projects whose golden was evicted here for space, and when. */
+  private readonly evictedForSpace = new Map<string, string>();
 
   constructor(deps: { goldens: Goldens; locks: KeyedLocks; bus: EventBus; logger: Logger }, quotaBytes: number | null) {
     this.deps = deps;
@@ -29,7 +33,7 @@ export class GoldenQuota {
   async admit<T>(projectId: string, sizeBytes: number, promote: () => Promise<T>): Promise<T> {
     const quota = this.quotaBytes;
     if (quota === null) return promote();
-    return this.deps.locks.withLock(quotaLockKey, async () => {
+    const promoted = await this.deps.locks.withLock(quotaLockKey, async () => {
       if (sizeBytes > quota) {
         throw new GoldenQuotaError(
           `The new golden (${prettyBytes(sizeBytes)}) is larger than this sandbox's golden quota (${prettyBytes(quota)})`,
@@ -42,6 +46,7 @@ export class GoldenQuota {
         if (golden.project_id === projectId) continue;
         if (!(await this.deps.goldens.evict(golden.project_id))) continue;
         used -= golden.size_bytes;
+        this.evictedForSpace.set(golden.project_id, new Date().toISOString());
         const detail =
           `Evicted to free disk space: goldens on this sandbox may use ${prettyBytes(quota)} together, ` +
           `and a new golden of project ${projectId} (${prettyBytes(sizeBytes)}) needed the room`;
@@ -62,6 +67,29 @@ export class GoldenQuota {
       }
       return promote();
     });
+    this.evictedForSpace.delete(projectId);
+    return promoted;
+  }
+
+  /**
+   * Why a golden of `sizeBytes` for the project is not to be fetched from another host now, or
+   * null: it is larger than the quota, or this host evicted the project's golden for space and
+   * the other goldens leave it no room.
+   */
+  async roomForReplica(projectId: string, sizeBytes: number): Promise<string | null> {
+    const quota = this.quotaBytes;
+    if (quota === null) return null;
+    if (sizeBytes > quota) {
+      return `The golden (${prettyBytes(sizeBytes)}) is larger than this sandbox's golden quota (${prettyBytes(quota)})`;
+    }
+    const evictedAt = this.evictedForSpace.get(projectId);
+    if (!evictedAt) return null;
+    const others = (await this.deps.goldens.list()).filter((g) => g.project_id !== projectId);
+    if (sum(others.map((g) => g.size_bytes)) + sizeBytes <= quota) return null;
+    return (
+      `This sandbox evicted the project's golden for space at ${evictedAt}, and its other goldens ` +
+      `leave no room for it (${prettyBytes(sizeBytes)}) within its quota (${prettyBytes(quota)}) yet`
+    );
   }
 }
 

@@ -146,6 +146,28 @@ export class Goldens {
   }
 
   /**
+   * The named generation pinned as pinCurrent pins it, if it is the project's golden here; null
+   * when it is not (never was, or was replaced or deleted since).
+   */
+  async pinGeneration(
+    projectId: string,
+    buildId: string,
+  ): Promise<{ meta: GenerationMeta; generationDir: string; release: () => Promise<void> } | null> {
+    const generationDir = this.layout.generationDir(projectId, buildId);
+    const release = await this.locks.withLock(projectId, async () => {
+      if ((await readCurrentGeneration(this.layout, projectId)) !== buildId) return null;
+      return this.pins.pin(generationDir);
+    });
+    if (!release) return null;
+    try {
+      return { meta: await readGenerationMeta(this.layout, projectId, buildId), generationDir, release };
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  /**
    * Deletes the project's golden. Idempotent. The pointer goes first, in one step, so from then
    * on the project has no golden; generations still being copied are removed when the copy ends.
    * Returns whether there was a golden to delete.

@@ -24,19 +24,27 @@ interface Promotion {
   retirePrevious: () => Promise<void>;
 }
 
+interface PromoteOptions {
+  plan?: CopyPlan;
+  /** Where the generation was made; a build's generation directory unless said. */
+  staged?: string;
+  /** Checked under the project's lock, just before the switch: throwing promotes nothing. */
+  guard?: (current: string | null) => Promise<void>;
+}
+
 export async function promote(
   { layout, locks, pins }: PromoteDeps,
   projectId: string,
   meta: GenerationMeta,
-  plan?: CopyPlan,
+  { plan, staged = layout.buildGenerationDir(meta.build_id), guard }: PromoteOptions = {},
 ): Promise<Promotion> {
-  const staged = layout.buildGenerationDir(meta.build_id);
   if (plan) await writeFileAtomic(path.join(staged, "copy-plan.json"), JSON.stringify(plan));
   await writeFileAtomic(path.join(staged, "golden.json"), `${JSON.stringify(meta)}\n`);
   const previous = await locks.withLock(projectId, async () => {
     const generations = layout.generationsDir(projectId);
     await mkdir(generations, { recursive: true });
     const before = await readCurrentGeneration(layout, projectId);
+    await guard?.(before);
     await rename(staged, layout.generationDir(projectId, meta.build_id));
     await fsyncDir(generations);
     await replaceSymlinkAtomic(layout.goldenPointer(projectId), path.join("generations", meta.build_id));

@@ -204,6 +204,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/goldens/{project_id}/generations/{build_id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                build_id: components["parameters"]["BuildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Every file of one generation of the golden, with its metadata and content hash
+         * @description What a replica of this generation must hold, path by path: type, mode, owner, size,
+         *     modification time, symlink target, device number, hard links, xattrs and the SHA-256 of
+         *     each file's content. Made on the first request and kept beside the generation, which never
+         *     changes. Another host checks its copy against it before promoting the copy.
+         */
+        get: operations["getGoldenManifest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/goldens/{project_id}/generations/{build_id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                build_id: components["parameters"]["BuildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One generation's Docker directory as a tar stream
+         * @description A POSIX tar archive (GNU tar) of the generation's Docker directory, streamed as it is read:
+         *     numeric owners, modes, times, xattrs (overlay's whiteouts and opaque directories included),
+         *     ACLs, hard links, device nodes and sparse files. With `compression=zstd` the stream is
+         *     compressed by zstd, worth it only where the link between the hosts is slower than the
+         *     compressor. The generation is kept whole until the stream ends.
+         */
+        get: operations["getGoldenArchive"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/goldens/{project_id}/replication": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /** The project's replication to this host, running or the last one since the service started */
+        get: operations["getReplication"];
+        put?: never;
+        /**
+         * Fetch a generation of the project's golden from another host and promote it here
+         * @description Fetches the generation's manifest and archive from the source host (with the source's
+         *     token), unpacks the archive into staging on this host, checks every path against the
+         *     manifest, and only then promotes it with the same atomic switch a build uses. A transfer
+         *     cut short, a mismatch, or a crash of either host is never promoted: what is left in staging
+         *     is removed, and the golden stays what it was.
+         *
+         *     Answers at once; `replication` events and `getReplication` report progress and the end.
+         *     Asking again for the generation that is being fetched answers with that replication; asking
+         *     for another one cancels it and starts the new one. Asking for the generation that is
+         *     already the golden here ends at once as `promoted`.
+         *
+         *     Refused before anything is fetched (the replication ends `failed`, saying why) when this
+         *     host's Docker daemons could not open the golden, when it is larger than the golden quota,
+         *     when the disk has no room for it, or when this host evicted the project's golden for space
+         *     and still has no room for it without evicting another. Not promoted when the golden is
+         *     deleted meanwhile, or when this host's golden is newer by then.
+         */
+        post: operations["startReplication"];
+        /**
+         * Stop the project's replication to this host, if one is running
+         * @description Idempotent. What was fetched is removed; the golden stays what it was.
+         */
+        delete: operations["cancelReplication"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/sessions": {
         parameters: {
             query?: never;
@@ -559,7 +654,7 @@ export interface components {
             /** @description How much there is to copy. */
             total_bytes: number;
         };
-        SandboxEvent: components["schemas"]["BuildEvent"] | components["schemas"]["GoldenEvent"] | components["schemas"]["SessionEvent"] | components["schemas"]["CopyEvent"] | components["schemas"]["SyncEvent"];
+        SandboxEvent: components["schemas"]["BuildEvent"] | components["schemas"]["GoldenEvent"] | components["schemas"]["SessionEvent"] | components["schemas"]["CopyEvent"] | components["schemas"]["ReplicationEvent"] | components["schemas"]["SyncEvent"];
         BuildEvent: {
             /**
              * @description discriminator enum property added by openapi-typescript
@@ -604,6 +699,89 @@ export interface components {
             project_id: components["schemas"]["Id"];
             copied_bytes: number;
             total_bytes: number;
+        };
+        /**
+         * @description `zstd`: the archive is compressed with zstd on the way; `none`: it is sent as it is.
+         * @default none
+         * @enum {string}
+         */
+        Compression: "none" | "zstd";
+        ManifestEntry: {
+            /** @description Relative to the Docker directory; `.` is the directory itself. */
+            path: string;
+            /** @enum {string} */
+            type: "dir" | "file" | "symlink" | "char" | "block" | "fifo" | "socket";
+            /** @description Permission bits in octal, setuid, setgid and sticky included. */
+            mode: string;
+            uid: number;
+            gid: number;
+            /** @description Files only. */
+            size?: number;
+            /** @description Seconds since the epoch, with their fraction as the file system keeps it; not for symlinks. */
+            mtime?: string;
+            /** @description Of the content; files only. */
+            sha256?: string;
+            /** @description Symlinks only. */
+            target?: string;
+            /** @description Device nodes only: major:minor (0:0 is an overlay whiteout). */
+            rdev?: string;
+            /** @description The first path, in order, that is a hard link to the same file. */
+            linked_to?: string;
+            /** @description Extended attributes, each value in hex. */
+            xattrs?: {
+                [key: string]: string;
+            };
+        };
+        GoldenManifest: {
+            project_id: components["schemas"]["Id"];
+            build_id: components["schemas"]["Id"];
+            built_at: components["schemas"]["Timestamp"];
+            /** @description The golden's size on disk, as its host measured it. */
+            size_bytes: number;
+            docker_engine: components["schemas"]["DockerEngineUsed"] | null;
+            /** @description The sum of every file's size, each hard-linked file once. */
+            file_bytes: number;
+            /** @description Every path, sorted. */
+            entries: components["schemas"]["ManifestEntry"][];
+        };
+        StartReplicationRequest: {
+            /** @description The generation to fetch, which must be the source's current golden. */
+            build_id: components["schemas"]["Id"];
+            /** @description The golden filesystem service of the host that has it. */
+            source_url: string;
+            /** @description The source's token; null for a source that asks for none. */
+            source_token: string | null;
+            compression?: components["schemas"]["Compression"];
+        };
+        /**
+         * @description `receiving`: the archive is being fetched and unpacked; `verifying`: it is being checked
+         *     against the manifest; `promoted`: it is this host's golden; `failed`: it was not promoted
+         *     (`error` says why); `cancelled`: stopped, or the golden was deleted meanwhile.
+         * @enum {string}
+         */
+        ReplicationState: "receiving" | "verifying" | "promoted" | "failed" | "cancelled";
+        Replication: {
+            project_id: components["schemas"]["Id"];
+            build_id: components["schemas"]["Id"];
+            source_url: string;
+            state: components["schemas"]["ReplicationState"];
+            /** @description How much of the archive is unpacked, from 0 to 1 (1 only once promoted). */
+            progress: number;
+            /** @description Bytes of the archive received so far, as sent (compressed where it is). */
+            received_bytes: number;
+            /** @description The golden's size as its source measured it; 0 until the manifest is read. */
+            size_bytes: number;
+            started_at: components["schemas"]["Timestamp"];
+            finished_at: components["schemas"]["Timestamp"] | null;
+            error: string | null;
+        };
+        ReplicationEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "replication";
+            replication: components["schemas"]["Replication"];
         };
         SyncEvent: {
             /**
@@ -993,6 +1171,163 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description The project has no golden */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+        };
+    };
+    getGoldenManifest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                build_id: components["parameters"]["BuildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The manifest */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GoldenManifest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description That generation is not the project's golden on this host (any more) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getGoldenArchive: {
+        parameters: {
+            query?: {
+                compression?: components["schemas"]["Compression"];
+            };
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+                build_id: components["parameters"]["BuildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The archive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-tar": string;
+                    "application/zstd": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            /** @description That generation is not the project's golden on this host (any more) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The replication */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replication"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    startReplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartReplicationRequest"];
+            };
+        };
+        responses: {
+            /** @description The generation is already the golden here */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replication"];
+                };
+            };
+            /** @description The replication, started or already running */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replication"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    cancelReplication: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No replication of the project is running */
             204: {
                 headers: {
                     [name: string]: unknown;

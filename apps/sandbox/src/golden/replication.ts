@@ -1,0 +1,349 @@
+// Replication: a generation of a project's golden, fetched from another host that has it and
+// promoted here. At most one runs per project; asking for another generation cancels it.
+// Invariant: a replica becomes the golden only whole, and only once every one of its paths equals
+// the source's manifest (metadata and content hash). It is unpacked in tmp/ (swept at every start,
+// so what a crash of either host leaves there is never promoted) and promoted with promote.ts's
+// atomic switch, under the project's lock, after a last check there: not once the golden was
+// deleted or the replication cancelled since it started, and not over a newer golden.
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import type { components } from "@prewarm/api-types/sandbox";
+import prettyBytes from "pretty-bytes";
+import type { DockerDaemons } from "../docker/docker-daemon.ts";
+import type { EventBus } from "../events/event-bus.ts";
+import { planCopy } from "../fs/copy-plan.ts";
+import { runOnDaemonFiles, startOnDaemonFiles, startTool } from "../fs/daemon-files.ts";
+import { diskFreeBytes } from "../fs/disk.ts";
+import { removeTree, writeFileAtomic } from "../fs/durable.ts";
+import { manifestDifferences, treeManifest } from "../fs/tree-manifest.ts";
+import type { SandboxLayout } from "../layout.ts";
+import type { Logger } from "../logger.ts";
+import { readCurrentGeneration, readGenerationMeta } from "./generations.ts";
+import { archiveFlags } from "./golden-archive.ts";
+import type { GoldenQuota } from "./golden-quota.ts";
+import type { Goldens } from "./goldens.ts";
+import { type PromoteDeps, promote } from "./promote.ts";
+import type { Spares } from "./spares.ts";
+
+type Replication = components["schemas"]["Replication"];
+type StartReplicationRequest = components["schemas"]["StartReplicationRequest"];
+type GoldenManifest = components["schemas"]["GoldenManifest"];
+
+interface Deps extends PromoteDeps {
+  layout: SandboxLayout;
+  goldens: Goldens;
+  quota: GoldenQuota;
+  spares: Spares;
+  bus: EventBus;
+  logger: Logger;
+  daemons: DockerDaemons;
+}
+
+/** Why a replication ended without promoting; its message is the replication's error. */
+class ReplicationError extends Error {
+  override name = "ReplicationError";
+}
+
+interface Running {
+  view: Replication;
+  abort: AbortController;
+  /** Why it was cancelled, once it is. */
+  cancelled: string | null;
+  done: Promise<void>;
+}
+
+/** How often progress is published at most, in milliseconds. */
+const progressEveryMs = 1000;
+
+export class Replications {
+  private readonly deps: Deps;
+  private readonly byProject = new Map<string, Running>();
+
+  constructor(deps: Deps) {
+    this.deps = deps;
+  }
+
+  /** The project's replication, running or the last one since the service started. */
+  get(projectId: string): Replication | null {
+    const running = this.byProject.get(projectId);
+    return running ? { ...running.view } : null;
+  }
+
+  /**
+   * Starts fetching the generation, unless it is being fetched (that replication is answered)
+   * or is already the golden here (answered as promoted, `already` true).
+   */
+  async start(
+    projectId: string,
+    request: StartReplicationRequest,
+  ): Promise<{ replication: Replication; already: boolean }> {
+    const running = this.byProject.get(projectId);
+    if (running && running.view.build_id === request.build_id && !running.view.finished_at) {
+      return { replication: { ...running.view }, already: false };
+    }
+    if (running && !running.view.finished_at) await this.cancel(projectId, "A newer generation was asked for");
+    const now = new Date().toISOString();
+    const view: Replication = {
+      project_id: projectId,
+      build_id: request.build_id,
+      source_url: request.source_url,
+      state: "receiving",
+      progress: 0,
+      received_bytes: 0,
+      size_bytes: 0,
+      started_at: now,
+      finished_at: null,
+      error: null,
+    };
+    if ((await readCurrentGeneration(this.deps.layout, projectId)) === request.build_id) {
+      const meta = await readGenerationMeta(this.deps.layout, projectId, request.build_id);
+      Object.assign(view, { state: "promoted", progress: 1, size_bytes: meta.size_bytes, finished_at: now });
+      this.byProject.set(projectId, { view, abort: new AbortController(), cancelled: null, done: Promise.resolve() });
+      return { replication: { ...view }, already: true };
+    }
+    const entry: Running = { view, abort: new AbortController(), cancelled: null, done: Promise.resolve() };
+    this.byProject.set(projectId, entry);
+    this.publish(entry);
+    entry.done = this.run(entry, request);
+    return { replication: { ...view }, already: false };
+  }
+
+  /** Stops the project's replication, if one is running, and waits until it has ended. */
+  async cancel(projectId: string, reason: string): Promise<void> {
+    const running = this.byProject.get(projectId);
+    if (!running || running.view.finished_at) return;
+    running.cancelled = reason;
+    running.abort.abort();
+    await running.done;
+  }
+
+  /** Ends every replication, for shutdown. */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.byProject.keys()].map((id) => this.cancel(id, "The sandbox was shut down")));
+  }
+
+  private async run(entry: Running, request: StartReplicationRequest): Promise<void> {
+    const { layout, logger } = this.deps;
+    const projectId = entry.view.project_id;
+    const staging = layout.tmpPath("replica");
+    try {
+      const manifest = await this.fetchManifest(entry, request);
+      entry.view.size_bytes = manifest.size_bytes;
+      await this.refuseWhatCannotBeKept(projectId, manifest, path.join(staging, "docker"));
+      await mkdir(path.join(staging, "docker"), { recursive: true, mode: 0o700 });
+      await this.receive(entry, request, manifest, path.join(staging, "docker"));
+      await linkWhatTarDoesNot(path.join(staging, "docker"), manifest, entry.abort.signal);
+      this.update(entry, { state: "verifying" }, true);
+      const copy = await treeManifest(path.join(staging, "docker"), { signal: entry.abort.signal });
+      const differences = manifestDifferences(copy.entries, manifest.entries);
+      if (differences.length > 0) {
+        throw new ReplicationError(`The copy differs from the source's manifest: ${differences.join("; ")}`);
+      }
+      await this.promote(entry, manifest, staging);
+      this.finish(entry, { state: "promoted", progress: 1 });
+      logger.info({ projectId, buildId: request.build_id, from: request.source_url }, "promoted a replica");
+    } catch (error) {
+      if (entry.cancelled) {
+        this.finish(entry, { state: "cancelled", error: entry.cancelled });
+      } else {
+        const message = error instanceof ReplicationError ? error.message : `Replication failed: ${describe(error)}`;
+        logger.warn({ projectId, buildId: request.build_id, error: message }, "a replication failed");
+        this.finish(entry, { state: "failed", error: message });
+      }
+    } finally {
+      await removeTree(staging).catch(() => undefined);
+    }
+  }
+
+  private async fetchManifest(entry: Running, request: StartReplicationRequest): Promise<GoldenManifest> {
+    const { project_id: projectId, build_id: buildId } = entry.view;
+    const response = await this.fetchFromSource(
+      request,
+      `/v1/goldens/${projectId}/generations/${buildId}/manifest`,
+      entry,
+    );
+    return (await response.json()) as GoldenManifest;
+  }
+
+  /** Refuses, before anything is fetched, a golden this host could not open or keep. */
+  private async refuseWhatCannotBeKept(projectId: string, manifest: GoldenManifest, dockerDir: string): Promise<void> {
+    const { daemons, quota, layout } = this.deps;
+    const unusable = await daemons.goldenProblem(manifest.docker_engine, dockerDir);
+    if (unusable) throw new ReplicationError(`${unusable}: not fetched`);
+    const noRoom = await quota.roomForReplica(projectId, manifest.size_bytes);
+    if (noRoom) throw new ReplicationError(`${noRoom}: not fetched`);
+    const free = await diskFreeBytes(layout.root);
+    if (free < manifest.size_bytes) {
+      throw new ReplicationError(
+        `Not enough disk for the golden (${prettyBytes(manifest.size_bytes)}; ${prettyBytes(free)} free): not fetched`,
+      );
+    }
+  }
+
+  /** Streams the archive into `dockerDir` through tar (and zstd), counting what arrives. */
+  private async receive(entry: Running, request: StartReplicationRequest, manifest: GoldenManifest, dockerDir: string) {
+    const { project_id: projectId, build_id: buildId } = entry.view;
+    const compression = request.compression ?? "none";
+    const response = await this.fetchFromSource(
+      request,
+      `/v1/goldens/${projectId}/generations/${buildId}/archive?compression=${compression}`,
+      entry,
+    );
+    const signal = entry.abort.signal;
+    const expected = archiveSizeEstimate(manifest);
+    let unpacked = 0;
+    let lastPublished = 0;
+    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+    body.on("data", (chunk: Buffer) => {
+      entry.view.received_bytes += chunk.length;
+    });
+    const zstd = compression === "zstd" ? startTool(["zstd", "-d", "-q", "-c"], { stdin: body, signal }) : null;
+    const counted = (zstd?.stdout ?? body).pipe(
+      new Transform({
+        transform: (chunk: Buffer, _encoding, callback) => {
+          unpacked += chunk.length;
+          entry.view.progress = Math.min(0.99, unpacked / expected);
+          const now = Date.now();
+          if (now - lastPublished >= progressEveryMs) {
+            lastPublished = now;
+            this.publish(entry);
+          }
+          callback(null, chunk);
+        },
+      }),
+    );
+    const cut = new Promise<never>((_, reject) => {
+      body.on("error", (error) => reject(new ReplicationError(`The transfer was cut short: ${describe(error)}`)));
+    });
+    const tar = await startOnDaemonFiles(["tar", ...archiveFlags, "--same-owner", "-xpf", "-"], {
+      cwd: dockerDir,
+      stdin: counted,
+      signal,
+    });
+    tar.stdout.resume();
+    try {
+      await Promise.race([Promise.all([tar.done, zstd?.done]), cut]);
+    } catch (error) {
+      body.destroy();
+      if (error instanceof ReplicationError) throw error;
+      throw new ReplicationError(`The archive could not be unpacked: ${describe(error)}`);
+    }
+  }
+
+  private async promote(entry: Running, manifest: GoldenManifest, staging: string): Promise<void> {
+    const { quota, goldens, spares, bus, layout } = this.deps;
+    const projectId = entry.view.project_id;
+    const plan = await planCopy(path.join(staging, "docker"));
+    // The manifest is this copy's too: this host can be the source of the next one at once.
+    await writeFileAtomic(path.join(staging, "manifest.json"), JSON.stringify(manifest));
+    const meta = {
+      build_id: manifest.build_id,
+      built_at: manifest.built_at,
+      size_bytes: plan.totalBytes,
+      docker_engine: manifest.docker_engine,
+    };
+    const guard = async (current: string | null) => {
+      if (entry.cancelled) throw new ReplicationError(entry.cancelled);
+      if (current === null || current === manifest.build_id) return;
+      const here = await readGenerationMeta(layout, projectId, current);
+      if (here.built_at >= manifest.built_at) {
+        throw new ReplicationError(`This sandbox's golden is newer (built ${here.built_at}): not promoted`);
+      }
+    };
+    const promotion = await quota.admit(projectId, plan.totalBytes, () =>
+      promote(this.deps, projectId, meta, { plan, staged: staging, guard }),
+    );
+    spares.refill(projectId);
+    bus.publish({ type: "golden", reason: "promoted", golden: await goldens.info(projectId), detail: null });
+    void promotion.retirePrevious().catch(() => undefined);
+  }
+
+  private async fetchFromSource(request: StartReplicationRequest, route: string, entry: Running): Promise<Response> {
+    // Relative to the source's URL, which may have a path of its own (behind a proxy).
+    const url = new URL(route.replace(/^\//, ""), withSlash(request.source_url));
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: request.source_token ? { authorization: `Bearer ${request.source_token}` } : {},
+        signal: entry.abort.signal,
+      });
+    } catch (error) {
+      if (entry.cancelled) throw error;
+      throw new ReplicationError(`The source sandbox could not be reached: ${describe(error)}`);
+    }
+    if (response.ok) return response;
+    const said = await response.text().catch(() => "");
+    const detail = (() => {
+      try {
+        return (JSON.parse(said) as { detail?: string }).detail ?? said;
+      } catch {
+        return said;
+      }
+    })();
+    throw new ReplicationError(`The source sandbox answered ${response.status}: ${detail.slice(0, 300)}`);
+  }
+
+  private update(entry: Running, change: Partial<Replication>, publish: boolean): void {
+    Object.assign(entry.view, change);
+    if (publish) this.publish(entry);
+  }
+
+  private finish(entry: Running, change: Partial<Replication>): void {
+    this.update(entry, { ...change, finished_at: new Date().toISOString() }, true);
+  }
+
+  private publish(entry: Running): void {
+    this.deps.bus.publish({ type: "replication", replication: { ...entry.view } });
+  }
+}
+
+/**
+ * GNU tar keeps hard links between regular files only; overlay links its whiteouts (device
+ * nodes) to one another. Those links are made again from the manifest, and the directories
+ * holding them get back the times the linking changed.
+ */
+async function linkWhatTarDoesNot(dockerDir: string, manifest: GoldenManifest, signal: AbortSignal): Promise<void> {
+  const links = manifest.entries.filter((entry) => entry.linked_to !== undefined && entry.type !== "file");
+  if (links.length === 0) return;
+  const pairs = links.map((entry) => `${entry.linked_to}\0${entry.path}\0`).join("");
+  await runOnDaemonFiles(["xargs", "-0", "-n", "2", "ln", "-f", "--"], {
+    cwd: dockerDir,
+    signal,
+    stdin: Buffer.from(pairs),
+  });
+  const parents = new Set(links.map((entry) => path.dirname(entry.path)));
+  const times = manifest.entries
+    .filter((entry) => parents.has(entry.path) && entry.mtime !== undefined)
+    .map((entry) => `@${entry.mtime}\0${entry.path}\0`)
+    .join("");
+  // The time and the name are arguments of the shell, never part of its script.
+  await runOnDaemonFiles(["xargs", "-0", "-n", "2", "sh", "-c", 'exec touch -h -c -d "$0" -- "$1"'], {
+    cwd: dockerDir,
+    signal,
+    stdin: Buffer.from(times),
+  });
+}
+
+/** The tar archive's likely size: headers (with POSIX extended ones) and 512-byte blocks of content. */
+function archiveSizeEstimate(manifest: GoldenManifest): number {
+  let bytes = 1024;
+  for (const entry of manifest.entries) {
+    bytes += 1536;
+    if (entry.type === "file" && entry.linked_to === undefined) bytes += Math.ceil((entry.size ?? 0) / 512) * 512;
+  }
+  return bytes;
+}
+
+function withSlash(url: string): string {
+  return url.endsWith("/") ? url : `${url}/`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
+}
