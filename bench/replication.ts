@@ -7,23 +7,28 @@
 //
 //   npm run bench:replication    (as root; REPLICA_MB=300,2000 RUNS=5 by default)
 //
+// The source is a service process of its own, as another host's would be (in this process it
+// would share one thread with the receiver); the receiver runs in this process.
+//
 // Each measurement starts after `sync` and ends once the golden is promoted (or the pipe is done)
 // and a following `sync` has put it on disk, so no contender leaves its writeback to the next.
 // The order of the contenders alternates between runs; medians are reported with their ratio to
 // the pipe. "first host" makes the source's manifest (once per generation, as the first replica
 // does); the others find it kept.
 import { execFileSync } from "node:child_process";
-import { once } from "node:events";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { serve } from "@hono/node-server";
-import { createApp } from "../apps/sandbox/src/app.ts";
 import { archiveFlags } from "../apps/sandbox/src/golden/golden-archive.ts";
 import { GenerationPins, KeyedLocks } from "../apps/sandbox/src/golden/golden-locks.ts";
 import { promote } from "../apps/sandbox/src/golden/promote.ts";
 import { createLogger } from "../apps/sandbox/src/logger.ts";
 import { createServices, prepareRoot, type SandboxServices } from "../apps/sandbox/src/services.ts";
+import {
+  freePort,
+  entries as serviceEntries,
+  startService,
+  stopGracefully,
+} from "../packages/test-kit/src/processes.ts";
 import { createRealDockerRoot } from "./support/real-docker-root.ts";
 
 const sizesMb = (process.env.REPLICA_MB ?? "300,2000").split(",").filter(Boolean).map(Number);
@@ -53,25 +58,41 @@ async function timed(work: () => Promise<unknown> | unknown): Promise<number> {
   return performance.now() - started;
 }
 
+/** Where a replication's time went, said after each run of ours. */
+const phases: string[] = [];
+
 async function replicateTo(
   receiver: SandboxServices,
   sourceUrl: string,
   buildId: string,
   compression: "none" | "zstd",
 ): Promise<void> {
+  const started = performance.now();
+  let checking = 0;
+  const unsubscribe = receiver.bus.subscribe(({ event }) => {
+    if (event.type === "replication" && event.replication.state === "verifying") checking = performance.now();
+  });
   await receiver.replications.start("p1", {
     build_id: buildId,
     source_url: sourceUrl,
     source_token: token,
     compression,
   });
-  for (;;) {
-    const replication = receiver.replications.get("p1");
-    if (replication?.finished_at) {
-      if (replication.state !== "promoted") throw new Error(replication.error ?? replication.state);
-      return;
+  try {
+    for (;;) {
+      const replication = receiver.replications.get("p1");
+      if (replication?.finished_at) {
+        if (replication.state !== "promoted") throw new Error(replication.error ?? replication.state);
+        const seconds = (ms: number) => (ms / 1000).toFixed(2);
+        phases.push(
+          `transfer ${seconds(checking - started)} s, check and promotion ${seconds(performance.now() - checking)} s`,
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    unsubscribe();
   }
 }
 
@@ -79,7 +100,8 @@ const results: string[] = [];
 for (const mb of sizesMb) {
   const work = await mkdtemp(path.join(benchDir, "bench-replication-"));
   try {
-    const source = await sandboxAt(path.join(work, "source"));
+    const sourceRoot = path.join(work, "source");
+    const source = await sandboxAt(sourceRoot);
     const receiver = await sandboxAt(path.join(work, "receiver"));
     const buildId = "b1";
     console.error(`[${mb} MB] building the golden with a real dockerd ...`);
@@ -92,9 +114,13 @@ for (const mb of sizesMb) {
     const manifestFile = path.join(source.layout.generationDir("p1", buildId), "manifest.json");
     const size = execFileSync("du", ["-sh", "--apparent-size", golden], { encoding: "utf8" }).split("\t")[0];
     const entries = execFileSync("bash", ["-c", `find '${golden}' | wc -l`], { encoding: "utf8" }).trim();
-    const server = serve({ fetch: createApp(source, { token }).fetch, port: 0, hostname: "127.0.0.1" });
-    await once(server, "listening");
-    const sourceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const port = await freePort();
+    const sourceUrl = `http://127.0.0.1:${port}`;
+    const sourceService = await startService(
+      serviceEntries.sandbox,
+      { SANDBOX_ROOT: sourceRoot, SANDBOX_PORT: String(port), SANDBOX_TOKEN: token, SANDBOX_DOCKER: "off" },
+      `${sourceUrl}/v1/health`,
+    );
     const pipeTarget = path.join(work, "pipe-copy");
     const contenders: { name: string; prepare?: () => Promise<void>; run: () => Promise<unknown> | unknown }[] = [
       {
@@ -134,16 +160,20 @@ for (const mb of sizesMb) {
     // Warm-up: the first read of the tree comes from the disk for whoever goes first.
     await contenders[1]?.prepare?.();
     await contenders[1]?.run();
+    phases.length = 0;
     const times = new Map(contenders.map((c) => [c.name, [] as number[]]));
     for (let run = 0; run < runs; run++) {
       for (const contender of run % 2 === 0 ? contenders : [...contenders].reverse()) {
         await contender.prepare?.();
         const ms = await timed(contender.run);
         times.get(contender.name)?.push(ms);
-        console.error(`[${mb} MB] run ${run + 1}/${runs} ${contender.name}: ${(ms / 1000).toFixed(2)} s`);
+        const phase = phases.splice(0).join("");
+        console.error(
+          `[${mb} MB] run ${run + 1}/${runs} ${contender.name}: ${(ms / 1000).toFixed(2)} s${phase ? ` (${phase})` : ""}`,
+        );
       }
     }
-    server.close();
+    await stopGracefully(sourceService);
     const floor = median(times.get(contenders[0]?.name ?? "") ?? []);
     results.push(`\n${mb} MB real Docker data root: ${size} apparent, ${entries} entries; medians of ${runs}`);
     for (const contender of contenders) {

@@ -6,9 +6,11 @@
 // atomic switch, under the project's lock, after a last check there: not once the golden was
 // deleted or the replication cancelled since it started, and not over a newer golden.
 import { mkdir } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import { get as httpGet } from "node:http";
+import { get as httpsGet } from "node:https";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
-import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { text } from "node:stream/consumers";
 import type { components } from "@prewarm/api-types/sandbox";
 import prettyBytes from "pretty-bytes";
 import type { DockerDaemons } from "../docker/docker-daemon.ts";
@@ -164,7 +166,7 @@ export class Replications {
       `/v1/goldens/${projectId}/generations/${buildId}/manifest`,
       entry,
     );
-    return (await response.json()) as GoldenManifest;
+    return JSON.parse(await text(response)) as GoldenManifest;
   }
 
   /** Refuses, before anything is fetched, a golden this host could not open or keep. */
@@ -182,53 +184,62 @@ export class Replications {
     }
   }
 
-  /** Streams the archive into `dockerDir` through tar (and zstd), counting what arrives. */
+  /**
+   * Streams the archive into `dockerDir` through tar (and zstd), counting what arrives. However
+   * it ends, its tools have ended when this returns: nothing writes into staging afterwards.
+   */
   private async receive(entry: Running, request: StartReplicationRequest, manifest: GoldenManifest, dockerDir: string) {
     const { project_id: projectId, build_id: buildId } = entry.view;
     const compression = request.compression ?? "none";
-    const response = await this.fetchFromSource(
+    const body = await this.fetchFromSource(
       request,
       `/v1/goldens/${projectId}/generations/${buildId}/archive?compression=${compression}`,
       entry,
     );
-    const signal = entry.abort.signal;
-    const expected = archiveSizeEstimate(manifest);
-    let unpacked = 0;
-    let lastPublished = 0;
-    const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-    body.on("data", (chunk: Buffer) => {
-      entry.view.received_bytes += chunk.length;
-    });
-    const zstd = compression === "zstd" ? startTool(["zstd", "-d", "-q", "-c"], { stdin: body, signal }) : null;
-    const counted = (zstd?.stdout ?? body).pipe(
-      new Transform({
-        transform: (chunk: Buffer, _encoding, callback) => {
-          unpacked += chunk.length;
-          entry.view.progress = Math.min(0.99, unpacked / expected);
-          const now = Date.now();
-          if (now - lastPublished >= progressEveryMs) {
-            lastPublished = now;
-            this.publish(entry);
-          }
-          callback(null, chunk);
-        },
-      }),
-    );
+    // The tools stop on a cancel, and when anything else in the pipeline fails.
+    const stop = new AbortController();
+    const cancel = () => stop.abort();
+    entry.abort.signal.addEventListener("abort", cancel);
     const cut = new Promise<never>((_, reject) => {
       body.on("error", (error) => reject(new ReplicationError(`The transfer was cut short: ${describe(error)}`)));
     });
+    cut.catch(() => undefined);
+    body.on("data", (chunk: Buffer) => {
+      entry.view.received_bytes += chunk.length;
+    });
+    const zstd =
+      compression === "zstd" ? startTool(["zstd", "-d", "-q", "-c"], { stdin: body, signal: stop.signal }) : null;
+    // Counted as it passes (a listener beside the pipe, not a stage in it: a stage costs a copy).
+    const archive = zstd?.stdout ?? body;
+    const expected = archiveSizeEstimate(manifest);
+    let unpacked = 0;
+    let lastPublished = 0;
+    archive.on("data", (chunk: Buffer) => {
+      unpacked += chunk.length;
+      entry.view.progress = Math.min(0.99, unpacked / expected);
+      const now = Date.now();
+      if (now - lastPublished >= progressEveryMs) {
+        lastPublished = now;
+        this.publish(entry);
+      }
+    });
     const tar = await startOnDaemonFiles(["tar", ...archiveFlags, "--same-owner", "-xpf", "-"], {
       cwd: dockerDir,
-      stdin: counted,
-      signal,
+      stdin: archive,
+      signal: stop.signal,
     });
     tar.stdout.resume();
+    const tools = Promise.all([tar.done, zstd?.done]);
     try {
-      await Promise.race([Promise.all([tar.done, zstd?.done]), cut]);
+      await Promise.race([tools, cut]);
     } catch (error) {
+      stop.abort();
       body.destroy();
+      await tools.catch(() => undefined);
       if (error instanceof ReplicationError) throw error;
       throw new ReplicationError(`The archive could not be unpacked: ${describe(error)}`);
+    } finally {
+      entry.abort.signal.removeEventListener("abort", cancel);
     }
   }
 
@@ -260,21 +271,34 @@ export class Replications {
     void promotion.retirePrevious().catch(() => undefined);
   }
 
-  private async fetchFromSource(request: StartReplicationRequest, route: string, entry: Running): Promise<Response> {
+  /**
+   * A GET of the source, answered 200: its body as a Node stream (node:http rather than fetch,
+   * whose web streams cost a copy of every chunk on the way into tar).
+   */
+  private async fetchFromSource(
+    request: StartReplicationRequest,
+    route: string,
+    entry: Running,
+  ): Promise<IncomingMessage> {
     // Relative to the source's URL, which may have a path of its own (behind a proxy).
     const url = new URL(route.replace(/^\//, ""), withSlash(request.source_url));
-    let response: Response;
+    let response: IncomingMessage;
     try {
-      response = await fetch(url, {
-        headers: request.source_token ? { authorization: `Bearer ${request.source_token}` } : {},
-        signal: entry.abort.signal,
+      response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const get = url.protocol === "https:" ? httpsGet : httpGet;
+        get(url, {
+          headers: request.source_token ? { authorization: `Bearer ${request.source_token}` } : {},
+          signal: entry.abort.signal,
+        })
+          .on("response", resolve)
+          .on("error", reject);
       });
     } catch (error) {
       if (entry.cancelled) throw error;
       throw new ReplicationError(`The source sandbox could not be reached: ${describe(error)}`);
     }
-    if (response.ok) return response;
-    const said = await response.text().catch(() => "");
+    if (response.statusCode === 200) return response;
+    const said = await text(response).catch(() => "");
     const detail = (() => {
       try {
         return (JSON.parse(said) as { detail?: string }).detail ?? said;
@@ -282,7 +306,7 @@ export class Replications {
         return said;
       }
     })();
-    throw new ReplicationError(`The source sandbox answered ${response.status}: ${detail.slice(0, 300)}`);
+    throw new ReplicationError(`The source sandbox answered ${response.statusCode}: ${detail.slice(0, 300)}`);
   }
 
   private update(entry: Running, change: Partial<Replication>, publish: boolean): void {
