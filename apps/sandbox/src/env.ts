@@ -1,5 +1,6 @@
 // The service's configuration, read from the environment once and checked as a whole, so a
 // misconfigured host fails at start with every bad variable listed.
+import { readFileSync } from "node:fs";
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import path from "node:path";
 import { EnvReader, type MetricsAccess, readMetricsAccess } from "@prewarm/service-kit/env";
@@ -20,6 +21,10 @@ interface SandboxEnv {
   spareCopies: number | "auto";
   /** The bearer token every request but the health check must carry; null asks for none. */
   token: string | null;
+  /** SANDBOX_TLS_CERT and SANDBOX_TLS_KEY (PEM files): the service speaks HTTPS with them. */
+  tls: { cert: string; key: string } | null;
+  /** SANDBOX_PEER_CA (a PEM file): trusted, besides the system's CAs, in other hosts' certificates. */
+  peerCa: string | null;
   /** Whether runs get a Docker daemon: wherever an engine is installed and may run, always, or never. */
   docker: DockerSetting;
   /** Flags of every run's dockerd besides its paths (networking, storage driver). */
@@ -52,6 +57,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
     spareCopies:
       env.string("SANDBOX_SPARE_COPIES", "auto") === "auto" ? "auto" : env.int("SANDBOX_SPARE_COPIES", 0, 0, 8),
     token: token(env, host),
+    tls: tls(env),
+    peerCa: pemFile(env, "SANDBOX_PEER_CA"),
     docker: env.oneOf("SANDBOX_DOCKER", "auto", ["auto", "on", "off"] as const),
     dockerdArgs: env.string("SANDBOX_DOCKERD_ARGS", defaultDaemonArgs.join(" ")).split(/\s+/).filter(Boolean),
     rootDaemons: env.oneOf("SANDBOX_ROOT_DAEMONS", "refuse", ["refuse", "allow"] as const),
@@ -63,6 +70,30 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): SandboxEnv {
     metrics: readMetricsAccess(env, "SANDBOX_"),
     shutdownTimeoutMs: env.int("SANDBOX_SHUTDOWN_TIMEOUT_MS", 60_000, 0, 3_600_000),
   });
+}
+
+/** SANDBOX_TLS_CERT and SANDBOX_TLS_KEY: both or neither. */
+function tls(env: EnvReader): { cert: string; key: string } | null {
+  const cert = pemFile(env, "SANDBOX_TLS_CERT");
+  const key = pemFile(env, "SANDBOX_TLS_KEY");
+  if ((cert === null) !== (key === null)) {
+    return env.problem("SANDBOX_TLS_CERT and SANDBOX_TLS_KEY must be set together (HTTPS needs both)", null);
+  }
+  return cert !== null && key !== null ? { cert, key } : null;
+}
+
+/** The contents of the PEM file a variable names, or null when it names none. */
+function pemFile(env: EnvReader, name: string): string | null {
+  const file = env.optional(name);
+  if (file === null) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    return env.problem(`${name} names a file that cannot be read (${(error as Error).message})`, null);
+  }
+  if (!text.includes("-----BEGIN ")) return env.problem(`${name} must name a PEM file, and ${file} is not one`, null);
+  return text;
 }
 
 /** SANDBOX_TOKEN: optional on a loopback address, required anywhere else. Never echoed. */

@@ -2,6 +2,7 @@
 // signal stops it. `index.ts` runs it; a test may load it first and start it later.
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { serve } from "@hono/node-server";
 import { answerClientErrors } from "@prewarm/service-kit/client-errors";
 import { serveMetrics } from "@prewarm/service-kit/metrics";
@@ -43,6 +44,7 @@ export async function startSandbox(): Promise<void> {
     goldenQuotaBytes: env.goldenQuotaBytes,
     spareCopies,
     docker,
+    peerCa: env.peerCa,
     runs: {
       network: env.runNetwork,
       limits: { processes: env.runProcesses, openFiles: env.runOpenFiles },
@@ -55,12 +57,13 @@ export async function startSandbox(): Promise<void> {
       fetch: createApp(services, { token: env.token, metricsToken: env.metrics.token }).fetch,
       hostname: env.host,
       port: env.port,
+      ...(env.tls ? { createServer: createHttpsServer, serverOptions: env.tls } : {}),
     },
     (info) => {
       logger.info(
         {
           root: env.root,
-          address: `http://${info.address}:${info.port}`,
+          address: `${env.tls ? "https" : "http"}://${info.address}:${info.port}`,
           requiresToken: env.token !== null,
           docker: docker.engine ? "a daemon per run" : "none",
         },

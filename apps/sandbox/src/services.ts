@@ -44,6 +44,8 @@ export function createServices(options: {
   docker?: EngineFound;
   /** How runs are isolated and bounded; by default as the environment's defaults say. */
   runs?: Partial<RunPolicy>;
+  /** A CA (PEM) trusted, besides the system's, in the certificates of hosts goldens are fetched from. */
+  peerCa?: string | null;
 }): SandboxServices {
   const layout = new SandboxLayout(options.root);
   const policy: RunPolicy = {
@@ -75,7 +77,7 @@ export function createServices(options: {
   const goldenMakers = { daemons, layout, locks, pins, goldens, quota, spares, bus, logger: options.logger };
   const builds = new Builds({ ...goldenMakers, stopGraceMs: options.stopGraceMs, policy });
   const archives = new GoldenArchives(goldens);
-  const replications = new Replications(goldenMakers);
+  const replications = new Replications({ ...goldenMakers, peerCa: options.peerCa ?? null });
   const sessions = new Sessions(layout, goldens, spares, bus);
   const testSessions = new TestSessions({
     layout,

@@ -4,9 +4,10 @@
 // operation without its token. Each is a 4xx problem that gives nothing away, and afterwards the
 // root is the same to the byte, the mode and the mtime, and no event was published.
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { serve } from "@hono/node-server";
 import { loadContract } from "@prewarm/api-types/contract";
@@ -217,5 +218,31 @@ describe("the token in the configuration", () => {
 
   it("lets the service listen on every address", () => {
     expect(parseEnv({ SANDBOX_HOST: "0.0.0.0", SANDBOX_TOKEN: good })).toMatchObject({ host: "0.0.0.0", token: good });
+  });
+});
+
+describe("TLS in the configuration", () => {
+  it("needs a certificate and its key together, each a readable PEM file", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "sandbox-tls-env-"));
+    try {
+      const pem = path.join(dir, "host.pem");
+      await writeFile(pem, "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n");
+      const notPem = path.join(dir, "notes.txt");
+      await writeFile(notPem, "hello\n");
+      expect(() => parseEnv({ SANDBOX_TLS_CERT: pem })).toThrow(
+        /SANDBOX_TLS_CERT and SANDBOX_TLS_KEY must be set together/,
+      );
+      expect(() => parseEnv({ SANDBOX_TLS_CERT: pem, SANDBOX_TLS_KEY: path.join(dir, "missing") })).toThrow(
+        /SANDBOX_TLS_KEY names a file that cannot be read/,
+      );
+      expect(() => parseEnv({ SANDBOX_PEER_CA: notPem })).toThrow(/SANDBOX_PEER_CA must name a PEM file/);
+      expect(parseEnv({ SANDBOX_TLS_CERT: pem, SANDBOX_TLS_KEY: pem, SANDBOX_PEER_CA: pem })).toMatchObject({
+        tls: { cert: expect.stringContaining("BEGIN"), key: expect.stringContaining("BEGIN") },
+        peerCa: expect.stringContaining("BEGIN"),
+      });
+      expect(parseEnv({})).toMatchObject({ tls: null, peerCa: null });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

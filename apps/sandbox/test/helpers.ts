@@ -44,6 +44,8 @@ export async function createTestSandbox(
     runs?: Partial<RunPolicy>;
     /** A host with an engine that may run no daemon: runs are refused, saying this. */
     refusing?: string;
+    /** A CA (PEM) trusted in the certificates of hosts goldens are fetched from. */
+    peerCa?: string;
   } = {},
 ): Promise<TestSandbox> {
   const root = options.root ?? (await mkdtemp(path.join(tmpdir(), "sandbox-test-")));
@@ -59,6 +61,7 @@ export async function createTestSandbox(
         ? { engine: options.docker, reason: null, refuses: false }
         : undefined,
     runs: { diskCheckMs: 200, ...options.runs },
+    peerCa: options.peerCa ?? null,
   });
   await prepareRoot(services);
   const app = createApp(services, { token: options.token ?? null, metricsToken: options.metricsToken ?? null });

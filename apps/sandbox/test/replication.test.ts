@@ -5,8 +5,9 @@
 // was, and nothing in staging. (docker-fidelity.test.ts replicates a real Docker data root.)
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { entries, freePort, kill9, startService } from "@prewarm/test-kit/proces
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { treeManifest } from "../src/fs/tree-manifest.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
+import { testRunUser } from "./support/run-users.ts";
 import {
   replicate,
   type ServedSandbox,
@@ -313,5 +315,96 @@ describe("a receiver killed during a transfer", () => {
     expect((await treeManifest(path.join(root, "goldens", "p7", "current", "docker"))).entries).toEqual(
       (await treeManifest(goldenDir(a, "p7"))).entries,
     );
+  });
+});
+
+describe("between hosts over TLS", () => {
+  let work: string;
+  let source: ChildProcess | null = null;
+  afterAll(async () => {
+    await kill9(source);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it("fetches from a source that speaks HTTPS with the operator's certificate, and trusts no other", async () => {
+    work = await mkdtemp(path.join(tmpdir(), "replica-tls-"));
+    // An operator's own CA, and the source's certificate for its address, signed by it.
+    const file = (name: string) => path.join(work, name);
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+    const newKey = ["-newkey", "rsa:2048", "-nodes"];
+    openssl(
+      "req",
+      "-x509",
+      ...newKey,
+      "-days",
+      "2",
+      "-subj",
+      "/CN=fleet CA",
+      "-keyout",
+      file("ca.key"),
+      "-out",
+      file("ca.pem"),
+    );
+    openssl("req", ...newKey, "-subj", "/CN=sbx-1", "-keyout", file("host.key"), "-out", file("host.csr"));
+    await writeFile(file("ext"), "subjectAltName=IP:127.0.0.1\n");
+    openssl(
+      ...["x509", "-req", "-in", file("host.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial"],
+      ...["-days", "2", "-extfile", file("ext"), "-out", file("host.pem")],
+    );
+    const ca = await readFile(file("ca.pem"), "utf8");
+
+    const port = await freePort();
+    const token = "t".repeat(40);
+    const url = `https://127.0.0.1:${port}`;
+    source = await startService(
+      entries.sandbox,
+      {
+        SANDBOX_ROOT: file("root"),
+        SANDBOX_PORT: String(port),
+        SANDBOX_DOCKER: "off",
+        SANDBOX_TOKEN: token,
+        SANDBOX_TLS_CERT: file("host.pem"),
+        SANDBOX_TLS_KEY: file("host.key"),
+      },
+      `${url}/v1/health`,
+      { ca },
+    );
+    const started = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({
+        build_id: "b20",
+        project_id: "p20",
+        startup_script: treeScript,
+        run_user: testRunUser("p20"),
+      });
+      httpsRequest(
+        `${url}/v1/builds`,
+        { method: "POST", ca, headers: { "content-type": "application/json", authorization: `Bearer ${token}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
+        .on("error", reject)
+        .end(body);
+    });
+    expect(started).toBe(202);
+
+    const trusting = await createTestSandbox({ peerCa: ca });
+    const stranger = await createTestSandbox();
+    try {
+      // Until the build has promoted, the source answers 404; a receiver asks again, as its caller would.
+      let replication: { state: string; error: string | null };
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        replication = await replicate(trusting, { url, token }, "p20", "b20");
+      } while (replication.state === "failed" && /answered 404/.test(replication.error ?? ""));
+      expect(replication, replication.error ?? "").toMatchObject({ state: "promoted" });
+      const refused = await replicate(stranger, { url, token }, "p20", "b20");
+      expect(refused.state).toBe("failed");
+      expect(refused.error).toMatch(/^The source sandbox could not be reached: .*(certificate|self.signed)/i);
+    } finally {
+      await trusting.close();
+      await stranger.close();
+    }
   });
 });

@@ -1,8 +1,8 @@
 // A sandbox service that is not root (`npm start` by a developer) runs every run's Docker daemon
 // rootless, as its own user. What containers write then belongs to the user's subordinate IDs,
 // and some of it is closed even to the user itself; still a build's golden is promoted whole, a
-// session's copy equals it, the next build starts from it with every step CACHED, and deleting
-// the cache removes all of it; what a container writes counts against the run's share of disk.
+// session's copy equals it, another host fetches it and gives it back whole, the next build starts
+// from it with every step CACHED, and deleting the cache removes all of it; what a container writes counts against the run's share of disk.
 // The service says that projects are not isolated here.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
@@ -15,6 +15,7 @@ import { DockerDaemons, findEngine } from "../src/docker/docker-daemon.ts";
 import type { Build } from "./helpers.ts";
 import { buildScript, dockerfile } from "./support/fidelity-build.ts";
 import { testRunUser } from "./support/run-users.ts";
+import { replicate, type ServedSandbox, servedSandbox } from "./support/served-sandbox.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
 
 const entry = path.join(import.meta.dirname, "support/unprivileged-sandbox.ts");
@@ -63,12 +64,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await replicaHost?.close();
   await kill9(service);
   if (work) await rm(work, { recursive: true, force: true });
   if (base) await rm(base, { recursive: true, force: true });
 });
 
 let sandboxUrl = "";
+let replicaHost: ServedSandbox | undefined;
 async function call(method: string, url: string, body?: unknown): Promise<Response> {
   return fetch(`${sandboxUrl}${url}`, {
     method,
@@ -133,6 +136,13 @@ describe("a sandbox service that is not root", () => {
     const session = (await opened.json()) as { docker_dir: string };
     expect(await treeManifest(session.docker_dir)).toEqual(original);
 
+    // Another host, root, fetches the golden: the service reads it (manifest and archive) under
+    // its own namespace, and the replica is the golden path by path.
+    replicaHost = await servedSandbox();
+    const replica = await replicate(replicaHost, { url: sandboxUrl, token: null }, "p1", "b1");
+    expect(replica, replica.error).toMatchObject({ state: "promoted" });
+    expect(await treeManifest(path.join(replicaHost.root, "goldens", "p1", "current", "docker"))).toEqual(original);
+
     // The next build starts from the golden: its images, its cache and its volume are there.
     const second = await build("b2", rebuild);
     expect(second.build.status, second.log).toBe("succeeded");
@@ -153,6 +163,24 @@ describe("a sandbox service that is not root", () => {
     expect((await call("DELETE", "/v1/sessions/s1")).status).toBe(204);
     expect((await call("DELETE", "/v1/goldens/p1")).status).toBe(204);
     expect(await readdir(path.join(root, "sessions"))).toEqual([]);
+    expect(await readdir(path.join(root, "goldens"))).toEqual([]);
+
+    // Fetched back from the other host, it is unpacked under the service's namespace, each file
+    // of a subordinate ID as it was.
+    const back = await call("POST", "/v1/goldens/p1/replication", {
+      build_id: "b1",
+      source_url: replicaHost.url,
+      source_token: replicaHost.token,
+    });
+    expect(back.status, await back.clone().text()).toBe(202);
+    let replication: { state: string; error: string | null; finished_at: string | null };
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      replication = (await (await call("GET", "/v1/goldens/p1/replication")).json()) as typeof replication;
+    } while (!replication.finished_at);
+    expect(replication, replication.error ?? "").toMatchObject({ state: "promoted" });
+    expect(await treeManifest(golden)).toEqual(original);
+    expect((await call("DELETE", "/v1/goldens/p1")).status).toBe(204);
     expect(await readdir(path.join(root, "goldens"))).toEqual([]);
 
     // Every process of the developer's daemons ended with its run.

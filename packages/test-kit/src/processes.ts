@@ -2,6 +2,7 @@
 // `node --import tsx` (so the process we kill is the service itself, not a wrapper), waited for
 // until they answer, killed with SIGKILL.
 import { type ChildProcess, spawn } from "node:child_process";
+import { get as httpsGet } from "node:https";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -41,6 +42,8 @@ export async function startService(
     stdio?: "ignore" | "inherit";
     stdout?: "ignore" | "pipe";
     plainNode?: boolean;
+    /** The CA (PEM) of an HTTPS service's certificate. */
+    ca?: string;
   } = {},
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...(options.plainNode ? [] : ["--import", "tsx"]), entry], {
@@ -51,10 +54,7 @@ export async function startService(
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode} while starting`);
-    const up = await fetch(healthUrl).then(
-      (res) => res.ok,
-      () => false,
-    );
+    const up = await answers(healthUrl, options.ca);
     if (up) return child;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
@@ -62,6 +62,22 @@ export async function startService(
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Whether `url` answers 200, over HTTPS trusting `ca` where given. */
+function answers(url: string, ca?: string): Promise<boolean> {
+  if (!ca) {
+    return fetch(url).then(
+      (res) => res.ok,
+      () => false,
+    );
+  }
+  return new Promise((resolve) => {
+    httpsGet(url, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    }).on("error", () => resolve(false));
+  });
 }
 
 export async function kill9(child: ChildProcess | null | undefined): Promise<void> {

@@ -1,7 +1,7 @@
-// Hashes files for tree-manifest.ts: reads NUL-terminated paths on stdin and writes
-// "<sha256> <path>\0" for each, in any order. A program of its own, so that it runs wherever
-// the service's daemons' files are reachable (see daemon-files.ts), with Node's SHA-256 (which
-// uses the CPU's SHA instructions; coreutils' sha256sum does not).
+// Hashes files for tree-manifest.ts, which runs this text with `node --eval`: reads NUL-ended
+// paths on stdin and writes "<sha256> <path>\0" for each, in any order. A program of its own, so
+// that it runs wherever the service's daemons' files are reachable (see daemon-files.ts), with
+// Node's SHA-256 (which uses the CPU's SHA instructions; coreutils' sha256sum does not).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";

@@ -5,6 +5,7 @@
 // Made by tools run where every file a daemon wrote is reachable (daemon-files.ts): `find` for the
 // metadata, `stat` for device numbers, `getfattr` for xattrs and hash-files.mjs for contents.
 
+import { readFileSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { fileURLToPath } from "node:url";
 import type { components } from "@prewarm/api-types/sandbox";
@@ -19,7 +20,9 @@ export interface TreeManifest {
   fileBytes: number;
 }
 
-const hashFilesProgram = fileURLToPath(new URL("./hash-files.mjs", import.meta.url));
+// Read when the service starts: a service that drops root after loading (or runs the program in a
+// user namespace, as the developer's subordinate root) may not be able to open its own files later.
+const hashFilesProgram = readFileSync(fileURLToPath(new URL("./hash-files.mjs", import.meta.url)), "utf8");
 const typeOfLetter: Record<string, ManifestEntry["type"]> = {
   d: "dir",
   f: "file",
@@ -83,7 +86,7 @@ export async function treeManifest(root: string, options: { signal?: AbortSignal
 
   const files = [...byPath.values()].filter((entry) => entry.type === "file" && entry.linked_to === undefined);
   const hashed = await nulFields(
-    [process.execPath, hashFilesProgram],
+    [process.execPath, "--input-type=module", "--eval", hashFilesProgram],
     root,
     signal,
     files.map((f) => `${f.path}\0`).join(""),

@@ -11,6 +11,7 @@ import { get as httpGet } from "node:http";
 import { get as httpsGet } from "node:https";
 import path from "node:path";
 import { text } from "node:stream/consumers";
+import { rootCertificates } from "node:tls";
 import type { components } from "@prewarm/api-types/sandbox";
 import prettyBytes from "pretty-bytes";
 import type { DockerDaemons } from "../docker/docker-daemon.ts";
@@ -41,6 +42,8 @@ interface Deps extends PromoteDeps {
   bus: EventBus;
   logger: Logger;
   daemons: DockerDaemons;
+  /** A CA (PEM) trusted, besides the system's, in a source's certificate. */
+  peerCa: string | null;
 }
 
 /** Why a replication ended without promoting; its message is the replication's error. */
@@ -285,13 +288,14 @@ export class Replications {
     let response: IncomingMessage;
     try {
       response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const get = url.protocol === "https:" ? httpsGet : httpGet;
-        get(url, {
-          headers: request.source_token ? { authorization: `Bearer ${request.source_token}` } : {},
-          signal: entry.abort.signal,
-        })
-          .on("response", resolve)
-          .on("error", reject);
+        const headers = request.source_token ? { authorization: `Bearer ${request.source_token}` } : {};
+        const signal = entry.abort.signal;
+        const { peerCa } = this.deps;
+        const asked =
+          url.protocol === "https:"
+            ? httpsGet(url, { headers, signal, ...(peerCa ? { ca: [...rootCertificates, peerCa] } : {}) })
+            : httpGet(url, { headers, signal });
+        asked.on("response", resolve).on("error", reject);
       });
     } catch (error) {
       if (entry.cancelled) throw error;

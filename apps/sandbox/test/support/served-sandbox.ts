@@ -29,7 +29,7 @@ export async function servedSandbox(options: Parameters<typeof createTestSandbox
 }
 
 /** The host a golden is fetched from: a served sandbox, or the same at another URL (a lossy link). */
-type Source = Pick<ServedSandbox, "url" | "token">;
+type Source = { url: string; token: string | null };
 
 /** Asks `to` to fetch the project's generation from `from`; resolves with the answer's status. */
 export async function startReplication(
