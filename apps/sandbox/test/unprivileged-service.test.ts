@@ -1,8 +1,9 @@
 // A sandbox service that is not root (`npm start` by a developer) runs every run's Docker daemon
 // rootless, as its own user. What containers write then belongs to the user's subordinate IDs,
 // and some of it is closed even to the user itself; still a build's golden is promoted whole, a
-// session's copy equals it, another host fetches it and gives it back whole, the next build starts
-// from it with every step CACHED, and deleting the cache removes all of it; what a container writes counts against the run's share of disk.
+// session's copy equals it, another such service fetches it whole (a root one refuses: it numbers
+// owners otherwise), the next build starts from it with every step CACHED, and deleting the cache
+// removes all of it; what a container writes counts against the run's share of disk.
 // The service says that projects are not isolated here.
 import { type ChildProcess, execFileSync } from "node:child_process";
 import { chmod, chown, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
@@ -45,13 +46,18 @@ beforeAll(async () => {
   }
   await chmod(work, 0o755);
   base = DockerDaemons.baseOf(root);
+  ({ process: service, url: sandboxUrl } = await startDeveloperService(root, home, "on"));
+}, 120_000);
+
+/** The service as the developer starts it, over `root` (the developer's own directory). */
+async function startDeveloperService(serviceRoot: string, home: string, docker: "on" | "off") {
   const port = await freePort();
-  service = await startService(
+  const started = await startService(
     entry,
     {
-      SANDBOX_ROOT: root,
+      SANDBOX_ROOT: serviceRoot,
       SANDBOX_PORT: String(port),
-      SANDBOX_DOCKER: "on",
+      SANDBOX_DOCKER: docker,
       SANDBOX_STOP_GRACE_MS: "1000",
       SANDBOX_RUN_DISK_LIMIT: "64MiB",
       SANDBOX_TEST_SERVICE_UID: String(developer.uid),
@@ -60,11 +66,12 @@ beforeAll(async () => {
     },
     `http://127.0.0.1:${port}/v1/health`,
   );
-  sandboxUrl = `http://127.0.0.1:${port}`;
-}, 120_000);
+  return { process: started, url: `http://127.0.0.1:${port}` };
+}
 
 afterAll(async () => {
   await replicaHost?.close();
+  await kill9(otherService);
   await kill9(service);
   if (work) await rm(work, { recursive: true, force: true });
   if (base) await rm(base, { recursive: true, force: true });
@@ -72,8 +79,9 @@ afterAll(async () => {
 
 let sandboxUrl = "";
 let replicaHost: ServedSandbox | undefined;
-async function call(method: string, url: string, body?: unknown): Promise<Response> {
-  return fetch(`${sandboxUrl}${url}`, {
+let otherService: ChildProcess | null = null;
+async function call(method: string, url: string, body?: unknown, base = sandboxUrl): Promise<Response> {
+  return fetch(`${base}${url}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -136,12 +144,40 @@ describe("a sandbox service that is not root", () => {
     const session = (await opened.json()) as { docker_dir: string };
     expect(await treeManifest(session.docker_dir)).toEqual(original);
 
-    // Another host, root, fetches the golden: the service reads it (manifest and archive) under
-    // its own namespace, and the replica is the golden path by path.
+    // A host whose service is root numbers owners as the host does, not within this service's
+    // namespace: it refuses the golden rather than give its files to the wrong users.
     replicaHost = await servedSandbox();
-    const replica = await replicate(replicaHost, { url: sandboxUrl, token: null }, "p1", "b1");
-    expect(replica, replica.error).toMatchObject({ state: "promoted" });
-    expect(await treeManifest(path.join(replicaHost.root, "goldens", "p1", "current", "docker"))).toEqual(original);
+    const refused = await replicate(replicaHost, { url: sandboxUrl, token: null }, "p1", "b1");
+    expect(refused.state).toBe("failed");
+    expect(refused.error).toMatch(/^The golden comes from a sandbox service that is not root/);
+    expect(await replicaHost.request("GET", "/v1/goldens/p1").then((res) => res.json())).toMatchObject({
+      exists: false,
+    });
+
+    // Another service of the developer's fetches it: both ends read and write under the namespace,
+    // and its golden is this one path by path, owners of subordinate IDs included.
+    const otherRoot = path.join(work, "other-root");
+    await mkdir(otherRoot);
+    await chown(otherRoot, developer.uid, developer.uid);
+    const other = await startDeveloperService(otherRoot, path.join(work, "home"), "off");
+    otherService = other.process;
+    const asked = await call(
+      "POST",
+      "/v1/goldens/p1/replication",
+      { build_id: "b1", source_url: sandboxUrl, source_token: null },
+      other.url,
+    );
+    expect(asked.status, await asked.clone().text()).toBe(202);
+    let replication: { state: string; error: string | null; finished_at: string | null };
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      replication = (await (
+        await call("GET", "/v1/goldens/p1/replication", undefined, other.url)
+      ).json()) as typeof replication;
+    } while (!replication.finished_at);
+    expect(replication, replication.error ?? "").toMatchObject({ state: "promoted" });
+    expect(await treeManifest(path.join(otherRoot, "goldens", "p1", "current", "docker"))).toEqual(original);
+    await kill9(otherService);
 
     // The next build starts from the golden: its images, its cache and its volume are there.
     const second = await build("b2", rebuild);
@@ -163,24 +199,6 @@ describe("a sandbox service that is not root", () => {
     expect((await call("DELETE", "/v1/sessions/s1")).status).toBe(204);
     expect((await call("DELETE", "/v1/goldens/p1")).status).toBe(204);
     expect(await readdir(path.join(root, "sessions"))).toEqual([]);
-    expect(await readdir(path.join(root, "goldens"))).toEqual([]);
-
-    // Fetched back from the other host, it is unpacked under the service's namespace, each file
-    // of a subordinate ID as it was.
-    const back = await call("POST", "/v1/goldens/p1/replication", {
-      build_id: "b1",
-      source_url: replicaHost.url,
-      source_token: replicaHost.token,
-    });
-    expect(back.status, await back.clone().text()).toBe(202);
-    let replication: { state: string; error: string | null; finished_at: string | null };
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      replication = (await (await call("GET", "/v1/goldens/p1/replication")).json()) as typeof replication;
-    } while (!replication.finished_at);
-    expect(replication, replication.error ?? "").toMatchObject({ state: "promoted" });
-    expect(await treeManifest(golden)).toEqual(original);
-    expect((await call("DELETE", "/v1/goldens/p1")).status).toBe(204);
     expect(await readdir(path.join(root, "goldens"))).toEqual([]);
 
     // Every process of the developer's daemons ended with its run.

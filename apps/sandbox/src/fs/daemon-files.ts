@@ -52,6 +52,14 @@ async function throughNamespace(): Promise<boolean> {
   return process.getuid?.() !== 0 && (await daemonFilesProblem()) === null;
 }
 
+/**
+ * How the owners of files are numbered in what the tools here see: as the host numbers them, or
+ * relative to the service's user namespace (a service that is not root: 0 is its own user).
+ */
+export async function ownerNumbering(): Promise<"host" | "namespace"> {
+  return (await throughNamespace()) ? "namespace" : "host";
+}
+
 /** Whether the service reaches every file itself, so Node's own file calls may walk daemons' trees. */
 export async function reachesDaemonFilesItself(): Promise<boolean> {
   return !(await throughNamespace());

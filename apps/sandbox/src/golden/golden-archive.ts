@@ -9,7 +9,7 @@ import type { Readable } from "node:stream";
 import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import { tarFlags } from "../fs/copy-tree.ts";
-import { startOnDaemonFiles, startTool } from "../fs/daemon-files.ts";
+import { ownerNumbering, startOnDaemonFiles, startTool } from "../fs/daemon-files.ts";
 import { writeFileAtomic } from "../fs/durable.ts";
 import { treeManifest } from "../fs/tree-manifest.ts";
 import type { Goldens } from "./goldens.ts";
@@ -49,6 +49,7 @@ export class GoldenArchives {
             built_at: pinned.meta.built_at,
             size_bytes: pinned.meta.size_bytes,
             docker_engine: pinned.meta.docker_engine ?? null,
+            owners: await ownerNumbering(),
             file_bytes: tree.fileBytes,
             entries: tree.entries,
           };

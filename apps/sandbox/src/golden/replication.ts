@@ -17,7 +17,7 @@ import prettyBytes from "pretty-bytes";
 import type { DockerDaemons } from "../docker/docker-daemon.ts";
 import type { EventBus } from "../events/event-bus.ts";
 import { planCopy } from "../fs/copy-plan.ts";
-import { runOnDaemonFiles, startOnDaemonFiles, startTool } from "../fs/daemon-files.ts";
+import { ownerNumbering, runOnDaemonFiles, startOnDaemonFiles, startTool } from "../fs/daemon-files.ts";
 import { diskFreeBytes } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
 import { manifestDifferences, treeManifest } from "../fs/tree-manifest.ts";
@@ -175,6 +175,14 @@ export class Replications {
   /** Refuses, before anything is fetched, a golden this host could not open or keep. */
   private async refuseWhatCannotBeKept(projectId: string, manifest: GoldenManifest, dockerDir: string): Promise<void> {
     const { daemons, quota, layout } = this.deps;
+    const here = await ownerNumbering();
+    if (manifest.owners !== here) {
+      throw new ReplicationError(
+        here === "host"
+          ? "The golden comes from a sandbox service that is not root, whose files' owners are numbered within its own user namespace, and this one numbers them as the host does: not fetched"
+          : "The golden comes from a sandbox service that runs as root, whose files' owners are numbered as its host does, and this one is not root: not fetched",
+      );
+    }
     const unusable = await daemons.goldenProblem(manifest.docker_engine, dockerDir);
     if (unusable) throw new ReplicationError(`${unusable}: not fetched`);
     const noRoom = await quota.roomForReplica(projectId, manifest.size_bytes);

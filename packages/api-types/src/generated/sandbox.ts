@@ -739,6 +739,14 @@ export interface components {
             /** @description The golden's size on disk, as its host measured it. */
             size_bytes: number;
             docker_engine: components["schemas"]["DockerEngineUsed"] | null;
+            /**
+             * @description How the entries' owners are numbered: `host`, as the host numbers its users (a service
+             *     that runs as root); `namespace`, relative to the user namespace of a service that is not
+             *     root (0 is the service's own user, then its subordinate IDs). A golden is only fetched
+             *     by a host that numbers owners the same way.
+             * @enum {string}
+             */
+            owners: "host" | "namespace";
             /** @description The sum of every file's size, each hard-linked file once. */
             file_bytes: number;
             /** @description Every path, sorted. */
