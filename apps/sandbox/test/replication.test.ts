@@ -252,6 +252,81 @@ describe("replication", () => {
   });
 });
 
+describe("what a receiver does not take", () => {
+  /** A source that answers the manifest with `manifest` and anything else as `a` does. */
+  async function sourceSaying(manifest: (real: Record<string, unknown>) => unknown): Promise<string> {
+    const server = createServer(async (req, res) => {
+      const upstream = await fetch(new URL(req.url ?? "/", a.url), { headers: { authorization: `Bearer ${a.token}` } });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
+      res.end(req.url?.endsWith("/manifest") ? JSON.stringify(manifest(JSON.parse(body.toString()))) : body);
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    servers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it("refuses a manifest that names paths outside the tree, or another generation, and touches nothing", async () => {
+    await build(a, "p8", "b12");
+    const outside = path.join(b.root, "goldens");
+    const before = await treeManifest(outside);
+    type Entry = { path: string; type: string; linked_to?: string };
+    const cases: [string, (real: Record<string, unknown>) => unknown, RegExp][] = [
+      [
+        "a link out of the tree",
+        (real) => {
+          const entries = real.entries as Entry[];
+          return {
+            ...real,
+            entries: [...entries, { ...entries[1], path: "../../goldens/x", linked_to: entries[1]?.path }],
+          };
+        },
+        /names a path outside the tree \("\.\.\/\.\.\/goldens\/x"\)/,
+      ],
+      [
+        "an absolute path",
+        (real) => ({ ...real, entries: [...(real.entries as Entry[]), { path: "/etc/cron.d/x", type: "file" }] }),
+        /names a path outside the tree \("\/etc\/cron.d\/x"\)/,
+      ],
+      [
+        "a path under a directory it does not list",
+        (real) => ({ ...real, entries: [...(real.entries as Entry[]), { path: "nowhere/x", type: "file" }] }),
+        /"nowhere\/x" is not in a directory it lists/,
+      ],
+      ["another build", (real) => ({ ...real, build_id: "b99" }), /describes build b99 of project p8/],
+      ["no owner numbering", (real) => ({ ...real, owners: undefined }), /does not say how owners are numbered/],
+    ];
+    for (const [why, manifest, said] of cases) {
+      const refused = await replicate(b, { url: await sourceSaying(manifest), token: a.token }, "p8", "b12");
+      expect(refused.state, why).toBe("failed");
+      expect(refused.error, why).toMatch(/^The source sandbox's manifest cannot be used: /);
+      expect(refused.error, why).toMatch(said);
+    }
+    expect(await treeManifest(outside)).toEqual(before);
+    expect(await stagingOf(b)).toEqual([]);
+  });
+
+  it("answers a HEAD of an archive without starting one, and takes two equal requests as one", async () => {
+    await build(a, "p9", "b13");
+    expect((await a.request("HEAD", "/v1/goldens/p9/generations/b13/archive")).status).toBe(405);
+
+    const promoted: string[] = [];
+    const unsubscribe = b.services.bus.subscribe(({ event }) => {
+      if (event.type === "golden" && event.reason === "promoted") promoted.push(event.golden.project_id);
+    });
+    const asked = await Promise.all([startReplication(b, a, "p9", "b13"), startReplication(b, a, "p9", "b13")]);
+    expect(asked).toEqual([202, 202]);
+    expect(await waitForReplication(b, "p9")).toMatchObject({ state: "promoted" });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    unsubscribe();
+    expect(promoted).toEqual(["p9"]);
+    expect(await stagingOf(b)).toEqual([]);
+    // Nothing holds the source's generation (the HEAD started no stream): it can be evicted at once.
+    expect(await a.services.goldens.evict("p9")).toBe(true);
+  });
+});
+
 describe("a receiver killed during a transfer", () => {
   let root: string;
   let service: ChildProcess | null = null;

@@ -5,7 +5,7 @@
 // is no longer the golden here is not offered at all.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import type { components } from "@prewarm/api-types/sandbox";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import { tarFlags } from "../fs/copy-tree.ts";
@@ -75,16 +75,25 @@ export class GoldenArchives {
       const dockerDir = path.join(pinned.generationDir, "docker");
       const tar = await startOnDaemonFiles(["tar", ...archiveFlags, "-cf", "-", "."], { cwd: dockerDir });
       const zstd = compression === "zstd" ? startTool(["zstd", "-1", "-T0", "-q", "-c"], { stdin: tar.stdout }) : null;
-      const out = zstd?.stdout ?? tar.stdout;
+      // The stream ends only once every tool has exited 0: a tool that fails after writing its
+      // last bytes still cuts the stream, rather than end it as if the archive were whole.
+      const out = new PassThrough();
+      (zstd?.stdout ?? tar.stdout).pipe(out, { end: false });
       void Promise.all([tar.done, zstd?.done]).then(
-        () => pinned.release(),
+        async () => {
+          out.end();
+          await pinned.release();
+        },
         async (error: Error) => {
           out.destroy(error);
           await pinned.release();
         },
       );
       // A reader that goes away stops the tools (they end on a broken pipe).
-      out.on("close", () => tar.stdout.destroy());
+      out.on("close", () => {
+        tar.stdout.destroy();
+        zstd?.stdout.destroy();
+      });
       return out;
     } catch (error) {
       await pinned.release();

@@ -20,7 +20,7 @@ import { planCopy } from "../fs/copy-plan.ts";
 import { ownerNumbering, runOnDaemonFiles, startOnDaemonFiles, startTool } from "../fs/daemon-files.ts";
 import { diskFreeBytes } from "../fs/disk.ts";
 import { removeTree, writeFileAtomic } from "../fs/durable.ts";
-import { manifestDifferences, treeManifest } from "../fs/tree-manifest.ts";
+import { type ManifestEntry, manifestDifferences, treeManifest } from "../fs/tree-manifest.ts";
 import type { SandboxLayout } from "../layout.ts";
 import type { Logger } from "../logger.ts";
 import { readCurrentGeneration, readGenerationMeta } from "./generations.ts";
@@ -51,6 +51,11 @@ class ReplicationError extends Error {
   override name = "ReplicationError";
 }
 
+/** The generation became the golden here meanwhile (another replication of it): nothing to do. */
+class AlreadyHere extends Error {
+  override name = "AlreadyHere";
+}
+
 interface Running {
   view: Replication;
   abort: AbortController;
@@ -58,6 +63,9 @@ interface Running {
   cancelled: string | null;
   done: Promise<void>;
 }
+
+/** How long a source may send nothing before the replication gives up on it. */
+const idleTimeoutMs = 60_000;
 
 /** How often progress is published at most, in milliseconds. */
 const progressEveryMs = 1000;
@@ -78,7 +86,9 @@ export class Replications {
 
   /**
    * Starts fetching the generation, unless it is being fetched (that replication is answered)
-   * or is already the golden here (answered as promoted, `already` true).
+   * or is already the golden here (answered as promoted, `already` true). The replication is
+   * registered before anything is awaited, so a second request, a cancel or a delete that comes
+   * meanwhile always finds it.
    */
   async start(
     projectId: string,
@@ -88,31 +98,39 @@ export class Replications {
     if (running && running.view.build_id === request.build_id && !running.view.finished_at) {
       return { replication: { ...running.view }, already: false };
     }
-    if (running && !running.view.finished_at) await this.cancel(projectId, "A newer generation was asked for");
-    const now = new Date().toISOString();
-    const view: Replication = {
-      project_id: projectId,
-      build_id: request.build_id,
-      source_url: request.source_url,
-      state: "receiving",
-      progress: 0,
-      received_bytes: 0,
-      size_bytes: 0,
-      started_at: now,
-      finished_at: null,
-      error: null,
+    const previous = running && !running.view.finished_at ? running : null;
+    const entry: Running = {
+      view: {
+        project_id: projectId,
+        build_id: request.build_id,
+        source_url: request.source_url,
+        state: "receiving",
+        progress: 0,
+        received_bytes: 0,
+        size_bytes: 0,
+        started_at: new Date().toISOString(),
+        finished_at: null,
+        error: null,
+      },
+      abort: new AbortController(),
+      cancelled: null,
+      done: Promise.resolve(),
     };
-    if ((await readCurrentGeneration(this.deps.layout, projectId)) === request.build_id) {
-      const meta = await readGenerationMeta(this.deps.layout, projectId, request.build_id);
-      Object.assign(view, { state: "promoted", progress: 1, size_bytes: meta.size_bytes, finished_at: now });
-      this.byProject.set(projectId, { view, abort: new AbortController(), cancelled: null, done: Promise.resolve() });
-      return { replication: { ...view }, already: true };
-    }
-    const entry: Running = { view, abort: new AbortController(), cancelled: null, done: Promise.resolve() };
     this.byProject.set(projectId, entry);
+    if (previous) {
+      previous.cancelled = "A newer generation was asked for";
+      previous.abort.abort();
+      await previous.done;
+    }
+    if (!entry.cancelled && (await readCurrentGeneration(this.deps.layout, projectId)) === request.build_id) {
+      const meta = await readGenerationMeta(this.deps.layout, projectId, request.build_id);
+      Object.assign(entry.view, { state: "promoted", progress: 1, size_bytes: meta.size_bytes });
+      entry.view.finished_at = new Date().toISOString();
+      return { replication: { ...entry.view }, already: true };
+    }
     this.publish(entry);
     entry.done = this.run(entry, request);
-    return { replication: { ...view }, already: false };
+    return { replication: { ...entry.view }, already: false };
   }
 
   /** Stops the project's replication, if one is running, and waits until it has ended. */
@@ -133,32 +151,50 @@ export class Replications {
     const { layout, logger } = this.deps;
     const projectId = entry.view.project_id;
     const staging = layout.tmpPath("replica");
+    const dockerDir = path.join(staging, "docker");
+    let ending: Partial<Replication>;
     try {
+      if (entry.cancelled) throw new ReplicationError(entry.cancelled);
       const manifest = await this.fetchManifest(entry, request);
       entry.view.size_bytes = manifest.size_bytes;
-      await this.refuseWhatCannotBeKept(projectId, manifest, path.join(staging, "docker"));
-      await mkdir(path.join(staging, "docker"), { recursive: true, mode: 0o700 });
-      await this.receive(entry, request, manifest, path.join(staging, "docker"));
-      await linkWhatTarDoesNot(path.join(staging, "docker"), manifest, entry.abort.signal);
+      await this.refuseWhatCannotBeKept(projectId, manifest, dockerDir);
+      await mkdir(dockerDir, { recursive: true, mode: 0o700 });
+      await this.receive(entry, request, manifest, dockerDir);
       this.update(entry, { state: "verifying" }, true);
-      const copy = await treeManifest(path.join(staging, "docker"), { signal: entry.abort.signal });
-      const differences = manifestDifferences(copy.entries, manifest.entries);
-      if (differences.length > 0) {
-        throw new ReplicationError(`The copy differs from the source's manifest: ${differences.join("; ")}`);
-      }
+      // What tar cannot make is made once the rest is checked: every directory it goes through
+      // is then one the manifest names, none a symlink an archive slipped in.
+      const links = nonFileLinks(manifest);
+      await this.check(entry, manifest, dockerDir, links.length > 0);
+      if (links.length > 0) await relink(dockerDir, manifest, links, entry.abort.signal);
       await this.promote(entry, manifest, staging);
-      this.finish(entry, { state: "promoted", progress: 1 });
+      ending = { state: "promoted", progress: 1 };
       logger.info({ projectId, buildId: request.build_id, from: request.source_url }, "promoted a replica");
     } catch (error) {
-      if (entry.cancelled) {
-        this.finish(entry, { state: "cancelled", error: entry.cancelled });
+      if (error instanceof AlreadyHere) {
+        ending = { state: "promoted", progress: 1 };
+      } else if (entry.cancelled) {
+        ending = { state: "cancelled", error: entry.cancelled };
       } else {
         const message = error instanceof ReplicationError ? error.message : `Replication failed: ${describe(error)}`;
         logger.warn({ projectId, buildId: request.build_id, error: message }, "a replication failed");
-        this.finish(entry, { state: "failed", error: message });
+        ending = { state: "failed", error: message };
       }
-    } finally {
-      await removeTree(staging).catch(() => undefined);
+    }
+    // Staging goes before the end is told: whoever sees the end sees nothing left of it.
+    await removeTree(staging).catch(() => undefined);
+    this.finish(entry, ending);
+  }
+
+  /** Compares the unpacked tree with the manifest; hard links tar does not make are left out when asked. */
+  private async check(entry: Running, manifest: GoldenManifest, dockerDir: string, withoutNonFileLinks: boolean) {
+    const copy = await treeManifest(dockerDir, { signal: entry.abort.signal });
+    const ignore = (entries: ManifestEntry[]) =>
+      withoutNonFileLinks
+        ? entries.map((e) => (e.type === "file" || e.linked_to === undefined ? e : { ...e, linked_to: undefined }))
+        : entries;
+    const differences = manifestDifferences(ignore(copy.entries), ignore(manifest.entries));
+    if (differences.length > 0) {
+      throw new ReplicationError(`The copy differs from the source's manifest: ${differences.join("; ")}`);
     }
   }
 
@@ -169,7 +205,15 @@ export class Replications {
       `/v1/goldens/${projectId}/generations/${buildId}/manifest`,
       entry,
     );
-    return JSON.parse(await text(response)) as GoldenManifest;
+    let manifest: GoldenManifest;
+    try {
+      manifest = JSON.parse(await text(response)) as GoldenManifest;
+    } catch {
+      throw new ReplicationError("The source sandbox's manifest is not JSON");
+    }
+    const problem = manifestProblem(manifest, projectId, buildId);
+    if (problem) throw new ReplicationError(`The source sandbox's manifest cannot be used: ${problem}`);
+    return manifest;
   }
 
   /** Refuses, before anything is fetched, a golden this host could not open or keep. */
@@ -268,12 +312,15 @@ export class Replications {
     };
     const guard = async (current: string | null) => {
       if (entry.cancelled) throw new ReplicationError(entry.cancelled);
-      if (current === null || current === manifest.build_id) return;
+      if (current === manifest.build_id) throw new AlreadyHere();
+      if (current === null) return;
       const here = await readGenerationMeta(layout, projectId, current);
       if (here.built_at >= manifest.built_at) {
         throw new ReplicationError(`This sandbox's golden is newer (built ${here.built_at}): not promoted`);
       }
     };
+    // Once before the quota makes room (it may evict other goldens), and again under the lock.
+    await guard(await readCurrentGeneration(layout, projectId));
     const promotion = await quota.admit(projectId, plan.totalBytes, () =>
       promote(this.deps, projectId, meta, { plan, staged: staging, guard }),
     );
@@ -303,6 +350,8 @@ export class Replications {
           url.protocol === "https:"
             ? httpsGet(url, { headers, signal, ...(peerCa ? { ca: [...rootCertificates, peerCa] } : {}) })
             : httpGet(url, { headers, signal });
+        // A source that goes silent (a host gone without closing the connection) ends the wait.
+        asked.setTimeout(idleTimeoutMs, () => asked.destroy(new Error(`nothing came for ${idleTimeoutMs / 1000} s`)));
         asked.on("response", resolve).on("error", reject);
       });
     } catch (error) {
@@ -335,14 +384,18 @@ export class Replications {
   }
 }
 
+/** Entries hard-linked to another that are not regular files (GNU tar links regular files only). */
+function nonFileLinks(manifest: GoldenManifest): ManifestEntry[] {
+  return manifest.entries.filter((entry) => entry.linked_to !== undefined && entry.type !== "file");
+}
+
 /**
- * GNU tar keeps hard links between regular files only; overlay links its whiteouts (device
- * nodes) to one another. Those links are made again from the manifest, and the directories
- * holding them get back the times the linking changed.
+ * Overlay links its whiteouts (device nodes) to one another, which tar does not keep: those links
+ * are made again from the manifest (whose paths were checked, and whose directories were just
+ * found to be real directories), and the directories holding them get back the times the linking
+ * changed. Then the links and times are checked.
  */
-async function linkWhatTarDoesNot(dockerDir: string, manifest: GoldenManifest, signal: AbortSignal): Promise<void> {
-  const links = manifest.entries.filter((entry) => entry.linked_to !== undefined && entry.type !== "file");
-  if (links.length === 0) return;
+async function relink(dockerDir: string, manifest: GoldenManifest, links: ManifestEntry[], signal: AbortSignal) {
   const pairs = links.map((entry) => `${entry.linked_to}\0${entry.path}\0`).join("");
   await runOnDaemonFiles(["xargs", "-0", "-n", "2", "ln", "-f", "--"], {
     cwd: dockerDir,
@@ -350,16 +403,72 @@ async function linkWhatTarDoesNot(dockerDir: string, manifest: GoldenManifest, s
     stdin: Buffer.from(pairs),
   });
   const parents = new Set(links.map((entry) => path.dirname(entry.path)));
-  const times = manifest.entries
-    .filter((entry) => parents.has(entry.path) && entry.mtime !== undefined)
-    .map((entry) => `@${entry.mtime}\0${entry.path}\0`)
-    .join("");
+  const dirs = manifest.entries.filter((entry) => parents.has(entry.path) && entry.mtime !== undefined);
   // The time and the name are arguments of the shell, never part of its script.
   await runOnDaemonFiles(["xargs", "-0", "-n", "2", "sh", "-c", 'exec touch -h -c -d "$0" -- "$1"'], {
     cwd: dockerDir,
     signal,
-    stdin: Buffer.from(times),
+    stdin: Buffer.from(dirs.map((entry) => `@${entry.mtime}\0${entry.path}\0`).join("")),
   });
+  const named = [...new Set(links.flatMap((entry) => [entry.path, entry.linked_to as string]))];
+  const seen = new Map<string, string>();
+  let said = "";
+  await runOnDaemonFiles(
+    [
+      "find",
+      ...dirs.map((entry) => `./${entry.path}`),
+      ...named.map((name) => `./${name}`),
+      "-maxdepth",
+      "0",
+      "-printf",
+      "%i %T@ %p\\0",
+    ],
+    {
+      cwd: dockerDir,
+      signal,
+      onStdout: (chunk) => (said += chunk.toString("utf8")),
+    },
+  );
+  for (const record of said.split("\0").filter(Boolean)) {
+    const [inode = "", mtime = "", ...rest] = record.split(" ");
+    // %p is the name as given: "./" and the path.
+    seen.set(rest.join(" ").slice(2), `${inode} ${mtime}`);
+  }
+  for (const entry of links) {
+    const inodeOf = (name: string) => seen.get(name)?.split(" ")[0];
+    if (inodeOf(entry.path) === undefined || inodeOf(entry.path) !== inodeOf(entry.linked_to as string)) {
+      throw new ReplicationError(`The copy differs from the source's manifest: ${entry.path}: linked_to differ`);
+    }
+  }
+  for (const dir of dirs) {
+    if (seen.get(dir.path)?.split(" ")[1] !== dir.mtime) {
+      throw new ReplicationError(`The copy differs from the source's manifest: ${dir.path}: mtime differ`);
+    }
+  }
+}
+
+/**
+ * Why a manifest cannot describe this generation's copy, or null: it names another project or
+ * build, or a path that is not plainly inside the tree (absolute, empty, `.` or `..` segments).
+ */
+function manifestProblem(manifest: GoldenManifest, projectId: string, buildId: string): string | null {
+  if (manifest.project_id !== projectId || manifest.build_id !== buildId) {
+    return `it describes build ${manifest.build_id} of project ${manifest.project_id}`;
+  }
+  if (manifest.owners !== "host" && manifest.owners !== "namespace") return "it does not say how owners are numbered";
+  if (!Array.isArray(manifest.entries)) return "it lists no entries";
+  const dirs = new Set(manifest.entries.filter((entry) => entry.type === "dir").map((entry) => entry.path));
+  for (const entry of manifest.entries) {
+    for (const name of [entry.path, entry.linked_to]) {
+      if (name === undefined || name === ".") continue;
+      if (typeof name !== "string" || name.split("/").some((part) => part === "" || part === "." || part === "..")) {
+        return `it names a path outside the tree (${JSON.stringify(name)})`;
+      }
+      const parent = path.dirname(name);
+      if (parent !== "." && !dirs.has(parent)) return `${JSON.stringify(name)} is not in a directory it lists`;
+    }
+  }
+  return null;
 }
 
 /** The tar archive's likely size: headers (with POSIX extended ones) and 512-byte blocks of content. */

@@ -62,12 +62,15 @@ export async function replicate(
   return waitForReplication(to, projectId);
 }
 
-/** The project's replication once it has ended. */
+/** The project's replication once it has ended (within a minute, else the test says where it stood). */
 export async function waitForReplication(sandbox: TestSandbox, projectId: string) {
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const res = await sandbox.request("GET", `/v1/goldens/${projectId}/replication`);
     const replication = await res.json();
     if (replication.finished_at) return replication;
+    if (Date.now() > deadline)
+      throw new Error(`the replication did not end within a minute: ${JSON.stringify(replication)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -41,6 +41,8 @@ export function goldenRoutes({ goldens, quota, bus, layout, archives, replicatio
     .get("/:project_id/generations/:build_id/archive", idParams("project_id", "build_id"), async (c) => {
       const { project_id, build_id } = c.req.valid("param");
       const compression = compressionOf(c.req.query("compression"));
+      // A HEAD would start a stream nobody reads, holding the generation pinned.
+      if (c.req.method === "HEAD") throw new ProblemError(405, "method_not_allowed", "Ask for the archive with GET");
       const archive = await archives.archive(project_id, build_id, compression);
       return new Response(Readable.toWeb(archive) as ReadableStream, {
         headers: { "content-type": compression === "zstd" ? "application/zstd" : "application/x-tar" },
