@@ -352,15 +352,7 @@ describe("a receiver killed during a transfer", () => {
       });
     const ask = (buildId: string, sourceUrl: string) =>
       call("POST", "/v1/goldens/p7/replication", { build_id: buildId, source_url: sourceUrl, source_token: a.token });
-    const ended = async () => {
-      for (;;) {
-        const replication = (await (await call("GET", "/v1/goldens/p7/replication")).json()) as {
-          finished_at: string | null;
-        };
-        if (replication.finished_at) return replication;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
+    const ended = () => waitForReplication(`http://127.0.0.1:${port}`, "p7");
     service = await start();
     await build(a, "p7", "b10");
     expect((await ask("b10", a.url)).status).toBe(202);

@@ -16,7 +16,7 @@ import { DockerDaemons, findEngine } from "../src/docker/docker-daemon.ts";
 import type { Build } from "./helpers.ts";
 import { buildScript, dockerfile } from "./support/fidelity-build.ts";
 import { testRunUser } from "./support/run-users.ts";
-import { replicate, type ServedSandbox, servedSandbox } from "./support/served-sandbox.ts";
+import { replicate, type ServedSandbox, servedSandbox, waitForReplication } from "./support/served-sandbox.ts";
 import { treeManifest } from "./support/tree-manifest.ts";
 
 const entry = path.join(import.meta.dirname, "support/unprivileged-sandbox.ts");
@@ -168,13 +168,7 @@ describe("a sandbox service that is not root", () => {
       other.url,
     );
     expect(asked.status, await asked.clone().text()).toBe(202);
-    let replication: { state: string; error: string | null; finished_at: string | null };
-    do {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      replication = (await (
-        await call("GET", "/v1/goldens/p1/replication", undefined, other.url)
-      ).json()) as typeof replication;
-    } while (!replication.finished_at);
+    const replication = await waitForReplication(other.url, "p1");
     expect(replication, replication.error ?? "").toMatchObject({ state: "promoted" });
     expect(await treeManifest(path.join(otherRoot, "goldens", "p1", "current", "docker"))).toEqual(original);
     await kill9(otherService);

@@ -62,12 +62,17 @@ export async function replicate(
   return waitForReplication(to, projectId);
 }
 
-/** The project's replication once it has ended (within a minute, else the test says where it stood). */
-export async function waitForReplication(sandbox: TestSandbox, projectId: string) {
+/**
+ * The project's replication once it has ended (within a minute, else the test says where it
+ * stood), read from a test sandbox or from the URL of a service running as a process.
+ */
+export async function waitForReplication(at: TestSandbox | string, projectId: string) {
+  const route = `/v1/goldens/${projectId}/replication`;
+  const read = () => (typeof at === "string" ? fetch(`${at}${route}`) : at.request("GET", route));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const res = await sandbox.request("GET", `/v1/goldens/${projectId}/replication`);
-    const replication = await res.json();
+    // biome-ignore lint/suspicious/noExplicitAny: a Replication, checked by the assertions that read it
+    const replication: any = await (await read()).json();
     if (replication.finished_at) return replication;
     if (Date.now() > deadline)
       throw new Error(`the replication did not end within a minute: ${JSON.stringify(replication)}`);
