@@ -9,7 +9,7 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "../../apps/bff/src/app.ts";
 import { createLogger } from "../../apps/bff/src/logger.ts";
-import { createServices } from "../../apps/bff/src/services.ts";
+import { createServices, startServices, stopServices } from "../../apps/bff/src/services.ts";
 import { migrate } from "../../apps/bff/src/store/migrate.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "../../apps/bff/src/store/sql-client.ts";
 import { freePort } from "../../packages/test-kit/src/processes.ts";
@@ -55,8 +55,7 @@ const services = createServices({
   buildTimeoutSeconds: 1800,
   reconcileIntervalMs: 60_000,
 });
-await services.events.start();
-services.monitor.start();
+await startServices(services);
 const app = createApp(services);
 
 const owner = await services.auth.createUser("owner", null);
@@ -108,8 +107,7 @@ process.on("message", async (message: ParentMessage) => {
   }
   if (message.kind === "exit") {
     for (const server of servers) server.close();
-    await services.monitor.stop();
-    await services.events.stop();
+    await stopServices(services);
     await raw.close();
     // A clean exit, so that --cpu-prof writes its profile.
     process.exit(0);

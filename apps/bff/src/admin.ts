@@ -9,17 +9,22 @@
 //   npm run admin -- add-member <project id> <user name>
 //   npm run admin -- remove-member <project id> <user name>
 //   npm run admin -- users
+//   npm run admin -- add-operator <name> | remove-operator <name>
+//   npm run admin -- sandbox list | add <label> <url> [--token-stdin] [--draining] | drain <label>
+//                            | activate <label> | remove <label>
 import { userInfo } from "node:os";
 import { text } from "node:stream/consumers";
 import { parseArgs } from "node:util";
 import { auditLine } from "./audit.ts";
 import { AuthStore, UserExistsError } from "./auth/auth-store.ts";
 import { loginUrl } from "./auth/bootstrap-owner.ts";
+import { loadSecretKey, SecretBox } from "./auth/secret-box.ts";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 import { parseEnv } from "./env.ts";
-import { createLogger } from "./logger.ts";
+import { createLogger, type Logger } from "./logger.ts";
 import { openDatabase } from "./services.ts";
 import { dataDirHolder } from "./store/data-dir-lock.ts";
+import { hostLabelPattern, hostLabelRule, SandboxHosts } from "./store/sandbox-hosts.ts";
 
 const usage = `Usage: npm run admin -- <command>
   add-user <name> [--password-stdin]   make a user (prints a one-time login link without a password)
@@ -29,25 +34,36 @@ const usage = `Usage: npm run admin -- <command>
   revoke-tokens <name>                 revoke every API token of the user
   add-member <project id> <user name>  let a user see a project
   remove-member <project id> <user name>
-  users                                list users`;
+  users                                list users (operators marked)
+  add-operator <name>                  let a user manage the sandbox hosts (the operator API)
+  remove-operator <name>
+  sandbox list                         the sandbox hosts: label, state, URL
+  sandbox add <label> <url> [--token-stdin] [--draining]
+                                       add a host; its SANDBOX_TOKEN is read from standard input
+  sandbox drain <label>                no new builds or sessions go there
+  sandbox activate <label>             new builds and sessions may go there again
+  sandbox remove <label>               forget a drained host (refused while a build runs there)`;
 
 class UsageError extends Error {}
 
 const minPasswordLength = 8;
 
-async function readPassword(): Promise<string> {
+/** A password or a token, piped in: never an argument, which other users see in the process list. */
+async function readSecret(what: string, minLength: number): Promise<string> {
   if (process.stdin.isTTY)
-    throw new UsageError('Pipe the password in, e.g. `read -s pw && echo "$pw" | npm run admin -- ...`');
-  const password = (await text(process.stdin)).replace(/\r?\n$/, "");
-  if (password.length < minPasswordLength)
-    throw new UsageError(`A password needs at least ${minPasswordLength} characters.`);
-  return password;
+    throw new UsageError(`Pipe the ${what} in, e.g. \`read -s s && echo "$s" | npm run admin -- ...\``);
+  const secret = (await text(process.stdin)).replace(/\r?\n$/, "");
+  if (secret.length < minLength) throw new UsageError(`A ${what} needs at least ${minLength} characters.`);
+  return secret;
 }
+
+const readPassword = () => readSecret("password", minPasswordLength);
 
 /** The flags each command takes; anything else is refused, not ignored. */
 const commandFlags: Record<string, Record<string, { type: "string" | "boolean" }>> = {
   "add-user": { "password-stdin": { type: "boolean" } },
   "add-token": { label: { type: "string" } },
+  sandbox: { "token-stdin": { type: "boolean" }, draining: { type: "boolean" } },
 };
 
 /** The command, its positional arguments and its flags, parsed strictly (unknown flags, `--label=` empty: refused). */
@@ -65,6 +81,8 @@ function parseCommand(args: string[]) {
       command,
       rest: positionals,
       passwordFromStdin: values["password-stdin"] === true,
+      tokenFromStdin: values["token-stdin"] === true,
+      draining: values.draining === true,
       label: typeof values.label === "string" ? values.label : null,
     };
   } catch (error) {
@@ -78,7 +96,7 @@ async function main(args: string[]): Promise<void> {
     console.log(usage);
     return;
   }
-  const { command, rest, passwordFromStdin, label } = parseCommand(args);
+  const { command, rest, passwordFromStdin, tokenFromStdin, draining, label } = parseCommand(args);
 
   const env = parseEnv();
   if (!env.databaseUrl) {
@@ -157,14 +175,79 @@ async function main(args: string[]): Promise<void> {
         break;
       }
       case "users":
-        for (const found of await auth.listUsers()) console.log(found.name);
+        for (const found of await auth.listUsers()) {
+          console.log((await auth.isOperator(found.id)) ? `${found.name} (operator)` : found.name);
+        }
         break;
+      case "add-operator":
+      case "remove-operator": {
+        const found = await user(rest[0]);
+        const operator = command === "add-operator";
+        await auth.setOperator(found.id, operator);
+        auditLine(logger, operator ? "operator_added" : "operator_removed", { ...by, user: found.name });
+        console.log(operator ? `${found.name} now manages the sandbox hosts.` : `${found.name} is no operator now.`);
+        break;
+      }
+      case "sandbox": {
+        const key = await loadSecretKey({ keyBase64: env.webhookSecretKey, dataDir: env.dataDir });
+        await sandboxCommand(new SandboxHosts(sql, new SecretBox(key)), rest, { tokenFromStdin, draining, logger, by });
+        break;
+      }
       default:
         throw new UsageError(`Unknown command ${command}.\n${usage}`);
     }
   } finally {
     await sql.close();
   }
+}
+
+async function sandboxCommand(
+  hosts: SandboxHosts,
+  [verb, hostLabel, url, ...extra]: string[],
+  options: { tokenFromStdin: boolean; draining: boolean; logger: Logger; by: { actor: string } },
+): Promise<void> {
+  const { logger, by } = options;
+  if (verb === "list" && hostLabel === undefined) {
+    for (const host of await hosts.list()) {
+      const from = host.from_environment ? " (SANDBOX_URL)" : "";
+      console.log(`${host.label}\t${host.state}\t${host.url}${from}`);
+    }
+    return;
+  }
+  if (!hostLabel || !hostLabelPattern.test(hostLabel))
+    throw new UsageError(`A host's label is ${hostLabelRule}.\n${usage}`);
+  if (verb === "add") {
+    if (!url || extra.length > 0) throw new UsageError(usage);
+    if (!/^https?:\/\/[^/?#]/.test(url) || !URL.canParse(url))
+      throw new UsageError(`${url} is not an http or https URL.`);
+    const token = options.tokenFromStdin ? await readSecret("token", 1) : null;
+    const added = await hosts.add({ label: hostLabel, url, token, state: options.draining ? "draining" : "active" });
+    if (added === "label_taken") throw new UsageError(`A host is labelled ${hostLabel} already.`);
+    if (added === "url_taken") throw new UsageError(`A host has the URL ${url} already.`);
+    auditLine(logger, "sandbox_host_added", { ...by, label: added.label, url: added.url, state: added.state });
+    console.log(`Added ${added.label} (${added.state}${token ? ", with its token" : ", without a token"}).`);
+    return;
+  }
+  if (url !== undefined) throw new UsageError(usage);
+  if (verb === "drain" || verb === "activate") {
+    const state = verb === "drain" ? "draining" : "active";
+    if (!(await hosts.setState(hostLabel, state))) throw new UsageError(`No host labelled ${hostLabel}.`);
+    auditLine(logger, "sandbox_host_changed", { ...by, label: hostLabel, state });
+    console.log(`${hostLabel} is ${state} now.`);
+    return;
+  }
+  if (verb === "remove") {
+    const outcome = await hosts.remove(hostLabel);
+    if (outcome === "not_found") throw new UsageError(`No host labelled ${hostLabel}.`);
+    if (outcome === "busy") throw new UsageError(`A build runs on ${hostLabel}; drain it and let the build end first.`);
+    if (outcome === "from_environment") {
+      throw new UsageError(`${hostLabel} is SANDBOX_URL's host; empty SANDBOX_URL and restart the BFF to remove it.`);
+    }
+    auditLine(logger, "sandbox_host_removed", { ...by, label: hostLabel });
+    console.log(`Removed ${hostLabel}.`);
+    return;
+  }
+  throw new UsageError(usage);
 }
 
 try {

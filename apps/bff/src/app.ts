@@ -1,7 +1,8 @@
 // The BFF's HTTP app: the API under /api/v1 and, when built, the web app itself. Every request
 // passes, in this order: its request ID and access line, security headers, body limits and
 // JSON-only bodies, authentication (401), the same-origin check of cookie changes (403), and for
-// /projects/{id}/... the project access check (404/403). /metrics is apart: the metrics token's.
+// /projects/{id}/... the project access check (404/403), for /operator/... the operator check
+// (403). /metrics is apart: the metrics token's.
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
@@ -14,6 +15,7 @@ import { Hono } from "hono";
 import { contextStorage } from "hono/context-storage";
 import { requestId } from "hono/request-id";
 import { authenticate } from "./auth/authenticate.ts";
+import { operatorAccess } from "./auth/operator-access.ts";
 import { projectAccess } from "./auth/project-access.ts";
 import { sameOriginChanges } from "./auth/same-origin.ts";
 import type { AppDeps } from "./deps.ts";
@@ -21,6 +23,7 @@ import { bodyLimits, noStore, securityHeaders } from "./http/limits-and-headers.
 import { authRoutes } from "./routes/auth/auth.routes.ts";
 import { dockerCacheRoutes } from "./routes/docker-cache/docker-cache.routes.ts";
 import { memberRoutes } from "./routes/members/members.routes.ts";
+import { sandboxHostRoutes } from "./routes/operator/sandbox-hosts.routes.ts";
 import { projectRoutes } from "./routes/projects/projects.routes.ts";
 import { testSessionRoutes } from "./routes/test-sessions/test-sessions.routes.ts";
 import { webhookRoutes, webhookSecretRoutes } from "./routes/webhooks/webhooks.routes.ts";
@@ -47,8 +50,9 @@ export function createApp(deps: AppDeps) {
   api.use(sameOriginChanges(deps.allowedOrigins));
   // Matches the project itself as well as everything under it.
   api.use("/projects/:project_id/*", projectAccess(deps.auth));
+  api.use("/operator/*", operatorAccess(deps.auth));
   api.get("/health", (c) => c.json({ status: "ok" as const }));
-  api.get("/sandbox", (c) => c.json(deps.sandboxHealth.status()));
+  api.get("/sandbox", (c) => c.json(deps.fleet.status()));
   api.get("/readyz", async (c) => {
     const database = await deps.store.ping().then(
       () => ({ reachable: true, detail: null }),
@@ -57,7 +61,7 @@ export function createApp(deps: AppDeps) {
     const readiness = {
       status: database.reachable ? "ready" : "not_ready",
       database,
-      sandbox: deps.sandboxHealth.status(),
+      sandbox: deps.fleet.status(),
     } satisfies Schemas["Readiness"];
     return c.json(readiness, database.reachable ? 200 : 503);
   });
@@ -68,6 +72,7 @@ export function createApp(deps: AppDeps) {
   api.route("/projects", memberRoutes(deps));
   api.route("/projects", testSessionRoutes(deps));
   api.route("/webhooks", webhookRoutes(deps));
+  api.route("/operator", sandboxHostRoutes(deps));
   api.notFound(notFoundHandler);
   app.route("/api/v1", api);
   app.all("/api/*", notFoundHandler);

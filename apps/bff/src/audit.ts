@@ -1,6 +1,7 @@
 // The audit trail: one line at info, marked `audit: true`, for every act that changes who may do
 // what or destroys data: logins (and failed ones), API tokens made or revoked, members added or
-// removed, a cache deleted, a webhook secret rotated. Each names who acted, on what, and the
+// removed, a cache deleted, a webhook secret rotated, sandbox hosts and operators added, changed
+// or removed. Each names who acted, on what, and the
 // request (its ID matches the access line); never a password, token or secret.
 import type { Context } from "hono";
 import type { Logger } from "./logger.ts";
@@ -13,7 +14,12 @@ export type AuditAction =
   | "member_added"
   | "member_removed"
   | "docker_cache_deleted"
-  | "webhook_secret_rotated";
+  | "webhook_secret_rotated"
+  | "sandbox_host_added"
+  | "sandbox_host_changed"
+  | "sandbox_host_removed"
+  | "operator_added"
+  | "operator_removed";
 
 type AuditFields = Record<string, string | number | null | undefined>;
 

@@ -3,10 +3,11 @@ import type { LoginThrottle } from "./auth/login-throttle.ts";
 import type { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import type { Logger } from "./logger.ts";
 import type { ProjectEvents } from "./project-events.ts";
-import type { SandboxClient } from "./sandbox/sandbox-client.ts";
-import type { SandboxHealth } from "./sandbox/sandbox-health.ts";
+import type { Fleet } from "./sandbox/fleet.ts";
+import type { Placements } from "./store/placements.ts";
 import type { ProjectStore } from "./store/project-store.ts";
 import type { RunUsers } from "./store/run-users.ts";
+import type { SandboxHosts } from "./store/sandbox-hosts.ts";
 
 /** What the HTTP app is built from; tests pass the same parts over a test store and a mock sandbox. */
 export interface AppDeps {
@@ -15,10 +16,13 @@ export interface AppDeps {
   loginThrottle: LoginThrottle;
   orchestrator: BuildOrchestrator;
   events: ProjectEvents;
-  sandbox: SandboxClient;
+  /** The sandbox hosts, each with its client and reachability. */
+  fleet: Fleet;
+  /** The fleet as the database keeps it, for operators. */
+  sandboxHosts: SandboxHosts;
+  placements: Placements;
   /** Each project's user on the sandbox hosts, allocated once. */
   runUsers: RunUsers;
-  sandboxHealth: SandboxHealth;
   logger: Logger;
   webDist: string | null;
   /** Origins besides the request's own host the app is served from (PUBLIC_URL, a dev server). */

@@ -5,6 +5,7 @@ import { EnvReader, type MetricsAccess, readMetricsAccess } from "@prewarm/servi
 import { scryptN } from "./auth/credentials.ts";
 import { isValidUserName, userNameRule } from "./auth/user-name.ts";
 import { defaultRunUserRanges, type RunUserRanges } from "./store/run-users.ts";
+import { hostLabelPattern, hostLabelRule } from "./store/sandbox-hosts.ts";
 
 export interface BffEnv {
   host: string;
@@ -12,7 +13,10 @@ export interface BffEnv {
   /** A PostgreSQL server; when unset, PGlite keeps the data in `dataDir`. */
   databaseUrl: string | null;
   dataDir: string;
-  sandboxUrl: string;
+  /** SANDBOX_URL's host, the fleet of one; null (SANDBOX_URL empty) when the hosts are all registered ones. */
+  sandboxUrl: string | null;
+  /** SANDBOX_LABEL: what the page and operators call SANDBOX_URL's host. */
+  sandboxLabel: string;
   /** The built web app to serve; null serves only the API. */
   webDist: string | null;
   buildTimeoutSeconds: number;
@@ -66,6 +70,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
   } catch (error) {
     env.problem((error as Error).message, null);
   }
+  const sandboxLabel = env.string("SANDBOX_LABEL", "default");
+  if (!hostLabelPattern.test(sandboxLabel)) env.problem(`SANDBOX_LABEL must be ${hostLabelRule}`, null);
   const ownerName = env.string("OWNER_NAME", "owner");
   if (!isValidUserName(ownerName)) env.problem(`OWNER_NAME must be ${userNameRule}`, null);
   return env.done("BFF", {
@@ -73,7 +79,8 @@ export function parseEnv(source: NodeJS.ProcessEnv = process.env): BffEnv {
     port,
     databaseUrl,
     dataDir: path.resolve(env.string("DATA_DIR", "data")),
-    sandboxUrl: env.url("SANDBOX_URL", "http://127.0.0.1:7071"),
+    sandboxUrl: source.SANDBOX_URL === "" ? null : env.url("SANDBOX_URL", "http://127.0.0.1:7071"),
+    sandboxLabel,
     webDist: source.WEB_DIST === "" ? null : path.resolve(env.string("WEB_DIST", "apps/web/dist")),
     buildTimeoutSeconds: env.int("BUILD_TIMEOUT_SECONDS", 1800, 1, 86_400),
     runUsers: {

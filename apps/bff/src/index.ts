@@ -55,7 +55,7 @@ const server = serve({ fetch: createApp(services).fetch, hostname: env.host, por
     {
       address: `http://${info.address}:${info.port}`,
       store: env.databaseUrl ? "postgresql" : "pglite",
-      sandbox: env.sandboxUrl,
+      sandboxes: services.fleet.all().map((host) => host.label),
     },
     "BFF listening",
   );

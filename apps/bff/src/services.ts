@@ -1,4 +1,5 @@
 // The BFF's parts, wired once from its configuration.
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 
 import { AuthStore } from "./auth/auth-store.ts";
@@ -11,27 +12,36 @@ import type { BffEnv } from "./env.ts";
 import type { Logger } from "./logger.ts";
 import { watchSandboxReachability } from "./metrics.ts";
 import { ProjectEvents } from "./project-events.ts";
-import { SandboxClient } from "./sandbox/sandbox-client.ts";
-import { SandboxHealth } from "./sandbox/sandbox-health.ts";
+import { Fleet } from "./sandbox/fleet.ts";
 import { CacheTransitions } from "./store/cache-transitions.ts";
 import { migrate } from "./store/migrate.ts";
+import { Placements } from "./store/placements.ts";
 import { ProjectStore } from "./store/project-store.ts";
 import { defaultRunUserRanges, RunUsers } from "./store/run-users.ts";
+import { SandboxHosts } from "./store/sandbox-hosts.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "./store/sql-client.ts";
 
 export interface BffServices extends AppDeps {
   transitions: CacheTransitions;
   monitor: BuildMonitor;
+  /** SANDBOX_URL's host, registered at start; null when SANDBOX_URL is empty. */
+  environmentHost: { label: string; url: string; token: string | null } | null;
 }
 
-/** Prepares the database and starts listening and monitoring. */
-export async function startServices(services: BffServices): Promise<void> {
+/** Registers SANDBOX_URL's host, reads the fleet, and starts listening and monitoring. */
+export async function startServices(services: BffServices, options: { monitor?: boolean } = {}): Promise<void> {
   await services.events.start();
-  services.monitor.start();
+  await services.sandboxHosts.registerEnvironmentHost(services.environmentHost);
+  await services.fleet.start();
+  const hosts = services.fleet.all();
+  // Builds sent before there was a fleet ran on SANDBOX_URL's host.
+  if (hosts.length === 1 && hosts[0]?.from_environment) await services.placements.adoptUnplacedBuilds(hosts[0].id);
+  if (options.monitor !== false) services.monitor.start();
 }
 
 export async function stopServices(services: BffServices): Promise<void> {
   await services.monitor.stop();
+  await services.fleet.stop();
   await services.events.stop();
 }
 
@@ -59,49 +69,50 @@ export function createServices(
     "sandboxUrl" | "webDist" | "buildTimeoutSeconds" | "reconcileIntervalMs"
   > &
     Partial<
-      Pick<BffEnv, "dispatchGraceMs" | "sandboxToken" | "allowedOrigins" | "publicUrl" | "metrics" | "runUsers">
+      Pick<
+        BffEnv,
+        "dispatchGraceMs" | "sandboxToken" | "sandboxLabel" | "allowedOrigins" | "publicUrl" | "metrics" | "runUsers"
+      >
     > & {
-      /** Seals webhook secrets at rest (loadSecretKey); a key of this process's own when absent. */
+      /** Seals webhook secrets and hosts' tokens at rest (loadSecretKey); a key of this process's own when absent. */
       webhookSecretKey?: Buffer;
     },
 ): BffServices {
   const defaults = { buildTimeoutSeconds: options.buildTimeoutSeconds };
-  const store = new ProjectStore(
-    options.sql,
-    defaults,
-    options.webhookSecretKey ? new SecretBox(options.webhookSecretKey) : undefined,
-  );
+  const box = new SecretBox(options.webhookSecretKey ?? randomBytes(32));
+  const store = new ProjectStore(options.sql, defaults, box);
   const transitions = new CacheTransitions(options.sql, store, defaults);
   const events = new ProjectEvents(store, options.sql);
-  const sandbox = new SandboxClient(options.sandboxUrl, options.sandboxToken ?? null);
   const { logger } = options;
+  const sandboxHosts = new SandboxHosts(options.sql, box);
+  const fleet = new Fleet({ registry: sandboxHosts, sql: options.sql, logger });
+  const placements = new Placements(options.sql);
   const runUsers = new RunUsers(options.sql, options.runUsers ?? defaultRunUserRanges);
   const orchestrator = new BuildOrchestrator({
     store,
     transitions,
-    sandbox,
+    fleet,
+    placements,
     runUsers,
     logger,
     dispatchGraceMs: options.dispatchGraceMs,
   });
-  const sandboxHealth = new SandboxHealth();
-  watchSandboxReachability(() => sandboxHealth.status().reachable);
-  const monitor = new BuildMonitor({
-    orchestrator,
-    sandbox,
-    logger,
-    reconcileIntervalMs: options.reconcileIntervalMs,
-    health: sandboxHealth,
-  });
+  watchSandboxReachability(() => fleet.status().reachable);
+  const monitor = new BuildMonitor({ orchestrator, fleet, logger, reconcileIntervalMs: options.reconcileIntervalMs });
   return {
     store,
     transitions,
     auth: new AuthStore(options.sql),
     loginThrottle: new LoginThrottle(options.sql),
     events,
-    sandbox,
+    fleet,
+    sandboxHosts,
+    placements,
+    environmentHost:
+      options.sandboxUrl === null
+        ? null
+        : { label: options.sandboxLabel ?? "default", url: options.sandboxUrl, token: options.sandboxToken ?? null },
     runUsers,
-    sandboxHealth,
     orchestrator,
     monitor,
     logger,

@@ -145,11 +145,33 @@ describe("npm run admin", () => {
     expect(tokenRun.code).toBe(0);
     const token = tokenRun.stdout.trim().split("\n").at(-1) ?? "";
     expect(token).toMatch(/^pwc_[\w-]{43}$/);
+    // The fleet: alice runs it; a host's token is read from standard input, never an argument.
+    expect((await runCommand(entries.admin, ["add-operator", "alice"], env)).code).toBe(0);
+    const host = await runCommand(
+      entries.admin,
+      ["sandbox", "add", "sbx-2", "http://127.0.0.1:10", "--token-stdin", "--draining"],
+      env,
+      "host-token\n",
+    );
+    expect(host).toMatchObject({ code: 0, stdout: "Added sbx-2 (draining, with its token).\n" });
+    const badLabel = await runCommand(entries.admin, ["sandbox", "add", "SBX_2", "http://127.0.0.1:11"], env);
+    expect(badLabel).toMatchObject({ code: 2, stderr: expect.stringContaining("lower-case letters") });
+    const taken = await runCommand(entries.admin, ["sandbox", "add", "sbx-3", "http://127.0.0.1:10/"], env);
+    expect(taken).toMatchObject({ code: 2, stderr: expect.stringContaining("has the URL") });
 
     const bff = await startBff(dir);
     try {
       const me = await fetch(`${bff.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
-      expect(await me.json()).toEqual({ user: { id: expect.any(String), name: "alice" } });
+      expect(await me.json()).toEqual({ user: { id: expect.any(String), name: "alice" }, operator: true });
+      const listed = await fetch(`${bff.url}/api/v1/operator/sandboxes`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const hosts = (await listed.json()) as { hosts: unknown[] };
+      expect(hosts.hosts).toMatchObject([
+        { label: "default", url: "http://127.0.0.1:9", state: "active", from_environment: true, has_token: false },
+        { label: "sbx-2", url: "http://127.0.0.1:10", state: "draining", from_environment: false, has_token: true },
+      ]);
+      expect(JSON.stringify(hosts)).not.toContain("host-token");
       const login = await fetch(`${bff.url}/api/v1/auth/login`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -166,5 +188,10 @@ describe("npm run admin", () => {
     }
     const revoked = await runCommand(entries.admin, ["revoke-tokens", "alice"], env);
     expect(revoked.stdout).toContain("Revoked 1 API token(s) of alice.");
+    const environment = await runCommand(entries.admin, ["sandbox", "remove", "default"], env);
+    expect(environment).toMatchObject({ code: 2, stderr: expect.stringContaining("SANDBOX_URL's host") });
+    expect((await runCommand(entries.admin, ["sandbox", "remove", "sbx-2"], env)).code).toBe(0);
+    const list = await runCommand(entries.admin, ["sandbox", "list"], env);
+    expect(list.stdout).toBe("default\tactive\thttp://127.0.0.1:9 (SANDBOX_URL)\n");
   });
 });

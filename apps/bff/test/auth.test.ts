@@ -69,14 +69,14 @@ describe("logging in", () => {
   it("with a password sets an HttpOnly, SameSite=Lax session cookie that identifies the user", async () => {
     const res = await logIn({ username: "alice", password: "correct horse battery" });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ user: { id: alice.id, name: "alice" } });
+    expect(await res.json()).toEqual({ user: { id: alice.id, name: "alice" }, operator: false });
     const header = res.headers.get("set-cookie") ?? "";
     expect(header).toMatch(/HttpOnly/i);
     expect(header).toMatch(/SameSite=Lax/i);
     expect(header).toMatch(/Path=\//);
     expect(header).not.toMatch(/Secure/i);
     const me = await bff.requestAs(null, "GET", "/api/v1/me", undefined, { cookie: sessionCookieOf(res) });
-    expect(await me.json()).toEqual({ user: { id: alice.id, name: "alice" } });
+    expect(await me.json()).toEqual({ user: { id: alice.id, name: "alice" }, operator: false });
   });
 
   it("marks the cookie Secure behind HTTPS", async () => {

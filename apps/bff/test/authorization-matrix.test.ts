@@ -10,7 +10,9 @@ import { script, type TestUser, useMockSandbox, useTestBff } from "./helpers.ts"
 const sandbox = useMockSandbox();
 const contract = loadContract("bff");
 
-const roles = ["anonymous", "stranger", "member", "owner"] as const;
+// An operator manages the sandbox hosts and is, here, a stranger to the project: being an
+// operator gives nothing in any project, and owning one gives nothing over the hosts.
+const roles = ["anonymous", "stranger", "member", "owner", "operator"] as const;
 type Role = (typeof roles)[number];
 
 interface Fixture {
@@ -18,11 +20,13 @@ interface Fixture {
   buildId: string;
   sessionId: string;
   webhookSecret: string;
+  /** A draining host of the fleet's, so no build goes there. */
+  hostLabel: string;
 }
 
 interface Expectation {
-  /** The status for anonymous, stranger, member, owner. */
-  statuses: [number, number, number, number];
+  /** The status for anonymous, stranger, member, owner, operator. */
+  statuses: [number, number, number, number, number];
   body?: (f: Fixture) => unknown;
   headers?: (f: Fixture, body: string) => Record<string, string>;
   userName?: string;
@@ -30,42 +34,50 @@ interface Expectation {
   running?: boolean;
 }
 
+let hosts = 0;
 const webhookPush = JSON.stringify({ ref: "refs/heads/main", after: "abcdef1234567" });
 
 const expectations: Record<string, Expectation> = {
   // Operators' alone: no project user's session or API token reads them, the owner's neither.
-  getMetrics: { statuses: [401, 401, 401, 401] },
-  getHealth: { statuses: [200, 200, 200, 200] },
-  getReadiness: { statuses: [200, 200, 200, 200] },
-  logIn: { statuses: [200, 200, 200, 200], body: () => ({ username: "member", password: "member password" }) },
-  logOut: { statuses: [204, 204, 204, 204] },
-  getMe: { statuses: [401, 200, 200, 200] },
-  getSandboxStatus: { statuses: [401, 200, 200, 200] },
-  listProjects: { statuses: [401, 200, 200, 200] },
-  createProject: { statuses: [401, 201, 201, 201], body: () => ({ name: "Another", startup_script: script }) },
-  getProject: { statuses: [401, 404, 200, 200] },
-  updateProject: { statuses: [401, 404, 403, 200], body: () => ({ startup_script: "echo changed" }) },
-  listProjectMembers: { statuses: [401, 404, 200, 200] },
-  listStartupScriptVersions: { statuses: [401, 404, 200, 200] },
-  addProjectMember: { statuses: [401, 404, 403, 200], userName: "stranger" },
-  removeProjectMember: { statuses: [401, 404, 403, 200], userName: "member" },
-  streamProjectEvents: { statuses: [401, 404, 200, 200] },
-  reportMainChanged: { statuses: [401, 404, 403, 202], body: () => ({ commit_sha: "abcdef1234567" }) },
-  deleteDockerCache: { statuses: [401, 404, 403, 200] },
-  listDockerCacheBuilds: { statuses: [401, 404, 200, 200] },
-  startDockerCacheBuild: { statuses: [401, 404, 403, 202], body: () => ({ trigger: "manual" }) },
-  getDockerCacheBuild: { statuses: [401, 404, 200, 200] },
-  getDockerCacheBuildLog: { statuses: [401, 404, 200, 200] },
-  resumeDockerCacheBuilds: { statuses: [401, 404, 403, 200] },
-  stopDockerCacheBuild: { statuses: [401, 404, 403, 200], running: true },
-  rotateWebhookSecret: { statuses: [401, 404, 403, 201] },
-  startTestSession: { statuses: [401, 404, 403, 202] },
-  getTestSession: { statuses: [401, 404, 200, 200] },
-  getTestSessionLog: { statuses: [401, 404, 200, 200] },
-  stopTestSession: { statuses: [401, 404, 403, 200] },
+  getMetrics: { statuses: [401, 401, 401, 401, 401] },
+  getHealth: { statuses: [200, 200, 200, 200, 200] },
+  getReadiness: { statuses: [200, 200, 200, 200, 200] },
+  logIn: { statuses: [200, 200, 200, 200, 200], body: () => ({ username: "member", password: "member password" }) },
+  logOut: { statuses: [204, 204, 204, 204, 204] },
+  getMe: { statuses: [401, 200, 200, 200, 200] },
+  getSandboxStatus: { statuses: [401, 200, 200, 200, 200] },
+  listProjects: { statuses: [401, 200, 200, 200, 200] },
+  createProject: { statuses: [401, 201, 201, 201, 201], body: () => ({ name: "Another", startup_script: script }) },
+  getProject: { statuses: [401, 404, 200, 200, 404] },
+  updateProject: { statuses: [401, 404, 403, 200, 404], body: () => ({ startup_script: "echo changed" }) },
+  listProjectMembers: { statuses: [401, 404, 200, 200, 404] },
+  listStartupScriptVersions: { statuses: [401, 404, 200, 200, 404] },
+  addProjectMember: { statuses: [401, 404, 403, 200, 404], userName: "stranger" },
+  removeProjectMember: { statuses: [401, 404, 403, 200, 404], userName: "member" },
+  streamProjectEvents: { statuses: [401, 404, 200, 200, 404] },
+  reportMainChanged: { statuses: [401, 404, 403, 202, 404], body: () => ({ commit_sha: "abcdef1234567" }) },
+  deleteDockerCache: { statuses: [401, 404, 403, 200, 404] },
+  listDockerCacheBuilds: { statuses: [401, 404, 200, 200, 404] },
+  startDockerCacheBuild: { statuses: [401, 404, 403, 202, 404], body: () => ({ trigger: "manual" }) },
+  getDockerCacheBuild: { statuses: [401, 404, 200, 200, 404] },
+  getDockerCacheBuildLog: { statuses: [401, 404, 200, 200, 404] },
+  resumeDockerCacheBuilds: { statuses: [401, 404, 403, 200, 404] },
+  stopDockerCacheBuild: { statuses: [401, 404, 403, 200, 404], running: true },
+  rotateWebhookSecret: { statuses: [401, 404, 403, 201, 404] },
+  startTestSession: { statuses: [401, 404, 403, 202, 404] },
+  getTestSession: { statuses: [401, 404, 200, 200, 404] },
+  getTestSessionLog: { statuses: [401, 404, 200, 200, 404] },
+  stopTestSession: { statuses: [401, 404, 403, 200, 404] },
+  listSandboxHosts: { statuses: [401, 403, 403, 403, 200] },
+  addSandboxHost: {
+    statuses: [401, 403, 403, 403, 201],
+    body: () => ({ label: `added-${++hosts}`, url: `http://added-${hosts}.test`, token: "t0ken", state: "draining" }),
+  },
+  updateSandboxHost: { statuses: [401, 403, 403, 403, 200], body: () => ({ state: "active" }) },
+  removeSandboxHost: { statuses: [401, 403, 403, 403, 204] },
   // Verified by its signature, not by who sends it.
   receiveGithubWebhook: {
-    statuses: [202, 202, 202, 202],
+    statuses: [202, 202, 202, 202, 202],
     body: () => webhookPush,
     headers: (f, body) => ({
       "x-hub-signature-256": signature(f.webhookSecret, body),
@@ -83,10 +95,12 @@ beforeAll(async () => {
   users.owner = bff.owner;
   users.member = await bff.addUser("member", "member password");
   users.stranger = await bff.addUser("stranger");
+  users.operator = await bff.addUser("operator");
+  await bff.services.auth.setOperator(users.operator.id, true);
 });
 
 /** A project of the owner's with a member, a finished build and a ready golden (and a running build if asked). */
-async function fixture(running: boolean): Promise<Fixture> {
+async function fixture(running: boolean, withHost: boolean): Promise<Fixture> {
   const project = await bff.newProject({ name: "Shop", startup_script: script });
   await bff.services.auth.addMember(project.id, "member");
   const webhookSecret = "s3cret-for-the-matrix";
@@ -103,7 +117,20 @@ async function fixture(running: boolean): Promise<Fixture> {
   if (running) await build();
   const session = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`);
   expect(session.status).toBe(202);
-  return { projectId: project.id, buildId, webhookSecret, sessionId: (await session.json()).session_id };
+  // The hosts earlier fixtures added go first: a cache deletion asks every host of the fleet.
+  for (const { label } of await bff.services.sandboxHosts.list()) {
+    if (/^(fixture|added)-/.test(label)) await bff.services.sandboxHosts.remove(label);
+  }
+  const hostLabel = `fixture-${++hosts}`;
+  if (withHost) {
+    await bff.services.sandboxHosts.add({
+      label: hostLabel,
+      url: `http://${hostLabel}.test`,
+      token: null,
+      state: "draining",
+    });
+  }
+  return { projectId: project.id, buildId, webhookSecret, sessionId: (await session.json()).session_id, hostLabel };
 }
 
 describe("the authorization matrix of openapi/bff.yaml", () => {
@@ -119,11 +146,12 @@ describe("the authorization matrix of openapi/bff.yaml", () => {
     it.each(roles.map((role, i) => [role, expectation.statuses[i]] as const))(
       `${op.method} ${op.path} (${op.operationId}) as %s → %i`,
       async (role, status = 0) => {
-        const f = await fixture(expectation.running ?? false);
+        const f = await fixture(expectation.running ?? false, op.path.includes("{label}"));
         const url = op.path
           .replace("{project_id}", f.projectId)
           .replace("{build_id}", f.buildId)
           .replace("{session_id}", f.sessionId)
+          .replace("{label}", f.hostLabel)
           .replace("{user_name}", expectation.userName ?? "member");
         const rawBody = expectation.body?.(f);
         const body =

@@ -1,13 +1,13 @@
 // Hostile input bounces off the BFF: every bad request openapi/bff.yaml implies (hostile path
-// values, every way to break each body, bodies over the limit or not JSON), made by the owner,
-// is a 4xx problem that gives nothing away; and every operation made without credentials is a
+// values, every way to break each body, bodies over the limit or not JSON), made by the owner
+// (an operator too, so the operator API's own checks are reached), is a 4xx problem that gives nothing away; and every operation made without credentials is a
 // 401. Afterwards the database and the sandbox are as they were, row for row.
 import { loadContract } from "@prewarm/api-types/contract";
 import { MAX_BODY_BYTES } from "@prewarm/service-kit/request-body";
 import { type ContractRequest, hostileRequests, sampleRequests } from "@prewarm/test-kit/contract-sweep";
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
-import { script, useMockSandbox, useTestBff } from "./helpers.ts";
+import { onlyHost, script, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
 const contract = loadContract("bff");
@@ -20,6 +20,8 @@ const tables = [
   "login_links",
   "project_members",
   "webhook_deliveries",
+  "sandbox_hosts",
+  "test_sessions",
 ];
 /** Every line the BFF logs at error level or above: no input, however hostile, may cause one. */
 const errorLines: string[] = [];
@@ -31,6 +33,7 @@ const bff = useTestBff({ monitor: false, logger, metrics: { token: "m".repeat(40
 let pathValues: Record<string, string>;
 
 beforeAll(async () => {
+  await bff.services.auth.setOperator(bff.owner.id, true);
   await bff.addUser("member", "member password");
   const project = await bff.newProject({ name: "Shop", startup_script: script });
   await bff.services.auth.addMember(project.id, "member");
@@ -43,6 +46,7 @@ beforeAll(async () => {
     project_id: project.id,
     build_id: buildId,
     user_name: "member",
+    label: onlyHost(bff).label,
     session_id: (await session.json()).session_id,
   };
 });

@@ -25,4 +25,14 @@ describe("the BFF's environment", () => {
       }).metrics,
     ).toEqual({ token: "t".repeat(32), port: 9464, host: "10.0.0.5" });
   });
+
+  it("takes SANDBOX_URL as a fleet of one, labelled SANDBOX_LABEL, or none when it is empty", () => {
+    expect(parseEnv({})).toMatchObject({ sandboxUrl: "http://127.0.0.1:7071", sandboxLabel: "default" });
+    expect(parseEnv({ SANDBOX_URL: "http://sbx-1:7071/", SANDBOX_LABEL: "sbx-1" })).toMatchObject({
+      sandboxUrl: "http://sbx-1:7071",
+      sandboxLabel: "sbx-1",
+    });
+    expect(parseEnv({ SANDBOX_URL: "" }).sandboxUrl).toBeNull();
+    expect(() => parseEnv({ SANDBOX_LABEL: "Sandbox One" })).toThrow(/SANDBOX_LABEL must be lower-case letters/);
+  });
 });

@@ -10,7 +10,8 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { createApp } from "../src/app.ts";
 import { createLogger, type Logger } from "../src/logger.ts";
-import { type BffServices, createServices } from "../src/services.ts";
+import type { FleetHost } from "../src/sandbox/fleet.ts";
+import { type BffServices, createServices, startServices, stopServices } from "../src/services.ts";
 import { migrate } from "../src/store/migrate.ts";
 import type { Project } from "../src/store/project-rows.ts";
 import { createPgliteClient, createPostgresClient, type SqlClient } from "../src/store/sql-client.ts";
@@ -151,8 +152,7 @@ export async function createTestBff(
     reconcileIntervalMs: options.reconcileIntervalMs ?? 60_000,
     metrics: options.metrics,
   });
-  await services.events.start();
-  if (options.monitor !== false) services.monitor.start();
+  await startServices(services, { monitor: options.monitor });
   const app = createApp(services);
   const addUser = async (name: string, password?: string): Promise<TestUser> => {
     const user = await services.auth.createUser(name, password ?? null);
@@ -188,11 +188,17 @@ export async function createTestBff(
       return res.json();
     },
     close: async () => {
-      await services.monitor.stop();
-      await services.events.stop();
+      await stopServices(services);
       if (!options.sql) await sql.close();
     },
   };
 }
 
 export const script = "#!/bin/bash\ndocker compose build\n";
+
+/** The fleet's one host (SANDBOX_URL's), for a test that reaches its client directly. */
+export function onlyHost(bff: TestBff): FleetHost {
+  const [host, ...others] = bff.services.fleet.all();
+  if (!host || others.length > 0) throw new Error(`the fleet has ${others.length + (host ? 1 : 0)} hosts, not one`);
+  return host;
+}

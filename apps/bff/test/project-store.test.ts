@@ -318,7 +318,9 @@ for (const backend of storeBackends()) {
         await transitions.settleBuild(build.id, outcome("succeeded"), noGolden);
       }
       const running = await started(project.id, "manual");
-      expect(await store.pruneBuilds(project.id, 3)).toEqual(expect.arrayContaining(ids.slice(0, 3)));
+      expect((await store.pruneBuilds(project.id, 3)).map((b) => b.id)).toEqual(
+        expect.arrayContaining(ids.slice(0, 3)),
+      );
       const kept = await store.listBuilds(project.id, 20);
       expect(kept.map((b) => b.id)).toEqual([running.id, ...ids.slice(3).reverse()]);
       expect(kept[1]?.duration_seconds).toBeGreaterThanOrEqual(0);

@@ -10,7 +10,7 @@ import { createApp } from "../src/app.ts";
 import { AuthStore } from "../src/auth/auth-store.ts";
 import { createLogger } from "../src/logger.ts";
 import { SandboxHealth } from "../src/sandbox/sandbox-health.ts";
-import { createServices } from "../src/services.ts";
+import { createServices, startServices, stopServices } from "../src/services.ts";
 import { migrate } from "../src/store/migrate.ts";
 import { createPgliteClient } from "../src/store/sql-client.ts";
 
@@ -32,13 +32,13 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
   const project = await services.store.createProject({ name: "Shop", owner_id: user.id });
   const app = createApp(services);
   const heard: string[] = [];
-  services.sandboxHealth.subscribe((status) =>
+  services.fleet.subscribe((status) =>
     heard.push(`reachable: ${status.reachable}, docker: ${status.docker?.available ?? "unknown"}`),
   );
   let mock: ReturnType<typeof createMockSandboxServer> | undefined;
   try {
-    services.monitor.start();
-    await expect.poll(() => services.sandboxHealth.status().reachable, { timeout: 10_000 }).toBe(false);
+    await startServices(services);
+    await expect.poll(() => services.fleet.status().reachable, { timeout: 10_000 }).toBe(false);
     const down = await app.request("/api/v1/sandbox", { headers: { authorization: `Bearer ${token}` } });
     expect(await down.json()).toMatchObject({ reachable: false, detail: expect.stringMatching(/\S/) });
     // Still ready: an unreachable sandbox is reported, not a reason to take the BFF out of service.
@@ -61,7 +61,7 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
     expect(text).toMatch(/event: sandbox\ndata: \{"reachable":false/);
 
     mock = createMockSandboxServer({ port });
-    await expect.poll(() => services.sandboxHealth.status().reachable, { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => services.fleet.status().reachable, { timeout: 15_000 }).toBe(true);
     // Connected, it also asks whether its runs get a Docker daemon, and says so.
     await expect.poll(() => heard.length, { timeout: 10_000 }).toBe(3);
     expect(heard).toEqual([
@@ -72,7 +72,7 @@ it("says the sandbox is unreachable, with why, and reachable again when it retur
     const up = await app.request("/api/v1/sandbox", { headers: { authorization: `Bearer ${token}` } });
     expect(await up.json()).toMatchObject({ reachable: true, detail: null, docker: mockDockerAvailability });
   } finally {
-    await services.monitor.stop();
+    await stopServices(services);
     (mock?.server as Server | undefined)?.close();
     await sql.close();
   }

@@ -3,7 +3,7 @@
 import { loadContract } from "@prewarm/api-types/contract";
 import { mockDockerAvailability, mockDockerEngine } from "@prewarm/mock-sandbox/model";
 import { expect, it, vi } from "vitest";
-import { script, useMockSandbox, useTestBff } from "./helpers.ts";
+import { onlyHost, script, useMockSandbox, useTestBff } from "./helpers.ts";
 
 const sandbox = useMockSandbox();
 const bff = useTestBff({ monitor: false });
@@ -79,7 +79,7 @@ it("says a session recorded before daemons were rootless had a root daemon", asy
   expect(session.docker_engine).toEqual({ ...mockDockerEngine, rootless: true });
   // What a sandbox of an earlier release answers: its engine says nothing of rootless.
   const { rootless: _, ...recorded } = mockDockerEngine;
-  vi.spyOn(bff.services.sandbox, "getTestSession").mockResolvedValueOnce({
+  vi.spyOn(onlyHost(bff).client, "getTestSession").mockResolvedValueOnce({
     ...session,
     docker_engine: recorded as typeof mockDockerEngine,
   });

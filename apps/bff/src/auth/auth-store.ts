@@ -104,6 +104,16 @@ export class AuthStore {
     return this.sql.query<User>("SELECT id, name FROM users ORDER BY created_at, name");
   }
 
+  /** Whether the user runs the sandbox hosts (decision 018): nothing to do with any project. */
+  async isOperator(userId: string): Promise<boolean> {
+    const rows = await this.sql.query<{ operator: boolean }>("SELECT operator FROM users WHERE id = $1", [userId]);
+    return rows[0]?.operator === true;
+  }
+
+  async setOperator(userId: string, operator: boolean): Promise<void> {
+    await this.sql.query("UPDATE users SET operator = $2 WHERE id = $1", [userId, operator]);
+  }
+
   async setPassword(userId: string, password: string): Promise<void> {
     await this.sql.query("UPDATE users SET password_hash = $2 WHERE id = $1", [userId, await hashPassword(password)]);
   }

@@ -1,48 +1,64 @@
-// Follows every running build to a final state: the sandbox's event stream reports outcomes as
-// they happen, and a periodic reconcile against the sandbox catches whatever the stream missed.
+// Follows every running build to a final state: each sandbox host's event stream reports outcomes
+// as they happen (and whether the host can be reached), and a periodic reconcile against the
+// hosts catches whatever a stream missed. A host added to the fleet is followed from then on; a
+// removed one is let go.
 import type { Logger } from "../logger.ts";
-import type { SandboxClient } from "../sandbox/sandbox-client.ts";
+import type { Fleet, FleetHost } from "../sandbox/fleet.ts";
 import { followSandboxEvents } from "../sandbox/sandbox-events.ts";
-import type { SandboxHealth } from "../sandbox/sandbox-health.ts";
 import type { BuildOrchestrator } from "./build-orchestrator.ts";
 
-export class BuildMonitor {
-  private readonly deps: {
-    orchestrator: BuildOrchestrator;
-    sandbox: SandboxClient;
-    logger: Logger;
-    reconcileIntervalMs: number;
-    health?: SandboxHealth;
-  };
-  private readonly abort = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private following: Promise<void> | undefined;
+interface MonitorDeps {
+  orchestrator: BuildOrchestrator;
+  fleet: Fleet;
+  logger: Logger;
+  reconcileIntervalMs: number;
+}
 
-  constructor(deps: {
-    orchestrator: BuildOrchestrator;
-    sandbox: SandboxClient;
-    logger: Logger;
-    reconcileIntervalMs: number;
-    health?: SandboxHealth;
-  }) {
+export class BuildMonitor {
+  private readonly deps: MonitorDeps;
+  private readonly following = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private stopWatching: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: MonitorDeps) {
     this.deps = deps;
   }
 
   start(): void {
-    const { orchestrator, sandbox, logger } = this.deps;
-    this.following = followSandboxEvents(sandbox, {
-      signal: this.abort.signal,
-      logger,
+    this.stopWatching = this.deps.fleet.watch({
+      added: (host) => this.follow(host),
+      removed: (host) => void this.letGo(host.id),
+    });
+    this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopWatching?.();
+    clearInterval(this.timer);
+    await Promise.all([...this.following.keys()].map((id) => this.letGo(id)));
+  }
+
+  async reconcile(): Promise<void> {
+    await this.deps.orchestrator.reconcile().catch((error) => this.warn(error));
+  }
+
+  private follow(host: FleetHost): void {
+    const { orchestrator, logger } = this.deps;
+    const abort = new AbortController();
+    const done = followSandboxEvents(host.client, {
+      signal: abort.signal,
+      logger: logger.child({ sandbox: host.label }),
       onConnected: async () => {
-        this.deps.health?.reachable();
-        const docker = await sandbox.docker().catch((error) => {
+        host.health.reachable();
+        const docker = await host.client.docker().catch((error) => {
           this.warn(error);
           return null;
         });
-        if (docker) this.deps.health?.docker(docker);
+        if (docker) host.health.docker(docker);
         await this.reconcile();
       },
-      onDisconnected: (detail) => this.deps.health?.unreachable(detail),
+      onDisconnected: (detail) => host.health.unreachable(detail),
       onEvent: async (event) => {
         if (event.type === "build") await orchestrator.settleFromSandbox(event.build).catch((e) => this.warn(e));
         else if (event.type === "golden" && event.reason === "evicted") {
@@ -50,18 +66,15 @@ export class BuildMonitor {
         } else if (event.type === "sync") await this.reconcile();
       },
     });
-    this.timer = setInterval(() => void this.reconcile(), this.deps.reconcileIntervalMs);
-    this.timer.unref();
+    this.following.set(host.id, { abort, done });
   }
 
-  async stop(): Promise<void> {
-    this.abort.abort();
-    clearInterval(this.timer);
-    await this.following;
-  }
-
-  async reconcile(): Promise<void> {
-    await this.deps.orchestrator.reconcile().catch((error) => this.warn(error));
+  private async letGo(hostId: string): Promise<void> {
+    const followed = this.following.get(hostId);
+    if (!followed) return;
+    this.following.delete(hostId);
+    followed.abort.abort();
+    await followed.done;
   }
 
   private warn(error: unknown): void {

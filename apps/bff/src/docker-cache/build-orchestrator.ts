@@ -3,21 +3,25 @@
 // build-state-machine.ts's transitions, applied atomically by the store; this module decides
 // when, and talks to the sandbox.
 //
-// A build is claimed in the database first and sent to the sandbox second; one the sandbox has
-// accepted is marked dispatched. So after a crash between the two, the reconcile finds the
-// undispatched build and sends it (the sandbox refuses a build ID twice, which makes sending
-// safe to repeat); nothing stays `building` forever, nothing runs twice.
+// A build is claimed in the database first, placed on one sandbox host second (placement.ts:
+// the first placement recorded is kept) and sent there third; one the host has accepted is
+// marked dispatched. So after a crash anywhere between, the reconcile finds the undispatched
+// build and sends it to the same host (which refuses a build ID twice, so sending is safe to
+// repeat); nothing stays `building` forever, nothing runs twice, with any number of BFFs.
 import { formatDuration } from "@prewarm/service-kit/duration";
 import { ProblemError } from "@prewarm/service-kit/problem";
 import type { Logger } from "../logger.ts";
 import { buildSeconds, buildsEnded, buildsStarted, queueWaitSeconds } from "../metrics.ts";
 import { projectNotFound } from "../problems.ts";
-import { type SandboxBuild, type SandboxClient, sandboxMayAnswerLater } from "../sandbox/sandbox-client.ts";
+import type { Fleet, FleetHost } from "../sandbox/fleet.ts";
+import { type SandboxBuild, sandboxMayAnswerLater } from "../sandbox/sandbox-client.ts";
 import type { CacheTransitions, GoldenTruth, Outcome, Settled, TriggerResult } from "../store/cache-transitions.ts";
+import type { Placements } from "../store/placements.ts";
 import type { Project, StoredBuild } from "../store/project-rows.ts";
 import type { ProjectStore } from "../store/project-store.ts";
 import type { RunUsers } from "../store/run-users.ts";
 import type { BuildTrigger } from "./build-state-machine.ts";
+import { placeBuild } from "./placement.ts";
 
 type MainChangedAction = "build_started" | "queued" | "recorded" | "paused";
 
@@ -27,7 +31,8 @@ export const keptBuilds = 20;
 interface OrchestratorDeps {
   store: ProjectStore;
   transitions: CacheTransitions;
-  sandbox: SandboxClient;
+  fleet: Fleet;
+  placements: Placements;
   runUsers: RunUsers;
   logger: Logger;
   /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
@@ -74,20 +79,27 @@ export class BuildOrchestrator {
     }
     await this.deps.transitions.dropQueue(projectId);
     const buildId = state.build_id;
+    // Placed now if it was not: a start still on its way goes to the same host, which then refuses it.
+    const build = await this.deps.store.getStoredBuild(buildId);
+    const placed = build ? await placeBuild(this.deps.placements, this.deps.fleet, build) : null;
     // Naming the project makes the stop final even if the build's start is still on its way.
-    const ended = await this.deps.sandbox.stopBuild(buildId, projectId);
+    const ended = placed?.host ? await placed.host.client.stopBuild(buildId, projectId) : null;
     if (ended && ended.status !== "running") await this.settleFromSandbox(ended);
     else await this.settle(buildId, projectId, stoppedNow());
     return this.requireProject(projectId);
   }
 
-  /** Deletes the golden on the sandbox, then records that there is none. */
+  /** Deletes the golden on every sandbox host, then records that there is none. */
   async deleteCache(projectId: string): Promise<Project> {
     const project = await this.requireProject(projectId);
     if (project.metadata.docker_cache_state.status === "building") {
       throw new ProblemError(409, "build_running", "A build is running; stop it before deleting the cache");
     }
-    await this.deps.sandbox.deleteGolden(projectId);
+    // Every host is asked, whichever fails; the first failure is the answer, and asking again
+    // deletes what is left (deleting a golden that is not there is no error).
+    const results = await Promise.allSettled(this.deps.fleet.all().map((host) => host.client.deleteGolden(projectId)));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
     const cleared = await this.deps.transitions.clearCache(projectId);
     if (!cleared) {
       throw new ProblemError(409, "build_running", "A build started meanwhile; stop it before deleting the cache");
@@ -134,10 +146,10 @@ export class BuildOrchestrator {
     });
   }
 
-  /** The sandbox evicted a golden: believe the sandbox about what is left. */
+  /** A host evicted a golden: believe the hosts about what is left; the golden is gone when no host has it. */
   async goldenEvicted(projectId: string): Promise<void> {
-    const golden = await this.deps.sandbox.getGolden(projectId);
-    if (!golden.exists) await this.deps.transitions.goldenEvicted(projectId);
+    const goldens = await Promise.all(this.deps.fleet.all().map((host) => host.client.getGolden(projectId)));
+    if (!goldens.some((golden) => golden.exists)) await this.deps.transitions.goldenEvicted(projectId);
   }
 
   /**
@@ -152,12 +164,13 @@ export class BuildOrchestrator {
         if (age > this.dispatchGraceMs) await this.dispatch(build);
         continue;
       }
-      const truth = await this.deps.sandbox.getBuild(build.id);
+      const { host } = await placeBuild(this.deps.placements, this.deps.fleet, build);
+      const truth = host ? await host.client.getBuild(build.id) : null;
       if (!truth) {
         await this.settle(build.id, build.project_id, {
           status: "interrupted",
           finished_at: new Date().toISOString(),
-          error: "The sandbox has no record of this build",
+          error: host ? "The sandbox has no record of this build" : "Its sandbox host was removed",
           size_bytes: null,
         });
       } else if (truth.status !== "running") {
@@ -165,7 +178,7 @@ export class BuildOrchestrator {
       } else if (age > build.timeout_seconds * 1000 + this.timeoutGraceMs) {
         // The sandbox enforces the timeout itself; this is for a sandbox that failed to.
         this.deps.logger.warn({ buildId: build.id }, "build ran past its timeout; stopping it");
-        await this.deps.sandbox.stopBuild(build.id);
+        await host?.client.stopBuild(build.id);
         await this.settle(build.id, build.project_id, {
           status: "failed",
           finished_at: new Date().toISOString(),
@@ -177,16 +190,20 @@ export class BuildOrchestrator {
   }
 
   /**
-   * Sends a claimed build to the sandbox. Returns the project if the sandbox refused it and the
-   * build was settled as failed, or null when it was accepted (or had been already).
+   * Sends a claimed build to its sandbox host, placing it first. Returns the project if the host
+   * refused it and the build was settled as failed, or null when it was accepted (or had been already).
    */
   private async dispatch(build: StoredBuild): Promise<Project | null> {
-    const { store, sandbox, logger, runUsers } = this.deps;
+    const { store, logger, runUsers } = this.deps;
     const project = await store.getProject(build.project_id);
     const runUser = await runUsers.of(build.project_id);
     if (!project || !runUser) return null;
+    let host: FleetHost | null = null;
     try {
-      await sandbox.startBuild({
+      const placed = await placeBuild(this.deps.placements, this.deps.fleet, build);
+      if (!placed.host) throw new ProblemError(502, "sandbox_unavailable", `The build has no sandbox: ${placed.why}`);
+      host = placed.host;
+      await host.client.startBuild({
         build_id: build.id,
         project_id: build.project_id,
         repository_url: project.repository_url,
@@ -218,7 +235,7 @@ export class BuildOrchestrator {
         return null;
       }
       // Giving up: make sure the build can never start later, in case a request did get through.
-      await sandbox.stopBuild(build.id, build.project_id).catch(() => undefined);
+      await host?.client.stopBuild(build.id, build.project_id).catch(() => undefined);
       const reason = unreachable
         ? `the sandbox could not be reached for ${Math.round(waited / 60_000)} min (${problem?.detail ?? "no answer"})`
         : problem?.detail;
@@ -235,7 +252,7 @@ export class BuildOrchestrator {
   }
 
   private async settle(buildId: string, projectId: string, outcome: Outcome): Promise<Project | null> {
-    const golden = outcome.status === "stopped" ? await this.goldenTruth(projectId) : noGolden;
+    const golden = outcome.status === "stopped" ? await this.goldenTruth(projectId, buildId) : noGolden;
     const settled = await this.deps.transitions.settleBuild(buildId, outcome, golden);
     if (!settled) return null;
     this.deps.logger.info({ projectId, buildId, status: outcome.status }, "build settled");
@@ -251,18 +268,23 @@ export class BuildOrchestrator {
   /** Keeps the last builds of the project and their logs; forgets older ones on both sides. */
   private async forgetOldBuilds(projectId: string): Promise<void> {
     try {
-      for (const id of await this.deps.store.pruneBuilds(projectId, keptBuilds)) {
-        await this.deps.sandbox.deleteBuild(id).catch(() => undefined);
+      for (const { id, host_id } of await this.deps.store.pruneBuilds(projectId, keptBuilds)) {
+        await this.deps.fleet
+          .get(host_id)
+          ?.client.deleteBuild(id)
+          .catch(() => undefined);
       }
     } catch (error) {
       this.deps.logger.warn({ projectId, error: String(error) }, "could not forget old builds");
     }
   }
 
-  /** What the golden really is, from the sandbox; the store's belief when it cannot be asked. */
-  private async goldenTruth(projectId: string): Promise<GoldenTruth> {
+  /** What the golden really is, from the host of the stopped build; the store's belief when it cannot be asked. */
+  private async goldenTruth(projectId: string, buildId: string): Promise<GoldenTruth> {
     try {
-      const golden = await this.deps.sandbox.getGolden(projectId);
+      const host = this.deps.fleet.get(await this.deps.placements.buildHost(buildId));
+      if (!host) throw new Error("no host");
+      const golden = await host.client.getGolden(projectId);
       return { exists: golden.exists, size_bytes: golden.size_bytes, built_at: golden.built_at };
     } catch {
       const state = (await this.requireProject(projectId)).metadata.docker_cache_state;

@@ -65,12 +65,15 @@ export interface BuildRow {
   docker_storage_driver: string | null;
   /** Null for a build recorded before daemons were rootless. */
   docker_rootless: boolean | null;
+  /** The sandbox host it was placed on; null until placed. */
+  host_id: string | null;
 }
 
-/** A build as the orchestration sees it: what the API shows, and whether the sandbox has it. */
+/** A build as the orchestration sees it: what the API shows, where it runs, and whether that host has it. */
 export interface StoredBuild extends Build {
   dispatched: boolean;
   timeout_seconds: number;
+  host_id: string | null;
 }
 
 export function toProject(row: ProjectRow, defaults: StoreDefaults): Project {
@@ -150,5 +153,10 @@ export function toBuild(row: BuildRow): Build {
 }
 
 export function toStoredBuild(row: BuildRow): StoredBuild {
-  return { ...toBuild(row), dispatched: row.dispatched_at !== null, timeout_seconds: row.timeout_seconds };
+  return {
+    ...toBuild(row),
+    dispatched: row.dispatched_at !== null,
+    timeout_seconds: row.timeout_seconds,
+    host_id: row.host_id,
+  };
 }

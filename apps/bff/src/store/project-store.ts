@@ -280,15 +280,14 @@ export class ProjectStore {
     return rows.map(toBuild);
   }
 
-  /** Forgets all but the newest `keep` builds of the project; returns the IDs forgotten. */
-  async pruneBuilds(projectId: string, keep: number): Promise<string[]> {
-    const rows = await this.sql.query<{ id: string }>(
+  /** Forgets all but the newest `keep` builds of the project; returns those forgotten, with their hosts. */
+  async pruneBuilds(projectId: string, keep: number): Promise<{ id: string; host_id: string | null }[]> {
+    return this.sql.query<{ id: string; host_id: string | null }>(
       `DELETE FROM builds WHERE status <> 'running' AND id IN (
          SELECT id FROM builds WHERE project_id = $1 ORDER BY started_at DESC, id DESC OFFSET $2
-       ) RETURNING id`,
+       ) RETURNING id, host_id`,
       [projectId, keep],
     );
-    return rows.map((row) => row.id);
   }
 
   /** Builds the store believes are running, for the monitor to check against the sandbox. */

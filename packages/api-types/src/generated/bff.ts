@@ -573,12 +573,107 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/operator/sandboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sandbox hosts builds and sessions are sent to
+         * @description Operators' alone (`npm run admin -- add-operator`): project users never see a host's URL;
+         *     the page names hosts by their labels. Tokens are never answered, only whether a host has one.
+         */
+        get: operations["listSandboxHosts"];
+        put?: never;
+        /**
+         * Add a sandbox host to the fleet
+         * @description Every BFF process on the database takes it up within moments. A host added `draining`
+         *     gets no new builds or sessions until it is made `active`.
+         */
+        post: operations["addSandboxHost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operator/sandboxes/{label}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label: components["parameters"]["HostLabel"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a host from the fleet
+         * @description Refused (409 `host_busy`) while a build runs there: drain it and wait, or stop the build.
+         *     The host set by `SANDBOX_URL` is refused too (409 `host_from_environment`): unset the
+         *     variable instead.
+         */
+        delete: operations["removeSandboxHost"];
+        options?: never;
+        head?: never;
+        /**
+         * Drain a host, or make it active again
+         * @description A draining host gets no new builds or sessions; what runs there runs to its end. Drain a
+         *     host before removing it.
+         */
+        patch: operations["updateSandboxHost"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @description Letters, digits, `_` and `-`, starting with a letter or digit, at most 64 characters. */
         Id: string;
+        /** @description A sandbox host's name on the page and in commands; lower-case letters, digits and `-`, at most 32 characters. */
+        HostLabel: string;
+        SandboxHost: {
+            label: components["schemas"]["HostLabel"];
+            /** Format: uri */
+            url: string;
+            state: components["schemas"]["SandboxHostState"];
+            /** @description Whether the BFF sends it a token (its `SANDBOX_TOKEN`). */
+            has_token: boolean;
+            /** @description Set by this BFF's `SANDBOX_URL` (a fleet of one), not by an operator. */
+            from_environment: boolean;
+            added_at: components["schemas"]["Timestamp"];
+            /** @description Whether this BFF has its event stream; true until first tried. */
+            reachable: boolean;
+            since: components["schemas"]["Timestamp"];
+            /** @description Why it cannot be reached; null when it can. */
+            detail: string | null;
+        };
+        /**
+         * @description `active` takes new builds and sessions; `draining` only finishes what it runs.
+         * @enum {string}
+         */
+        SandboxHostState: "active" | "draining";
+        SandboxHostList: {
+            hosts: components["schemas"]["SandboxHost"][];
+        };
+        AddSandboxHostRequest: {
+            label: components["schemas"]["HostLabel"];
+            /**
+             * Format: uri
+             * @description Where the BFF reaches the host's golden filesystem service, http or https.
+             */
+            url: string;
+            /** @description The host's `SANDBOX_TOKEN`; sealed at rest, never answered. */
+            token?: string | null;
+            state?: components["schemas"]["SandboxHostState"];
+        };
+        UpdateSandboxHostRequest: {
+            state: components["schemas"]["SandboxHostState"];
+        };
         /** @description Letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters. */
         UserName: string;
         User: {
@@ -587,6 +682,8 @@ export interface components {
         };
         Session: {
             user: components["schemas"]["User"];
+            /** @description Whether the user runs the sandbox hosts (the operator API is theirs). */
+            operator: boolean;
         };
         LoginRequest: components["schemas"]["PasswordLogin"] | components["schemas"]["LinkLogin"];
         PasswordLogin: {
@@ -940,8 +1037,9 @@ export interface components {
             };
         };
         /**
-         * @description Not allowed: only the owner changes a project (`owner_only`), or a change sent with the
-         *     session cookie did not come from the app's own origin (`cross_site_request`)
+         * @description Not allowed: only the owner changes a project (`owner_only`), only operators manage
+         *     sandbox hosts (`operator_only`), or a change sent with the session cookie did not come
+         *     from the app's own origin (`cross_site_request`)
          */
         Forbidden: {
             headers: {
@@ -984,6 +1082,7 @@ export interface components {
         SessionId: components["schemas"]["Id"];
         UserName: components["schemas"]["UserName"];
         ProjectId: components["schemas"]["Id"];
+        HostLabel: components["schemas"]["HostLabel"];
         BuildId: components["schemas"]["Id"];
     };
     requestBodies: never;
@@ -1815,6 +1914,111 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
             502: components["responses"]["SandboxUnavailable"];
+        };
+    };
+    listSandboxHosts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every host, by label, with its reachability as this BFF sees it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxHostList"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    addSandboxHost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddSandboxHostRequest"];
+            };
+        };
+        responses: {
+            /** @description The host as added */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxHost"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    removeSandboxHost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label: components["parameters"]["HostLabel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed; no BFF sends it anything more */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    updateSandboxHost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label: components["parameters"]["HostLabel"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSandboxHostRequest"];
+            };
+        };
+        responses: {
+            /** @description The host as it is now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SandboxHost"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
 }

@@ -26,7 +26,7 @@ export function authRoutes({ auth, loginThrottle, secureCookies, logger }: AppDe
       path: "/",
       maxAge: sessionLifetimeDays * 24 * 3600,
     });
-    return c.json({ user } satisfies Schemas["Session"]);
+    return c.json({ user, operator: await auth.isOperator(user.id) } satisfies Schemas["Session"]);
   };
 
   return new Hono()
@@ -70,7 +70,10 @@ export function authRoutes({ auth, loginThrottle, secureCookies, logger }: AppDe
       deleteCookie(c, sessionCookie, { path: "/" });
       return c.body(null, 204);
     })
-    .get("/me", (c) => c.json({ user: c.get("user") } satisfies Schemas["Session"]));
+    .get("/me", async (c) => {
+      const user = c.get("user");
+      return c.json({ user, operator: await auth.isOperator(user.id) } satisfies Schemas["Session"]);
+    });
 }
 
 function clientAddress(c: Context): string {

@@ -12,7 +12,7 @@ import { buildNotFound, projectNotFound, startupScriptRequired } from "../../pro
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-export function dockerCacheRoutes({ store, orchestrator, sandbox, logger }: AppDeps) {
+export function dockerCacheRoutes({ store, orchestrator, fleet, placements, logger }: AppDeps) {
   return new Hono()
     .delete("/:project_id/docker-cache", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
@@ -57,7 +57,8 @@ export function dockerCacheRoutes({ store, orchestrator, sandbox, logger }: AppD
       const follow = followParam(c);
       const build = await store.getBuild(project_id, build_id);
       if (!build) throw buildNotFound(project_id, build_id);
-      const upstream = await sandbox.buildLog(build_id, follow, c.req.raw.signal);
+      const host = fleet.get(await placements.buildHost(build_id));
+      const upstream = await host?.client.buildLog(build_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw new ProblemError(404, "log_not_found", `The sandbox has no log for build ${build_id}`);
       return logResponse(upstream.body, c.req.raw.signal);
     });

@@ -14,7 +14,7 @@ type Schemas = components["schemas"];
 
 type StreamItem = { kind: "project"; project: Project } | { kind: "sandbox"; status: SandboxStatus };
 
-export function projectRoutes({ store, orchestrator, events, sandboxHealth }: AppDeps) {
+export function projectRoutes({ store, orchestrator, events, fleet }: AppDeps) {
   return new Hono()
     .get("/", async (c) => c.json({ projects: await store.listProjects(c.get("user").id) }))
     .post("/", jsonBody<Schemas["CreateProjectRequest"]>(contract, "createProject"), async (c) => {
@@ -87,7 +87,7 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
       return streamSubscription<StreamItem>(c, {
         subscribe: (push) => {
           const stopProject = events.subscribe(project_id, (project) => push({ kind: "project", project }));
-          const stopSandbox = sandboxHealth.subscribe((status) => push({ kind: "sandbox", status }));
+          const stopSandbox = fleet.subscribe((status) => push({ kind: "sandbox", status }));
           return () => {
             stopProject();
             stopSandbox();
@@ -95,7 +95,7 @@ export function projectRoutes({ store, orchestrator, events, sandboxHealth }: Ap
         },
         backlog: async () => [
           { kind: "project", project: (await store.getProject(project_id)) ?? initial },
-          { kind: "sandbox", status: sandboxHealth.status() },
+          { kind: "sandbox", status: fleet.status() },
         ],
         write: (stream, item) =>
           item.kind === "project"

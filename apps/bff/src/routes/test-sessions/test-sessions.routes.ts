@@ -1,15 +1,20 @@
 // [Test]: a session of the project that runs its startup script against a copy of the golden.
-// The sandbox keeps the runs; the BFF names them (`tst_…`) and answers only for runs of the
-// project in the path, so one project's sessions are never reachable through another's.
+// The sandbox keeps the runs; the BFF names them (`tst_…`), places each on a host
+// (docker-cache/placement.ts: the one with the project's golden, when it can) and records where,
+// and answers only for runs of the project in the path, so one project's sessions are never
+// reachable through another's.
 import { randomUUID } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
 import { loadContract } from "@prewarm/api-types/contract";
+import { ProblemError } from "@prewarm/service-kit/problem";
 import { idParams, readOptionalJsonBody } from "@prewarm/service-kit/request-body";
 import { Hono } from "hono";
 import type { AppDeps } from "../../deps.ts";
+import { placeSession } from "../../docker-cache/placement.ts";
 import { followParam, logResponse } from "../../http/log-response.ts";
 import { projectNotFound, startupScriptRequired, testSessionNotFound } from "../../problems.ts";
 import { dockerEngineUsed } from "../../sandbox/docker-engine.ts";
+import type { FleetHost } from "../../sandbox/fleet.ts";
 import type { SandboxTestSession } from "../../sandbox/sandbox-client.ts";
 
 const contract = loadContract("bff");
@@ -20,11 +25,23 @@ function asTestSession(run: SandboxTestSession): Schemas["TestSession"] {
   return { ...run, docker_engine: dockerEngineUsed(run.docker_engine) };
 }
 
-export function testSessionRoutes({ store, sandbox, runUsers }: AppDeps) {
+export function testSessionRoutes({ store, fleet, placements, runUsers }: AppDeps) {
   /** The run, when it is one of this project's. */
   const ofProject = (projectId: string, run: SandboxTestSession | null, sessionId: string): Schemas["TestSession"] => {
     if (!run || run.project_id !== projectId) throw testSessionNotFound(sessionId);
     return asTestSession(run);
+  };
+  /** The host the project's session runs on; sessions of no record ran on SANDBOX_URL's host, before the fleet. */
+  const hostOf = async (projectId: string, sessionId: string): Promise<FleetHost> => {
+    const recorded = await placements.sessionHost(sessionId, projectId);
+    const host =
+      recorded === undefined
+        ? fleet.all().find((h) => h.from_environment)
+        : recorded === null
+          ? undefined
+          : fleet.get(recorded);
+    if (!host) throw testSessionNotFound(sessionId);
+    return host;
   };
 
   return new Hono()
@@ -40,9 +57,16 @@ export function testSessionRoutes({ store, sandbox, runUsers }: AppDeps) {
       // Null only for a project deleted meanwhile.
       const runUser = await runUsers.of(project_id);
       if (!runUser) throw projectNotFound(project_id);
+      const placed = await placeSession(placements, fleet, project_id);
+      if (!placed.host) {
+        throw new ProblemError(502, "sandbox_unavailable", `No sandbox can take a test session: ${placed.why}.`);
+      }
+      const sessionId = `tst_${randomUUID().replaceAll("-", "")}`;
+      // Recorded first: a run the host did start is always found again.
+      await placements.recordSession(sessionId, project_id, placed.host.id);
       // A sandbox that refuses runs answers why; that is the answer here too (502, its words).
-      const run = await sandbox.startTestSession({
-        session_id: `tst_${randomUUID().replaceAll("-", "")}`,
+      const run = await placed.host.client.startTestSession({
+        session_id: sessionId,
         project_id,
         startup_script: script,
         repository_url: project.repository_url,
@@ -53,18 +77,21 @@ export function testSessionRoutes({ store, sandbox, runUsers }: AppDeps) {
     })
     .get("/:project_id/test-sessions/:session_id", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
-      return c.json(ofProject(project_id, await sandbox.getTestSession(session_id), session_id));
+      const host = await hostOf(project_id, session_id);
+      return c.json(ofProject(project_id, await host.client.getTestSession(session_id), session_id));
     })
     .post("/:project_id/test-sessions/:session_id/stop", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
-      ofProject(project_id, await sandbox.getTestSession(session_id), session_id);
-      return c.json(ofProject(project_id, await sandbox.stopTestSession(session_id), session_id));
+      const host = await hostOf(project_id, session_id);
+      ofProject(project_id, await host.client.getTestSession(session_id), session_id);
+      return c.json(ofProject(project_id, await host.client.stopTestSession(session_id), session_id));
     })
     .get("/:project_id/test-sessions/:session_id/log", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
       const follow = followParam(c);
-      ofProject(project_id, await sandbox.getTestSession(session_id), session_id);
-      const upstream = await sandbox.testSessionLog(session_id, follow, c.req.raw.signal);
+      const host = await hostOf(project_id, session_id);
+      ofProject(project_id, await host.client.getTestSession(session_id), session_id);
+      const upstream = await host.client.testSessionLog(session_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw testSessionNotFound(session_id);
       return logResponse(upstream.body, c.req.raw.signal);
     });

@@ -5,6 +5,7 @@ import type { SqlStatements } from "../sql-client.ts";
 import * as initial from "./0001-initial.ts";
 import * as projectRunUsers from "./0002-project-run-users.ts";
 import * as buildDockerRootless from "./0003-build-docker-rootless.ts";
+import * as sandboxFleet from "./0004-sandbox-fleet.ts";
 
 export interface Migration {
   /** Its file's name without `.ts`, as recorded in schema_migrations once it has run. */
@@ -16,4 +17,5 @@ export const allMigrations: readonly Migration[] = [
   { name: "0001-initial", up: initial.up },
   { name: "0002-project-run-users", up: projectRunUsers.up },
   { name: "0003-build-docker-rootless", up: buildDockerRootless.up },
+  { name: "0004-sandbox-fleet", up: sandboxFleet.up },
 ];

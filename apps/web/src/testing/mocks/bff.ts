@@ -198,7 +198,7 @@ function startBuild(project: Project): string {
 export const handlers = [
   http.get("/api/v1/me", ({ response }) =>
     currentUser
-      ? response(200).json({ user: currentUser })
+      ? response(200).json({ user: currentUser, operator: false })
       : problem(response, 401, "unauthenticated", "Log in, or send an API token."),
   ),
   http.post("/api/v1/auth/login", async ({ request, response }) => {
@@ -220,7 +220,7 @@ export const handlers = [
       );
     }
     currentUser = user;
-    return response(200).json({ user });
+    return response(200).json({ user, operator: false });
   }),
   http.post("/api/v1/auth/logout", ({ response }) => {
     currentUser = null;

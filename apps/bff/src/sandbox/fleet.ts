@@ -1,0 +1,157 @@
+// The sandbox hosts as this BFF process sees them: for each registered host a client (the one
+// typed door, sandbox-client.ts) and its reachability, kept in step with the database. Every
+// change of the fleet NOTIFYs `prewarm_fleet` (store/sandbox-hosts.ts), and a lost connection
+// reads it all again, so every process sends work to the same hosts. Hosts reach the rest of the
+// BFF through here only; their URLs and tokens never leave the BFF but for operators.
+import type { Logger } from "../logger.ts";
+import { fleetChannel, type SandboxHostRow, type SandboxHosts } from "../store/sandbox-hosts.ts";
+import type { SqlClient } from "../store/sql-client.ts";
+import { SandboxClient } from "./sandbox-client.ts";
+import { SandboxHealth, type SandboxStatus } from "./sandbox-health.ts";
+
+export interface FleetHost extends Omit<SandboxHostRow, "token"> {
+  hasToken: boolean;
+  client: SandboxClient;
+  health: SandboxHealth;
+}
+
+export interface FleetWatcher {
+  added(host: FleetHost): void;
+  removed(host: FleetHost): void;
+}
+
+export const noHostDetail =
+  "No sandbox host is registered: set SANDBOX_URL, or add one with `npm run admin -- sandbox add`.";
+
+export class Fleet {
+  private readonly registry: SandboxHosts;
+  private readonly sql: SqlClient;
+  private readonly logger: Logger;
+  private readonly hosts = new Map<string, FleetHost>();
+  /** Tokens and URLs as last read, to know when a host's client must be made again. */
+  private readonly reach = new Map<string, string>();
+  private readonly watchers = new Set<FleetWatcher>();
+  /** The fleet's reachability as one: reachable while every host is. */
+  private readonly overall = new SandboxHealth();
+  private reading: Promise<void> | null = null;
+  private again = false;
+  private stopListening: (() => Promise<void>) | null = null;
+
+  constructor(deps: { registry: SandboxHosts; sql: SqlClient; logger: Logger }) {
+    this.registry = deps.registry;
+    this.sql = deps.sql;
+    this.logger = deps.logger;
+  }
+
+  async start(): Promise<void> {
+    this.stopListening = await this.sql.listen(fleetChannel, () => void this.reload());
+    await this.reload();
+  }
+
+  async stop(): Promise<void> {
+    await this.stopListening?.();
+    this.stopListening = null;
+    await this.reading;
+  }
+
+  all(): FleetHost[] {
+    return [...this.hosts.values()];
+  }
+
+  get(id: string | null): FleetHost | undefined {
+    return id === null ? undefined : this.hosts.get(id);
+  }
+
+  byLabel(label: string): FleetHost | undefined {
+    return this.all().find((host) => host.label === label);
+  }
+
+  /** Every host's reachability as one, for the page's banner and /readyz. */
+  status(): SandboxStatus {
+    return this.overall.status();
+  }
+
+  subscribe(listener: (status: SandboxStatus) => void): () => void {
+    return this.overall.subscribe(listener);
+  }
+
+  /** Hears each host added to and removed from this process's fleet; told of the hosts already there. */
+  watch(watcher: FleetWatcher): () => void {
+    this.watchers.add(watcher);
+    for (const host of this.hosts.values()) watcher.added(host);
+    return () => this.watchers.delete(watcher);
+  }
+
+  /** Reads the fleet again; a change announced while reading reads it once more after. */
+  reload(): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      do {
+        this.again = false;
+        try {
+          this.apply(await this.registry.list());
+        } catch (error) {
+          this.logger.warn({ error: String(error) }, "could not read the sandbox hosts");
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.reading = null;
+    });
+    return this.reading;
+  }
+
+  private apply(rows: SandboxHostRow[]): void {
+    const seen = new Set(rows.map((row) => row.id));
+    for (const [id, host] of this.hosts) {
+      const row = rows.find((r) => r.id === id);
+      if (!seen.has(id) || this.reach.get(id) !== reachKey(row)) this.remove(host);
+    }
+    for (const row of rows) {
+      const known = this.hosts.get(row.id);
+      if (known) {
+        Object.assign(known, { label: row.label, state: row.state, from_environment: row.from_environment });
+        continue;
+      }
+      const { token, ...rest } = row;
+      const host: FleetHost = {
+        ...rest,
+        hasToken: token !== null,
+        client: new SandboxClient(row.url, token),
+        health: new SandboxHealth(),
+      };
+      host.health.subscribe(() => this.summarise());
+      this.hosts.set(row.id, host);
+      this.reach.set(row.id, reachKey(row));
+      for (const watcher of this.watchers) watcher.added(host);
+    }
+    this.summarise();
+  }
+
+  private remove(host: FleetHost): void {
+    this.hosts.delete(host.id);
+    this.reach.delete(host.id);
+    for (const watcher of this.watchers) watcher.removed(host);
+  }
+
+  private summarise(): void {
+    const hosts = this.all();
+    const down = hosts.filter((host) => !host.health.status().reachable);
+    if (hosts.length === 0) this.overall.unreachable(noHostDetail);
+    else if (down.length === 0) this.overall.reachable();
+    else {
+      const detail = (host: FleetHost) => host.health.status().detail ?? "no answer";
+      this.overall.unreachable(
+        hosts.length === 1 ? detail(down[0] as FleetHost) : down.map((h) => `${h.label}: ${detail(h)}`).join("; "),
+      );
+    }
+    const docker = hosts.map((host) => host.health.status().docker).find((known) => known !== null);
+    if (docker) this.overall.docker(docker);
+  }
+}
+
+function reachKey(row: SandboxHostRow | undefined): string {
+  return row ? JSON.stringify([row.url, row.token]) : "";
+}

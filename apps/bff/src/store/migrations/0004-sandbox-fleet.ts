@@ -1,0 +1,37 @@
+// The fleet: the sandbox hosts builds and sessions go to, which host each build and test session
+// was sent to, and who among the users runs the hosts.
+import type { SqlStatements } from "../sql-client.ts";
+
+export async function up(sql: SqlStatements): Promise<void> {
+  await sql.exec(`
+-- Operators manage the hosts (the operator API, decision 018); they are not thereby anything to
+-- any project.
+ALTER TABLE users ADD COLUMN operator boolean NOT NULL DEFAULT false;
+
+-- token_sealed: the host's SANDBOX_TOKEN sealed with the BFF's secret key (auth/secret-box.ts).
+-- from_environment: the host of SANDBOX_URL, registered again at every start.
+CREATE TABLE sandbox_hosts (
+  id text PRIMARY KEY,
+  label text NOT NULL UNIQUE,
+  url text NOT NULL UNIQUE,
+  token_sealed text,
+  state text NOT NULL CHECK (state IN ('active', 'draining')),
+  from_environment boolean NOT NULL DEFAULT false,
+  added_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX sandbox_hosts_one_from_environment ON sandbox_hosts (from_environment) WHERE from_environment;
+
+-- Set once, when the build is placed: every BFF process sends it there and nowhere else.
+-- Null for builds placed before the fleet (they ran on SANDBOX_URL's host) and for a host removed.
+ALTER TABLE builds ADD COLUMN host_id text REFERENCES sandbox_hosts (id) ON DELETE SET NULL;
+CREATE INDEX builds_running_by_host ON builds (host_id) WHERE status = 'running';
+
+-- Where each test session runs; the sandbox keeps the run itself.
+CREATE TABLE test_sessions (
+  id text PRIMARY KEY,
+  project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+  host_id text REFERENCES sandbox_hosts (id) ON DELETE SET NULL,
+  started_at timestamptz NOT NULL DEFAULT now()
+);
+`);
+}

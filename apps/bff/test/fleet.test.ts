@@ -1,0 +1,203 @@
+// The fleet as operators and projects meet it: operators add, drain and remove sandbox hosts
+// (nobody sees a token; a host in use or SANDBOX_URL's host is not removed); every BFF process
+// on the database takes a change up; a build goes to one host (the project's golden's, else the
+// least busy), a session to the golden's host, and nothing new to a draining host; a cache
+// deletion reaches every host.
+import { createSandboxHandlers } from "@prewarm/mock-sandbox/handlers";
+import { MockSandbox } from "@prewarm/mock-sandbox/model";
+import { setupServer } from "msw/node";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../src/logger.ts";
+import { Fleet } from "../src/sandbox/fleet.ts";
+import { script, useTestBff } from "./helpers.ts";
+
+const logger = createLogger("silent");
+
+// SANDBOX_URL's host (label "default") and a second one.
+const first = new MockSandbox();
+const second = new MockSandbox();
+const secondUrl = "http://sbx-2.test";
+const server = setupServer(
+  ...createSandboxHandlers(first, "http://sandbox.test"),
+  ...createSandboxHandlers(second, secondUrl),
+);
+beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
+afterEach(() => {
+  first.reset();
+  second.reset();
+});
+afterAll(() => server.close());
+
+const bff = useTestBff({ monitor: false });
+
+beforeAll(async () => {
+  await bff.services.auth.setOperator(bff.owner.id, true);
+});
+
+async function build(projectId: string): Promise<{ id: string; on: "first" | "second" }> {
+  const res = await bff.request("POST", `/api/v1/projects/${projectId}/docker-cache/builds`, { trigger: "manual" });
+  expect(res.status).toBe(202);
+  const id = (await res.json()).build.id as string;
+  const on = first.getBuild(id) ? "first" : second.getBuild(id) ? "second" : null;
+  if (!on) throw new Error(`build ${id} reached no sandbox`);
+  // One host, never both.
+  expect(first.getBuild(id) !== null && second.getBuild(id) !== null).toBe(false);
+  return { id, on };
+}
+
+async function finish(id: string, on: "first" | "second"): Promise<void> {
+  const sandbox = on === "first" ? first : second;
+  await bff.services.orchestrator.settleFromSandbox(sandbox.finishBuild(id, { sizeBytes: 1000 }));
+}
+
+describe("the operator API", () => {
+  it("adds, lists, drains and removes hosts, never answering a token", async () => {
+    const added = await bff.request("POST", "/api/v1/operator/sandboxes", {
+      label: "sbx-9",
+      url: "http://sbx-9.test:7071/",
+      token: "the host's own token",
+      state: "draining",
+    });
+    expect(added.status).toBe(201);
+    const host = await added.json();
+    expect(host).toMatchObject({ label: "sbx-9", url: "http://sbx-9.test:7071", state: "draining", has_token: true });
+    expect(JSON.stringify(host)).not.toContain("own token");
+    // The same label, or the same URL spelt otherwise, is one host already.
+    const again = await bff.request("POST", "/api/v1/operator/sandboxes", { label: "sbx-9", url: "http://x.test" });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: "label_taken" });
+    const sameUrl = await bff.request("POST", "/api/v1/operator/sandboxes", {
+      label: "other",
+      url: "http://SBX-9.test:7071",
+    });
+    expect(await sameUrl.json()).toMatchObject({ status: 409, code: "url_taken" });
+    const ftp = await bff.request("POST", "/api/v1/operator/sandboxes", { label: "ftp", url: "ftp://sbx.test" });
+    expect(ftp.status).toBe(400);
+
+    const list = await (await bff.request("GET", "/api/v1/operator/sandboxes")).json();
+    expect(list.hosts.map((h: { label: string; state: string }) => `${h.label} ${h.state}`)).toEqual([
+      "default active",
+      "sbx-9 draining",
+    ]);
+    expect(list.hosts[0]).toMatchObject({ url: "http://sandbox.test", from_environment: true, has_token: false });
+    expect(JSON.stringify(list)).not.toContain("own token");
+
+    const activated = await bff.request("PATCH", "/api/v1/operator/sandboxes/sbx-9", { state: "active" });
+    expect(await activated.json()).toMatchObject({ label: "sbx-9", state: "active" });
+    expect(bff.services.fleet.byLabel("sbx-9")?.state).toBe("active");
+    expect((await bff.request("PATCH", "/api/v1/operator/sandboxes/nope", { state: "active" })).status).toBe(404);
+    expect((await bff.request("PATCH", "/api/v1/operator/sandboxes/Bad_Label", { state: "active" })).status).toBe(400);
+
+    expect((await bff.request("DELETE", "/api/v1/operator/sandboxes/sbx-9")).status).toBe(204);
+    expect(bff.services.fleet.byLabel("sbx-9")).toBeUndefined();
+    const environment = await bff.request("DELETE", "/api/v1/operator/sandboxes/default");
+    expect(await environment.json()).toMatchObject({ status: 409, code: "host_from_environment" });
+    expect((await bff.request("DELETE", "/api/v1/operator/sandboxes/sbx-9")).status).toBe(404);
+  });
+
+  it("is taken up by every BFF process on the database", async () => {
+    // Another process's fleet: its own reading of the same database, told by NOTIFY.
+    const other = { services: { fleet: new Fleet({ registry: bff.services.sandboxHosts, sql: bff.sql, logger }) } };
+    await other.services.fleet.start();
+    try {
+      expect(
+        (await bff.request("POST", "/api/v1/operator/sandboxes", { label: "sbx-3", url: "http://sbx-3.test" })).status,
+      ).toBe(201);
+      await expect.poll(() => other.services.fleet.byLabel("sbx-3")?.state, { timeout: 5000 }).toBe("active");
+      await bff.request("PATCH", "/api/v1/operator/sandboxes/sbx-3", { state: "draining" });
+      await expect.poll(() => other.services.fleet.byLabel("sbx-3")?.state, { timeout: 5000 }).toBe("draining");
+      await bff.request("DELETE", "/api/v1/operator/sandboxes/sbx-3");
+      await expect.poll(() => other.services.fleet.byLabel("sbx-3"), { timeout: 5000 }).toBeUndefined();
+    } finally {
+      await other.services.fleet.stop();
+    }
+  });
+});
+
+describe("placement over two hosts", () => {
+  beforeAll(async () => {
+    const res = await bff.request("POST", "/api/v1/operator/sandboxes", {
+      label: "sbx-2",
+      url: secondUrl,
+      token: null,
+    });
+    expect(res.status).toBe(201);
+  });
+
+  it("builds on the least busy host, then where the project's golden is, and never on a draining host", async () => {
+    const a = await bff.newProject({ name: "A", startup_script: script });
+    const b = await bff.newProject({ name: "B", startup_script: script });
+    const c = await bff.newProject({ name: "C", startup_script: script });
+    // Both idle: the first by label. Then the other, which runs nothing.
+    const aFirst = await build(a.id);
+    expect(aFirst.on).toBe("first");
+    const bFirst = await build(b.id);
+    expect(bFirst.on).toBe("second");
+    await finish(aFirst.id, "first");
+    await finish(bFirst.id, "second");
+
+    // C runs on the first; A's next build still goes there, to its golden, though the second is idle.
+    const cFirst = await build(c.id);
+    expect(cFirst.on).toBe("first");
+    const aSecond = await build(a.id);
+    expect(aSecond.on).toBe("first");
+    expect(first.buildRequest(aSecond.id)?.project_id).toBe(a.id);
+
+    // A host running a build is not removed; drained, it gets nothing new, even for its goldens.
+    const busy = await bff.request("DELETE", "/api/v1/operator/sandboxes/default");
+    expect(busy.status).toBe(409);
+    expect((await bff.request("PATCH", "/api/v1/operator/sandboxes/sbx-2", { state: "draining" })).status).toBe(200);
+    await finish(aSecond.id, "first");
+    await finish(cFirst.id, "first");
+    const bSecond = await build(b.id);
+    expect(bSecond.on).toBe("first");
+    const busyNow = await bff.request("DELETE", "/api/v1/operator/sandboxes/sbx-2");
+    expect(busyNow.status).toBe(204);
+    await finish(bSecond.id, "first");
+    expect((await bff.request("POST", "/api/v1/operator/sandboxes", { label: "sbx-2", url: secondUrl })).status).toBe(
+      201,
+    );
+  });
+
+  it("starts a test session where the project's golden is, and finds it there again", async () => {
+    const project = await bff.newProject({ name: "Warm", startup_script: script });
+    await bff.request("PATCH", "/api/v1/operator/sandboxes/default", { state: "draining" });
+    const built = await build(project.id);
+    expect(built.on).toBe("second");
+    await finish(built.id, "second");
+    await bff.request("PATCH", "/api/v1/operator/sandboxes/default", { state: "active" });
+
+    const started = await bff.request("POST", `/api/v1/projects/${project.id}/test-sessions`);
+    expect(started.status).toBe(202);
+    const session = await started.json();
+    expect(second.testSessions.latest(project.id)?.session_id).toBe(session.session_id);
+    expect(first.testSessions.latest(project.id)).toBeNull();
+    const read = await bff.request("GET", `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`);
+    expect(await read.json()).toMatchObject({ session_id: session.session_id, project_id: project.id });
+    const stopped = await bff.request(
+      "POST",
+      `/api/v1/projects/${project.id}/test-sessions/${session.session_id}/stop`,
+    );
+    expect(stopped.status).toBe(200);
+    // Another project's ID does not reach it.
+    const other = await bff.newProject({ name: "Other", startup_script: script });
+    const foreign = await bff.request("GET", `/api/v1/projects/${other.id}/test-sessions/${session.session_id}`);
+    expect(foreign.status).toBe(404);
+  });
+
+  it("deletes the cache on every host, and reads a build's log from its own host", async () => {
+    const project = await bff.newProject({ name: "Both", startup_script: script });
+    const built = await build(project.id);
+    const sandbox = built.on === "first" ? first : second;
+    sandbox.emitLog(built.id, "step 1 of 1\n");
+    await finish(built.id, built.on);
+    const log = await bff.request("GET", `/api/v1/projects/${project.id}/docker-cache/builds/${built.id}/log`);
+    expect(await log.text()).toContain("step 1 of 1");
+    // As if replicated: both hosts hold it.
+    (built.on === "first" ? second : first).setGolden(project.id, 1000);
+    const deleted = await bff.request("DELETE", `/api/v1/projects/${project.id}/docker-cache`);
+    expect(deleted.status).toBe(200);
+    expect(first.getGolden(project.id).exists).toBe(false);
+    expect(second.getGolden(project.id).exists).toBe(false);
+  });
+});
