@@ -59,6 +59,9 @@ async function readSecret(what: string, minLength: number): Promise<string> {
 
 const readPassword = () => readSecret("password", minPasswordLength);
 
+/** A sandbox host's token is 32 characters or more, as the host itself requires of SANDBOX_TOKEN. */
+const minTokenLength = 32;
+
 /** The flags each command takes; anything else is refused, not ignored. */
 const commandFlags: Record<string, Record<string, { type: "string" | "boolean" }>> = {
   "add-user": { "password-stdin": { type: "boolean" } },
@@ -220,7 +223,7 @@ async function sandboxCommand(
     if (!url || extra.length > 0) throw new UsageError(usage);
     if (!/^https?:\/\/[^/?#]/.test(url) || !URL.canParse(url))
       throw new UsageError(`${url} is not an http or https URL.`);
-    const token = options.tokenFromStdin ? await readSecret("token", 1) : null;
+    const token = options.tokenFromStdin ? await readSecret("token", minTokenLength) : null;
     const added = await hosts.add({ label: hostLabel, url, token, state: options.draining ? "draining" : "active" });
     if (added === "label_taken") throw new UsageError(`A host is labelled ${hostLabel} already.`);
     if (added === "url_taken") throw new UsageError(`A host has the URL ${url} already.`);

@@ -4,6 +4,7 @@ import type { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import type { Logger } from "./logger.ts";
 import type { ProjectEvents } from "./project-events.ts";
 import type { Fleet } from "./sandbox/fleet.ts";
+import type { HostGoldens } from "./store/host-goldens.ts";
 import type { Placements } from "./store/placements.ts";
 import type { ProjectStore } from "./store/project-store.ts";
 import type { RunUsers } from "./store/run-users.ts";
@@ -21,6 +22,8 @@ export interface AppDeps {
   /** The fleet as the database keeps it, for operators. */
   sandboxHosts: SandboxHosts;
   placements: Placements;
+  /** Each host's golden of each project, and deletions hosts owe. */
+  goldens: HostGoldens;
   /** Each project's user on the sandbox hosts, allocated once. */
   runUsers: RunUsers;
   logger: Logger;

@@ -8,12 +8,14 @@ import { SecretBox } from "./auth/secret-box.ts";
 import type { AppDeps } from "./deps.ts";
 import { BuildMonitor } from "./docker-cache/build-monitor.ts";
 import { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
+import { GoldenReplication } from "./docker-cache/golden-replication.ts";
 import type { BffEnv } from "./env.ts";
 import type { Logger } from "./logger.ts";
 import { watchSandboxReachability } from "./metrics.ts";
 import { ProjectEvents } from "./project-events.ts";
 import { Fleet } from "./sandbox/fleet.ts";
 import { CacheTransitions } from "./store/cache-transitions.ts";
+import { HostGoldens } from "./store/host-goldens.ts";
 import { migrate } from "./store/migrate.ts";
 import { Placements } from "./store/placements.ts";
 import { ProjectStore } from "./store/project-store.ts";
@@ -87,18 +89,28 @@ export function createServices(
   const sandboxHosts = new SandboxHosts(options.sql, box);
   const fleet = new Fleet({ registry: sandboxHosts, sql: options.sql, logger });
   const placements = new Placements(options.sql);
+  const goldens = new HostGoldens(options.sql);
+  const replication = new GoldenReplication({ fleet, goldens, logger });
   const runUsers = new RunUsers(options.sql, options.runUsers ?? defaultRunUserRanges);
   const orchestrator = new BuildOrchestrator({
     store,
     transitions,
     fleet,
     placements,
+    goldens,
+    replication,
     runUsers,
     logger,
     dispatchGraceMs: options.dispatchGraceMs,
   });
   watchSandboxReachability(() => fleet.status().reachable);
-  const monitor = new BuildMonitor({ orchestrator, fleet, logger, reconcileIntervalMs: options.reconcileIntervalMs });
+  const monitor = new BuildMonitor({
+    orchestrator,
+    replication,
+    fleet,
+    logger,
+    reconcileIntervalMs: options.reconcileIntervalMs,
+  });
   return {
     store,
     transitions,
@@ -108,6 +120,7 @@ export function createServices(
     fleet,
     sandboxHosts,
     placements,
+    goldens,
     environmentHost:
       options.sandboxUrl === null
         ? null

@@ -151,7 +151,7 @@ describe("npm run admin", () => {
       entries.admin,
       ["sandbox", "add", "sbx-2", "http://127.0.0.1:10", "--token-stdin", "--draining"],
       env,
-      "host-token\n",
+      "host-token-of-thirty-two-characters\n",
     );
     expect(host).toMatchObject({ code: 0, stdout: "Added sbx-2 (draining, with its token).\n" });
     const badLabel = await runCommand(entries.admin, ["sandbox", "add", "SBX_2", "http://127.0.0.1:11"], env);
@@ -171,7 +171,7 @@ describe("npm run admin", () => {
         { label: "default", url: "http://127.0.0.1:9", state: "active", from_environment: true, has_token: false },
         { label: "sbx-2", url: "http://127.0.0.1:10", state: "draining", from_environment: false, has_token: true },
       ]);
-      expect(JSON.stringify(hosts)).not.toContain("host-token");
+      expect(JSON.stringify(hosts)).not.toContain("host-token-of");
       const login = await fetch(`${bff.url}/api/v1/auth/login`, {
         method: "POST",
         headers: { "content-type": "application/json" },

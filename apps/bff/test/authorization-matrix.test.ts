@@ -71,7 +71,7 @@ const expectations: Record<string, Expectation> = {
   listSandboxHosts: { statuses: [401, 403, 403, 403, 200] },
   addSandboxHost: {
     statuses: [401, 403, 403, 403, 201],
-    body: () => ({ label: `added-${++hosts}`, url: `http://added-${hosts}.test`, token: "t0ken", state: "draining" }),
+    body: () => ({ label: `added-${++hosts}`, url: `http://added-${hosts}.test`, token: "t".repeat(32), state: "draining" }),
   },
   updateSandboxHost: { statuses: [401, 403, 403, 403, 200], body: () => ({ state: "active" }) },
   removeSandboxHost: { statuses: [401, 403, 403, 403, 204] },

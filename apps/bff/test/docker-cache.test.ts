@@ -272,14 +272,22 @@ describe("deleting the cache", () => {
     expect((await cacheState(id)).status).toBe("building");
   });
 
-  it("changes nothing when the sandbox cannot be reached", async () => {
+  it("deletes it on a sandbox that cannot be reached once it can, and until then sends it nothing of the project", async () => {
     const id = await readyProject();
     sandbox.online = false;
     const res = await bff.request("DELETE", `/api/v1/projects/${id}/docker-cache`);
+    expect(res.status).toBe(200);
+    expect((await cacheState(id)).status).toBe("none");
     sandbox.online = true;
-    expect(res.status).toBe(502);
-    expect((await res.json()).code).toBe("sandbox_unavailable");
-    expect((await cacheState(id)).status).toBe("ready");
+    expect(sandbox.getGolden(id).exists).toBe(true);
+    // A build waits for the deletion: it must not start from the deleted golden.
+    sandbox.online = false;
+    const started = await bff.request("POST", `/api/v1/projects/${id}/docker-cache/builds`, { trigger: "manual" });
+    expect(started.status).toBe(202);
+    sandbox.online = true;
+    expect(sandbox.latestBuild(id)?.status).not.toBe("running");
+    await bff.services.monitor.reconcile();
+    expect(sandbox.getGolden(id).exists).toBe(false);
   });
 });
 

@@ -9,7 +9,7 @@ import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/logger.ts";
 import { Fleet } from "../src/sandbox/fleet.ts";
-import { script, useTestBff } from "./helpers.ts";
+import { createTestBff, script, type TestBff, useTestBff } from "./helpers.ts";
 
 const logger = createLogger("silent");
 
@@ -55,7 +55,7 @@ describe("the operator API", () => {
     const added = await bff.request("POST", "/api/v1/operator/sandboxes", {
       label: "sbx-9",
       url: "http://sbx-9.test:7071/",
-      token: "the host's own token",
+      token: "the host's own token, long enough to be one",
       state: "draining",
     });
     expect(added.status).toBe(201);
@@ -199,5 +199,92 @@ describe("placement over two hosts", () => {
     expect(deleted.status).toBe(200);
     expect(first.getGolden(project.id).exists).toBe(false);
     expect(second.getGolden(project.id).exists).toBe(false);
+  });
+});
+
+describe("replication over two hosts", () => {
+  // A BFF of its own that follows both hosts' events, as a deployed one does.
+  let live: TestBff;
+  beforeAll(async () => {
+    live = await createTestBff({ reconcileIntervalMs: 200 });
+    await live.services.sandboxHosts.add({ label: "sbx-2", url: secondUrl, token: "s".repeat(32) });
+    await live.services.fleet.reload();
+  });
+  afterAll(async () => {
+    await live.close();
+  });
+
+  const row = async (projectId: string, on: MockSandbox) => {
+    const label = on === first ? "default" : "sbx-2";
+    const host = live.services.fleet.byLabel(label);
+    return (await live.services.goldens.ofProject(projectId)).find((golden) => golden.host_id === host?.id);
+  };
+
+  /** A project whose first build succeeded on one host (the builder); the other is asked to fetch it. */
+  const builtOnOne = async (name: string) => {
+    const project = await live.newProject({ name, startup_script: script });
+    const res = await live.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
+    const buildId = (await res.json()).build.id as string;
+    const [builder, other] = first.getBuild(buildId) ? [first, second] : [second, first];
+    builder.finishBuild(buildId, { sizeBytes: 5000 });
+    return { project, buildId, builder, other };
+  };
+
+  it("builds once and has every other host fetch the golden from the builder, with progress", async () => {
+    const { project, buildId, builder, other } = await builtOnOne("Spread");
+
+    await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");
+    expect(other.replications.request(project.id)).toMatchObject({
+      build_id: buildId,
+      source_url: builder === first ? "http://sandbox.test" : secondUrl,
+      source_token: builder === first ? null : "s".repeat(32),
+    });
+    // Built once: the other host never got the build.
+    expect(other.getBuild(buildId)).toBeNull();
+    other.replications.progress(project.id, 0.62, 5000);
+    await expect.poll(async () => (await row(project.id, other))?.progress, { timeout: 10_000 }).toBeCloseTo(0.62);
+    other.replications.promote(project.id, 5000);
+    await expect.poll(async () => (await row(project.id, other))?.state, { timeout: 10_000 }).toBe("ready");
+    expect(other.getGolden(project.id)).toMatchObject({ exists: true, build_id: buildId });
+  });
+
+  it("asks a host again after its replication failed, once it returns", async () => {
+    const { project, other } = await builtOnOne("Retry");
+    await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");
+    other.replications.fail(project.id, "No room for the golden (quota 1 GB)");
+    await expect
+      .poll(async () => (await row(project.id, other))?.error, { timeout: 10_000 })
+      .toBe("No room for the golden (quota 1 GB)");
+    // A restart of the host (its stream ends and comes back) is when it is asked again.
+    other.restart();
+    await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 20_000 }).toBe("receiving");
+    other.replications.promote(project.id, 5000);
+    await expect.poll(async () => (await row(project.id, other))?.state, { timeout: 10_000 }).toBe("ready");
+  });
+
+  it("deletes the cache on a host that is down once it returns, and a golden promoted meanwhile does not stay", async () => {
+    const { project, builder, other } = await builtOnOne("Gone");
+    await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");
+
+    // The other host drops off the network mid-transfer; the cache is deleted meanwhile.
+    other.online = false;
+    other.restart();
+    const otherHost = live.services.fleet.byLabel(other === first ? "default" : "sbx-2");
+    await expect.poll(() => otherHost?.health.status().reachable, { timeout: 10_000 }).toBe(false);
+    const deleted = await live.request("DELETE", `/api/v1/projects/${project.id}/docker-cache`);
+    expect(deleted.status).toBe(200);
+    expect(builder.getGolden(project.id).exists).toBe(false);
+    // Unseen by the BFF, the transfer ends and promotes the deleted cache there.
+    other.replications.promote(project.id, 5000);
+    expect(other.getGolden(project.id).exists).toBe(true);
+
+    other.online = true;
+    await expect.poll(() => other.getGolden(project.id).exists, { timeout: 20_000 }).toBe(false);
+    expect(await live.services.goldens.ofProject(project.id)).toEqual([]);
+    expect(await live.services.goldens.deletionsOwed(otherHost?.id ?? "")).toEqual([]);
+    // And it is not fetched again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(other.replications.get(project.id)?.state).toBe("promoted");
+    expect(other.getGolden(project.id).exists).toBe(false);
   });
 });

@@ -33,7 +33,7 @@ function guarded(sandbox: MockSandbox, ids: Record<string, unknown>, answer: () 
  * A start's body as the real service takes it: valid against the contract (its defaults filled
  * in), so a caller that leaves out what the contract requires (e.g. `run_user`) is refused here too.
  */
-function validStart<T>(operationId: "startBuild" | "startTestSession", body: unknown): T {
+function validStart<T>(operationId: "startBuild" | "startTestSession" | "startReplication", body: unknown): T {
   const result = contract.validateBody<T>(operationId, body);
   if (result.ok) return result.value;
   const parts = result.errors.map((error) => `${error.path} ${error.message}`).join("; ");
@@ -122,6 +122,21 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
         return response(204).empty();
       }),
     ),
+    http.get("/v1/goldens/{project_id}/replication", ({ params, response }) =>
+      guarded(sandbox, params, () => {
+        const replication = sandbox.replications.get(params.project_id);
+        return replication
+          ? response(200).json(replication)
+          : problem(404, "replication_not_found", `No replication of ${params.project_id}`);
+      }),
+    ),
+    http.post("/v1/goldens/{project_id}/replication", async ({ params, request, response }) => {
+      const body = await request.json();
+      return guarded(sandbox, params, () => {
+        const started = sandbox.replications.start(params.project_id, validStart("startReplication", body));
+        return started.already ? response(200).json(started.replication) : response(202).json(started.replication);
+      });
+    }),
     // An event stream is not one JSON body, so this route is typed by hand.
     http.untyped.get(`${baseUrl}/v1/events`, ({ request }) => {
       if (!sandbox.online) return HttpResponse.error();

@@ -5,6 +5,7 @@
 import type { components } from "@prewarm/api-types/sandbox";
 import { MockSandboxError } from "./mock-error.ts";
 import { MockLog } from "./mock-log.ts";
+import { MockReplications } from "./mock-replications.ts";
 import { MockTestSessions } from "./mock-test-sessions.ts";
 
 export type Build = components["schemas"]["Build"];
@@ -70,8 +71,18 @@ export class MockSandbox {
     refuseRuns: () => this.refuseRuns(),
   });
 
+  readonly replications = new MockReplications({
+    goldenBuild: (projectId) => this.goldens.get(projectId)?.build_id ?? null,
+    promote: (projectId, buildId, sizeBytes) => {
+      this.setGolden(projectId, sizeBytes, buildId);
+      this.publish({ type: "golden", reason: "promoted", golden: this.getGolden(projectId), detail: null });
+    },
+    publish: (replication) => this.publish({ type: "replication", replication }),
+  });
+
   reset(): void {
     for (const build of this.builds.values()) build.log.wake();
+    this.replications.reset();
     this.builds = new Map();
     this.goldens = new Map();
     this.held = [];
@@ -161,6 +172,7 @@ export class MockSandbox {
   }
 
   deleteGolden(projectId: string): void {
+    this.replications.cancel(projectId);
     const golden = this.goldens.get(projectId);
     if (!golden) return;
     this.goldens.delete(projectId);

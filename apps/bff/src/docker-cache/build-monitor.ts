@@ -1,14 +1,17 @@
 // Follows every running build to a final state: each sandbox host's event stream reports outcomes
 // as they happen (and whether the host can be reached), and a periodic reconcile against the
-// hosts catches whatever a stream missed. A host added to the fleet is followed from then on; a
+// hosts catches whatever a stream missed; each host's replications are heard and caught up
+// the same way (golden-replication.ts). A host added to the fleet is followed from then on; a
 // removed one is let go.
 import type { Logger } from "../logger.ts";
 import type { Fleet, FleetHost } from "../sandbox/fleet.ts";
 import { followSandboxEvents } from "../sandbox/sandbox-events.ts";
 import type { BuildOrchestrator } from "./build-orchestrator.ts";
+import type { GoldenReplication } from "./golden-replication.ts";
 
 interface MonitorDeps {
   orchestrator: BuildOrchestrator;
+  replication: GoldenReplication;
   fleet: Fleet;
   logger: Logger;
   reconcileIntervalMs: number;
@@ -39,8 +42,10 @@ export class BuildMonitor {
     await Promise.all([...this.following.keys()].map((id) => this.letGo(id)));
   }
 
-  async reconcile(): Promise<void> {
+  /** Builds against their hosts, then goldens: what hosts owe and lack. */
+  async reconcile(host?: FleetHost): Promise<void> {
     await this.deps.orchestrator.reconcile().catch((error) => this.warn(error));
+    await this.deps.replication.catchUp(host).catch((error) => this.warn(error));
   }
 
   private follow(host: FleetHost): void {
@@ -56,14 +61,16 @@ export class BuildMonitor {
           return null;
         });
         if (docker) host.health.docker(docker);
-        await this.reconcile();
+        await this.reconcile(host);
       },
       onDisconnected: (detail) => host.health.unreachable(detail),
       onEvent: async (event) => {
         if (event.type === "build") await orchestrator.settleFromSandbox(event.build).catch((e) => this.warn(e));
         else if (event.type === "golden" && event.reason === "evicted") {
-          await orchestrator.goldenEvicted(event.golden.project_id).catch((e) => this.warn(e));
-        } else if (event.type === "sync") await this.reconcile();
+          await orchestrator.goldenEvicted(event.golden.project_id, host).catch((e) => this.warn(e));
+        } else if (event.type === "replication") {
+          await this.deps.replication.heard(host, event.replication).catch((e) => this.warn(e));
+        } else if (event.type === "sync") await this.reconcile(host);
       },
     });
     this.following.set(host.id, { abort, done });

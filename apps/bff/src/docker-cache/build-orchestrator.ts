@@ -16,11 +16,13 @@ import { projectNotFound } from "../problems.ts";
 import type { Fleet, FleetHost } from "../sandbox/fleet.ts";
 import { type SandboxBuild, sandboxMayAnswerLater } from "../sandbox/sandbox-client.ts";
 import type { CacheTransitions, GoldenTruth, Outcome, Settled, TriggerResult } from "../store/cache-transitions.ts";
+import type { HostGoldens } from "../store/host-goldens.ts";
 import type { Placements } from "../store/placements.ts";
 import type { Project, StoredBuild } from "../store/project-rows.ts";
 import type { ProjectStore } from "../store/project-store.ts";
 import type { RunUsers } from "../store/run-users.ts";
 import type { BuildTrigger } from "./build-state-machine.ts";
+import type { GoldenReplication } from "./golden-replication.ts";
 import { placeBuild } from "./placement.ts";
 
 type MainChangedAction = "build_started" | "queued" | "recorded" | "paused";
@@ -33,6 +35,8 @@ interface OrchestratorDeps {
   transitions: CacheTransitions;
   fleet: Fleet;
   placements: Placements;
+  goldens: HostGoldens;
+  replication: GoldenReplication;
   runUsers: RunUsers;
   logger: Logger;
   /** How long a claimed build may wait for its first dispatch before the reconcile sends it. */
@@ -89,17 +93,22 @@ export class BuildOrchestrator {
     return this.requireProject(projectId);
   }
 
-  /** Deletes the golden on every sandbox host, then records that there is none. */
+  /**
+   * Deletes the golden on every sandbox host and records that there is none. Each host owes the
+   * deletion (recorded first) until it has done it: a host that is down does it when it returns,
+   * before anything else of the project reaches it.
+   */
   async deleteCache(projectId: string): Promise<Project> {
     const project = await this.requireProject(projectId);
     if (project.metadata.docker_cache_state.status === "building") {
       throw new ProblemError(409, "build_running", "A build is running; stop it before deleting the cache");
     }
-    // Every host is asked, whichever fails; the first failure is the answer, and asking again
-    // deletes what is left (deleting a golden that is not there is no error).
-    const results = await Promise.allSettled(this.deps.fleet.all().map((host) => host.client.deleteGolden(projectId)));
-    const failed = results.find((result) => result.status === "rejected");
-    if (failed) throw failed.reason;
+    const hosts = this.deps.fleet.all();
+    await this.deps.goldens.deleteEverywhere(
+      projectId,
+      hosts.map((host) => host.id),
+    );
+    await Promise.all(hosts.map((host) => this.deps.replication.deleteOwed(host, projectId)));
     const cleared = await this.deps.transitions.clearCache(projectId);
     if (!cleared) {
       throw new ProblemError(409, "build_running", "A build started meanwhile; stop it before deleting the cache");
@@ -147,7 +156,8 @@ export class BuildOrchestrator {
   }
 
   /** A host evicted a golden: believe the hosts about what is left; the golden is gone when no host has it. */
-  async goldenEvicted(projectId: string): Promise<void> {
+  async goldenEvicted(projectId: string, host: FleetHost): Promise<void> {
+    await this.deps.goldens.forget(host.id, projectId);
     const goldens = await Promise.all(this.deps.fleet.all().map((host) => host.client.getGolden(projectId)));
     if (!goldens.some((golden) => golden.exists)) await this.deps.transitions.goldenEvicted(projectId);
   }
@@ -203,6 +213,10 @@ export class BuildOrchestrator {
       const placed = await placeBuild(this.deps.placements, this.deps.fleet, build);
       if (!placed.host) throw new ProblemError(502, "sandbox_unavailable", `The build has no sandbox: ${placed.why}`);
       host = placed.host;
+      // A deletion the host owes is done first: the build must not start from a deleted golden.
+      if (!(await this.deps.replication.deleteOwed(host, build.project_id))) {
+        throw new ProblemError(502, "sandbox_unavailable", `${host.label} still owes the deletion of the cache`);
+      }
       await host.client.startBuild({
         build_id: build.id,
         project_id: build.project_id,
@@ -255,6 +269,7 @@ export class BuildOrchestrator {
     const golden = outcome.status === "stopped" ? await this.goldenTruth(projectId, buildId) : noGolden;
     const settled = await this.deps.transitions.settleBuild(buildId, outcome, golden);
     if (!settled) return null;
+    if (outcome.status === "succeeded") await this.promoted(buildId, projectId, outcome.size_bytes ?? 0);
     this.deps.logger.info({ projectId, buildId, status: outcome.status }, "build settled");
     countSettled(settled, outcome);
     void this.forgetOldBuilds(projectId);
@@ -263,6 +278,16 @@ export class BuildOrchestrator {
       return (await this.dispatch(settled.followUp)) ?? settled.project;
     }
     return settled.project;
+  }
+
+  /** The build promoted its golden on its host: recorded there, and every other host is asked to fetch it. */
+  private async promoted(buildId: string, projectId: string, sizeBytes: number): Promise<void> {
+    const hostId = await this.deps.placements.buildHost(buildId);
+    if (hostId === null) return;
+    await this.deps.goldens.built(hostId, projectId, buildId, sizeBytes);
+    void this.deps.replication
+      .spread(projectId)
+      .catch((error) => this.deps.logger.warn({ projectId, error: String(error) }, "could not replicate the golden"));
   }
 
   /** Keeps the last builds of the project and their logs; forgets older ones on both sides. */

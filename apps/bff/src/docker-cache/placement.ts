@@ -2,9 +2,9 @@
 // (or stop it), and the database keeps the first placement made: every BFF process then sends it
 // to that host and no other, so a build still reaches one sandbox exactly once, whose refusal of
 // a build ID twice makes sending it again safe.
-// The choice: an active host this process can reach that has the project's golden (the host of
-// its last successful build), for an incremental build or a warm session; else the one with the
-// fewest running builds. Draining hosts get nothing new.
+// The choice: an active host this process can reach that holds the project's golden, the newest
+// generation first, for an incremental build or a warm session; else the one with the fewest
+// running builds. Draining hosts get nothing new.
 import type { Fleet, FleetHost } from "../sandbox/fleet.ts";
 import type { Placements } from "../store/placements.ts";
 import type { StoredBuild } from "../store/project-rows.ts";
@@ -33,8 +33,8 @@ async function choose(store: Placements, fleet: Fleet, projectId: string): Promi
     if (active.length === 0) return { host: null, why: "every sandbox host is draining" };
     return { host: null, why: `no active sandbox host can be reached (${fleet.status().detail ?? "no answer"})` };
   }
-  const goldenAt = await store.goldenHost(projectId);
-  const warm = open.find((host) => host.id === goldenAt);
+  const goldenAt = await store.goldenHosts(projectId);
+  const warm = goldenAt.map((id) => open.find((host) => host.id === id)).find((host) => host !== undefined);
   if (warm) return { host: warm };
   const load = await store.runningBuildsByHost();
   const sorted = [...open].sort(

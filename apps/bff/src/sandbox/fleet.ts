@@ -2,14 +2,15 @@
 // typed door, sandbox-client.ts) and its reachability, kept in step with the database. Every
 // change of the fleet NOTIFYs `prewarm_fleet` (store/sandbox-hosts.ts), and a lost connection
 // reads it all again, so every process sends work to the same hosts. Hosts reach the rest of the
-// BFF through here only; their URLs and tokens never leave the BFF but for operators.
+// BFF through here only; their tokens never leave the BFF but to another host (replication), and
+// their URLs only to operators.
 import type { Logger } from "../logger.ts";
 import { fleetChannel, type SandboxHostRow, type SandboxHosts } from "../store/sandbox-hosts.ts";
 import type { SqlClient } from "../store/sql-client.ts";
 import { SandboxClient } from "./sandbox-client.ts";
 import { SandboxHealth, type SandboxStatus } from "./sandbox-health.ts";
 
-export interface FleetHost extends Omit<SandboxHostRow, "token"> {
+export interface FleetHost extends SandboxHostRow {
   hasToken: boolean;
   client: SandboxClient;
   health: SandboxHealth;
@@ -115,11 +116,10 @@ export class Fleet {
         Object.assign(known, { label: row.label, state: row.state, from_environment: row.from_environment });
         continue;
       }
-      const { token, ...rest } = row;
       const host: FleetHost = {
-        ...rest,
-        hasToken: token !== null,
-        client: new SandboxClient(row.url, token),
+        ...row,
+        hasToken: row.token !== null,
+        client: new SandboxClient(row.url, row.token),
         health: new SandboxHealth(),
       };
       host.health.subscribe(() => this.summarise());

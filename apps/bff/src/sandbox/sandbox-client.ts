@@ -15,6 +15,8 @@ export type SandboxEvent = components["schemas"]["SandboxEvent"];
 type StartSandboxBuild = components["schemas"]["StartBuildRequest"];
 export type SandboxTestSession = components["schemas"]["TestSession"];
 type StartSandboxTestSession = components["schemas"]["StartTestSessionRequest"];
+export type SandboxReplication = components["schemas"]["Replication"];
+type StartSandboxReplication = components["schemas"]["StartReplicationRequest"];
 
 type Problem = components["schemas"]["Problem"];
 
@@ -135,6 +137,15 @@ export class SandboxClient {
       this.client.DELETE("/v1/goldens/{project_id}", { params: { path: { project_id: projectId } } }),
     );
     if (!response.ok) throw refused("delete the golden", response.status, error);
+  }
+
+  /** Asks the host to fetch the project's golden from another host; answered at once. */
+  async startReplication(projectId: string, body: StartSandboxReplication): Promise<SandboxReplication> {
+    const { data, error, response } = await this.call(() =>
+      this.client.POST("/v1/goldens/{project_id}/replication", { params: { path: { project_id: projectId } }, body }),
+    );
+    if (data) return data;
+    throw refused("start the replication", response.status, error);
   }
 
   /** The build's log as a byte stream; following it keeps the stream open until the build ends. */

@@ -25,14 +25,23 @@ export class Placements {
     return rows[0]?.host_id ?? null;
   }
 
-  /** The host of the project's last successful build: where its golden is. */
-  async goldenHost(projectId: string): Promise<string | null> {
-    const rows = await this.sql.query<{ host_id: string | null }>(
+  /**
+   * The hosts that hold the project's golden, newest generation first; for a golden made before
+   * the fleet, the host of the project's last successful build.
+   */
+  async goldenHosts(projectId: string): Promise<string[]> {
+    const rows = await this.sql.query<{ host_id: string }>(
+      `SELECT g.host_id FROM host_goldens g LEFT JOIN builds b ON b.id = g.build_id
+        WHERE g.project_id = $1 AND g.state = 'ready' ORDER BY b.started_at DESC NULLS LAST, g.updated_at DESC`,
+      [projectId],
+    );
+    if (rows.length > 0) return rows.map((row) => row.host_id);
+    const built = await this.sql.query<{ host_id: string | null }>(
       `SELECT host_id FROM builds WHERE project_id = $1 AND status = 'succeeded'
         ORDER BY finished_at DESC NULLS LAST, started_at DESC LIMIT 1`,
       [projectId],
     );
-    return rows[0]?.host_id ?? null;
+    return built[0]?.host_id ? [built[0].host_id] : [];
   }
 
   async runningBuildsByHost(): Promise<Map<string, number>> {

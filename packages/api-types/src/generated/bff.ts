@@ -316,8 +316,10 @@ export interface paths {
         post?: never;
         /**
          * Delete the project's golden
-         * @description Deletes the golden on the sandbox and sets the state to `none`. Refused while a build is
-         *     running: stop it first.
+         * @description Deletes the golden on every sandbox host and sets the state to `none`. A host that cannot
+         *     be reached now deletes it as soon as it can, before anything else of the project is sent
+         *     there; a replication of the deleted golden that ends meanwhile does not bring it back.
+         *     Refused while a build is running: stop it first.
          */
         delete: operations["deleteDockerCache"];
         options?: never;
@@ -1561,7 +1563,6 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
-            502: components["responses"]["SandboxUnavailable"];
         };
     };
     listDockerCacheBuilds: {

@@ -1,5 +1,6 @@
 // The fleet: the sandbox hosts builds and sessions go to, which host each build and test session
-// was sent to, and who among the users runs the hosts.
+// was sent to, each host's golden of each project, deletions a host still owes, and who among
+// the users runs the hosts.
 import type { SqlStatements } from "../sql-client.ts";
 
 export async function up(sql: SqlStatements): Promise<void> {
@@ -25,6 +26,29 @@ CREATE UNIQUE INDEX sandbox_hosts_one_from_environment ON sandbox_hosts (from_en
 -- Null for builds placed before the fleet (they ran on SANDBOX_URL's host) and for a host removed.
 ALTER TABLE builds ADD COLUMN host_id text REFERENCES sandbox_hosts (id) ON DELETE SET NULL;
 CREATE INDEX builds_running_by_host ON builds (host_id) WHERE status = 'running';
+
+-- Each host's golden of each project, as the BFF last heard: the generation (the build that made
+-- it), whether it is there or on its way (replicating, with progress) or failed to come, and why.
+CREATE TABLE host_goldens (
+  host_id text NOT NULL REFERENCES sandbox_hosts (id) ON DELETE CASCADE,
+  project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+  build_id text NOT NULL,
+  state text NOT NULL CHECK (state IN ('ready', 'replicating', 'failed')),
+  progress real NOT NULL DEFAULT 0,
+  size_bytes bigint NOT NULL DEFAULT 0,
+  error text,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (host_id, project_id)
+);
+
+-- Deletions of a project's golden a host has not done yet (it was down): done before anything
+-- else is sent to that host for the project, and while one is recorded nothing is replicated there.
+CREATE TABLE golden_deletions (
+  host_id text NOT NULL REFERENCES sandbox_hosts (id) ON DELETE CASCADE,
+  project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+  requested_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (host_id, project_id)
+);
 
 -- Where each test session runs; the sandbox keeps the run itself.
 CREATE TABLE test_sessions (

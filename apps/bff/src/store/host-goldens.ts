@@ -1,0 +1,149 @@
+// Each sandbox host's golden of each project, as the BFF last heard it, and the deletions hosts
+// still owe. A project's newest generation is its newest build whose golden a host holds; a
+// host is due a replication when it does not hold that one, and never while it owes a deletion.
+import type { components } from "@prewarm/api-types/sandbox";
+import type { SqlClient } from "./sql-client.ts";
+
+type Replication = components["schemas"]["Replication"];
+
+export interface HostGolden {
+  host_id: string;
+  project_id: string;
+  build_id: string;
+  state: "ready" | "replicating" | "failed";
+  progress: number;
+  size_bytes: number;
+  error: string | null;
+  updated_at: string;
+}
+
+interface Row extends Omit<HostGolden, "size_bytes" | "updated_at"> {
+  size_bytes: string | number;
+  updated_at: Date | string;
+}
+
+function toHostGolden(row: Row): HostGolden {
+  return { ...row, size_bytes: Number(row.size_bytes), updated_at: new Date(row.updated_at).toISOString() };
+}
+
+export class HostGoldens {
+  private readonly sql: SqlClient;
+
+  constructor(sql: SqlClient) {
+    this.sql = sql;
+  }
+
+  /** The project's goldens on every host, newest generation first. */
+  async ofProject(projectId: string): Promise<HostGolden[]> {
+    const rows = await this.sql.query<Row>(
+      `SELECT g.* FROM host_goldens g LEFT JOIN builds b ON b.id = g.build_id
+        WHERE g.project_id = $1 ORDER BY b.started_at DESC NULLS LAST, g.host_id`,
+      [projectId],
+    );
+    return rows.map(toHostGolden);
+  }
+
+  /** Projects some host holds a golden of. */
+  async projects(): Promise<string[]> {
+    const rows = await this.sql.query<{ project_id: string }>(
+      "SELECT DISTINCT project_id FROM host_goldens WHERE state = 'ready' ORDER BY project_id",
+    );
+    return rows.map((row) => row.project_id);
+  }
+
+  /** A build promoted its golden on its host. */
+  async built(hostId: string, projectId: string, buildId: string, sizeBytes: number): Promise<void> {
+    await this.sql.query(
+      `INSERT INTO host_goldens (host_id, project_id, build_id, state, progress, size_bytes)
+       VALUES ($1, $2, $3, 'ready', 1, $4)
+       ON CONFLICT (host_id, project_id) DO UPDATE
+         SET build_id = $3, state = 'ready', progress = 1, size_bytes = $4, error = NULL, updated_at = now()`,
+      [hostId, projectId, buildId, sizeBytes],
+    );
+  }
+
+  /**
+   * Marks the host as fetching the generation, unless it owes a deletion of the project's golden
+   * or the project has no golden of that generation any more; false then, and nothing is to be asked.
+   */
+  async replicating(hostId: string, projectId: string, buildId: string): Promise<boolean> {
+    const rows = await this.sql.query(
+      `INSERT INTO host_goldens (host_id, project_id, build_id, state, progress)
+       SELECT $1, $2, $3, 'replicating', 0
+        WHERE NOT EXISTS (SELECT 1 FROM golden_deletions WHERE host_id = $1 AND project_id = $2)
+          AND EXISTS (SELECT 1 FROM host_goldens WHERE project_id = $2 AND build_id = $3 AND state = 'ready')
+       ON CONFLICT (host_id, project_id) DO UPDATE
+         SET build_id = $3, state = 'replicating', progress = 0, error = NULL, updated_at = now()
+       RETURNING host_id`,
+      [hostId, projectId, buildId],
+    );
+    return rows.length === 1;
+  }
+
+  /** What the host said of the replication it was asked for; null when it was not asked for that generation (any more). */
+  async heard(hostId: string, replication: Replication): Promise<HostGolden | null> {
+    const state =
+      replication.state === "promoted"
+        ? "ready"
+        : replication.state === "failed" || replication.state === "cancelled"
+          ? "failed"
+          : "replicating";
+    const rows = await this.sql.query<Row>(
+      `UPDATE host_goldens SET state = $4, progress = $5, size_bytes = $6, error = $7, updated_at = now()
+        WHERE host_id = $1 AND project_id = $2 AND build_id = $3 AND state <> 'ready' RETURNING *`,
+      [
+        hostId,
+        replication.project_id,
+        replication.build_id,
+        state,
+        replication.progress,
+        replication.size_bytes,
+        replication.state === "cancelled" ? (replication.error ?? "Cancelled") : replication.error,
+      ],
+    );
+    return rows[0] ? toHostGolden(rows[0]) : null;
+  }
+
+  async failed(hostId: string, projectId: string, buildId: string, error: string): Promise<void> {
+    await this.sql.query(
+      `UPDATE host_goldens SET state = 'failed', error = $4, updated_at = now()
+        WHERE host_id = $1 AND project_id = $2 AND build_id = $3 AND state <> 'ready'`,
+      [hostId, projectId, buildId, error.slice(0, 500)],
+    );
+  }
+
+  /** The host no longer holds the project's golden (evicted). */
+  async forget(hostId: string, projectId: string): Promise<void> {
+    await this.sql.query("DELETE FROM host_goldens WHERE host_id = $1 AND project_id = $2", [hostId, projectId]);
+  }
+
+  /** The cache is deleted: no host holds it any more, and each owes the deletion until it is done. */
+  async deleteEverywhere(projectId: string, hostIds: string[]): Promise<void> {
+    await this.sql.query(
+      `WITH gone AS (DELETE FROM host_goldens WHERE project_id = $1)
+       INSERT INTO golden_deletions (host_id, project_id) SELECT unnest($2::text[]), $1
+       ON CONFLICT DO NOTHING`,
+      [projectId, hostIds],
+    );
+  }
+
+  async owesDeletion(hostId: string, projectId: string): Promise<boolean> {
+    const rows = await this.sql.query("SELECT 1 FROM golden_deletions WHERE host_id = $1 AND project_id = $2", [
+      hostId,
+      projectId,
+    ]);
+    return rows.length > 0;
+  }
+
+  async deletionsOwed(hostId: string): Promise<string[]> {
+    const rows = await this.sql.query<{ project_id: string }>(
+      "SELECT project_id FROM golden_deletions WHERE host_id = $1 ORDER BY requested_at",
+      [hostId],
+    );
+    return rows.map((row) => row.project_id);
+  }
+
+  async deletionDone(hostId: string, projectId: string): Promise<void> {
+    await this.sql.query("DELETE FROM golden_deletions WHERE host_id = $1 AND project_id = $2", [hostId, projectId]);
+  }
+}
