@@ -57,6 +57,7 @@ const expectations: Record<string, Expectation> = {
   streamProjectEvents: { statuses: [401, 404, 200, 200, 404] },
   reportMainChanged: { statuses: [401, 404, 403, 202, 404], body: () => ({ commit_sha: "abcdef1234567" }) },
   deleteDockerCache: { statuses: [401, 404, 403, 200, 404] },
+  listDockerCacheSandboxes: { statuses: [401, 404, 200, 200, 404] },
   listDockerCacheBuilds: { statuses: [401, 404, 200, 200, 404] },
   startDockerCacheBuild: { statuses: [401, 404, 403, 202, 404], body: () => ({ trigger: "manual" }) },
   getDockerCacheBuild: { statuses: [401, 404, 200, 200, 404] },
@@ -71,7 +72,12 @@ const expectations: Record<string, Expectation> = {
   listSandboxHosts: { statuses: [401, 403, 403, 403, 200] },
   addSandboxHost: {
     statuses: [401, 403, 403, 403, 201],
-    body: () => ({ label: `added-${++hosts}`, url: `http://added-${hosts}.test`, token: "t".repeat(32), state: "draining" }),
+    body: () => ({
+      label: `added-${++hosts}`,
+      url: `http://added-${hosts}.test`,
+      token: "t".repeat(32),
+      state: "draining",
+    }),
   },
   updateSandboxHost: { statuses: [401, 403, 403, 403, 200], body: () => ({ state: "active" }) },
   removeSandboxHost: { statuses: [401, 403, 403, 403, 204] },

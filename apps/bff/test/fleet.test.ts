@@ -243,6 +243,18 @@ describe("replication over two hosts", () => {
     expect(other.getBuild(buildId)).toBeNull();
     other.replications.progress(project.id, 0.62, 5000);
     await expect.poll(async () => (await row(project.id, other))?.progress, { timeout: 10_000 }).toBeCloseTo(0.62);
+    // What the project's users see: hosts by label, each with its generation and how it stands.
+    const seen = await (await live.request("GET", `/api/v1/projects/${project.id}/docker-cache/sandboxes`)).json();
+    const byLabel = Object.fromEntries(seen.sandboxes.map((each: { label: string }) => [each.label, each]));
+    const [builderLabel, otherLabel] = builder === first ? ["default", "sbx-2"] : ["sbx-2", "default"];
+    expect(byLabel[builderLabel]).toMatchObject({
+      state: "active",
+      reachable: true,
+      golden: { state: "ready", build_id: buildId, newest: true, size_bytes: 5000, merges_behind: 0 },
+    });
+    expect(byLabel[otherLabel]).toMatchObject({ golden: { state: "replicating", build_id: buildId, error: null } });
+    expect(byLabel[otherLabel].golden.progress).toBeCloseTo(0.62);
+    expect(JSON.stringify(seen)).not.toMatch(/http|token/);
     other.replications.promote(project.id, 5000);
     await expect.poll(async () => (await row(project.id, other))?.state, { timeout: 10_000 }).toBe("ready");
     expect(other.getGolden(project.id)).toMatchObject({ exists: true, build_id: buildId });
@@ -251,10 +263,15 @@ describe("replication over two hosts", () => {
   it("asks a host again after its replication failed, once it returns", async () => {
     const { project, other } = await builtOnOne("Retry");
     await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");
-    other.replications.fail(project.id, "No room for the golden (quota 1 GB)");
+    other.replications.fail(project.id, `The source ${secondUrl} (10.0.0.7:7071) could not be reached`);
+    const failed = async () =>
+      (
+        await (await live.request("GET", `/api/v1/projects/${project.id}/docker-cache/sandboxes`)).json()
+      ).sandboxes.find((each: { golden: { state: string } | null }) => each.golden?.state === "failed");
+    // Its users learn why, with hosts named by label and no address.
     await expect
-      .poll(async () => (await row(project.id, other))?.error, { timeout: 10_000 })
-      .toBe("No room for the golden (quota 1 GB)");
+      .poll(async () => (await failed())?.golden.error, { timeout: 10_000 })
+      .toBe("The source sbx-2 ((an address)) could not be reached");
     // A restart of the host (its stream ends and comes back) is when it is asked again.
     other.restart();
     await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 20_000 }).toBe("receiving");

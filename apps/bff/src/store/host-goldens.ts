@@ -15,15 +15,27 @@ export interface HostGolden {
   size_bytes: number;
   error: string | null;
   updated_at: string;
+  /** Of the build that made the generation, when it is still kept. */
+  commit_sha: string | null;
+  /** Merges to main since that build started. */
+  merges_behind: number;
 }
 
-interface Row extends Omit<HostGolden, "size_bytes" | "updated_at"> {
+interface Row extends Omit<HostGolden, "size_bytes" | "updated_at" | "commit_sha" | "merges_behind"> {
   size_bytes: string | number;
   updated_at: Date | string;
+  commit_sha?: string | null;
+  merges_behind?: string | number | null;
 }
 
 function toHostGolden(row: Row): HostGolden {
-  return { ...row, size_bytes: Number(row.size_bytes), updated_at: new Date(row.updated_at).toISOString() };
+  return {
+    ...row,
+    size_bytes: Number(row.size_bytes),
+    updated_at: new Date(row.updated_at).toISOString(),
+    commit_sha: row.commit_sha ?? null,
+    merges_behind: Number(row.merges_behind ?? 0),
+  };
 }
 
 export class HostGoldens {
@@ -36,7 +48,8 @@ export class HostGoldens {
   /** The project's goldens on every host, newest generation first. */
   async ofProject(projectId: string): Promise<HostGolden[]> {
     const rows = await this.sql.query<Row>(
-      `SELECT g.* FROM host_goldens g LEFT JOIN builds b ON b.id = g.build_id
+      `SELECT g.*, b.commit_sha, GREATEST(p.main_merges - b.merges, 0) AS merges_behind
+         FROM host_goldens g JOIN projects p ON p.id = g.project_id LEFT JOIN builds b ON b.id = g.build_id
         WHERE g.project_id = $1 ORDER BY b.started_at DESC NULLS LAST, g.host_id`,
       [projectId],
     );

@@ -267,7 +267,9 @@ export interface paths {
          * @description The first event is the project as it is now; every later event is the project after a
          *     change. Events have `event: project` and the `Project` as JSON in `data:`. Events with
          *     `event: sandbox` carry a `SandboxStatus`: one at the start, and one whenever the
-         *     sandbox becomes unreachable or reachable again.
+         *     sandbox becomes unreachable or reachable again. Events with `event: sandboxes` carry a
+         *     `ProjectSandboxList`: one at the start, and one whenever the project's cache on any host,
+         *     or a host, changes.
          */
         get: operations["streamProjectEvents"];
         put?: never;
@@ -322,6 +324,31 @@ export interface paths {
          *     Refused while a build is running: stop it first.
          */
         delete: operations["deleteDockerCache"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/docker-cache/sandboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The project's cache on each sandbox host
+         * @description Every sandbox host, by its label, with the generation of the project's golden it holds
+         *     (or is fetching, with progress, or failed to fetch, with why), and whether this BFF can
+         *     reach it. Hosts that cannot be reached are listed too. The project event stream tells every
+         *     change as `event: sandboxes`.
+         */
+        get: operations["listDockerCacheSandboxes"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -653,6 +680,35 @@ export interface components {
             since: components["schemas"]["Timestamp"];
             /** @description Why it cannot be reached; null when it can. */
             detail: string | null;
+        };
+        ProjectSandboxList: {
+            sandboxes: components["schemas"]["ProjectSandbox"][];
+        };
+        /** @description A sandbox host as a project's users see it, by its label only. */
+        ProjectSandbox: {
+            label: components["schemas"]["HostLabel"];
+            state: components["schemas"]["SandboxHostState"];
+            reachable: boolean;
+            /** @description The project's golden there, arriving or failed to arrive; null when it has none. */
+            golden: components["schemas"]["ProjectSandboxGolden"] | null;
+        };
+        ProjectSandboxGolden: {
+            /**
+             * @description `ready`: sessions there start from it; `replicating`: on its way; `failed`: it did not come (`error` says why; asked again later).
+             * @enum {string}
+             */
+            state: "ready" | "replicating" | "failed";
+            /** @description The build that made this generation. */
+            build_id: components["schemas"]["Id"];
+            commit_sha: string | null;
+            /** @description Merges to main since this generation's build started. */
+            merges_behind: number;
+            /** @description Whether this is the project's newest generation. */
+            newest: boolean;
+            progress: number;
+            size_bytes: number;
+            error: string | null;
+            updated_at: components["schemas"]["Timestamp"];
         };
         /**
          * @description `active` takes new builds and sessions; `draining` only finishes what it runs.
@@ -1563,6 +1619,31 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    listDockerCacheSandboxes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project's cache on each host, by label */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectSandboxList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
         };
     };
     listDockerCacheBuilds: {

@@ -6,13 +6,14 @@ import { Hono } from "hono";
 import { audit } from "../../audit.ts";
 import type { AppDeps } from "../../deps.ts";
 import { keptBuilds } from "../../docker-cache/build-orchestrator.ts";
+import { projectSandboxes } from "../../docker-cache/project-sandboxes.ts";
 import { followParam, logResponse } from "../../http/log-response.ts";
 import { buildNotFound, projectNotFound, startupScriptRequired } from "../../problems.ts";
 
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-export function dockerCacheRoutes({ store, orchestrator, fleet, placements, logger }: AppDeps) {
+export function dockerCacheRoutes({ store, orchestrator, fleet, placements, goldens, logger }: AppDeps) {
   return new Hono()
     .delete("/:project_id/docker-cache", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
@@ -20,6 +21,9 @@ export function dockerCacheRoutes({ store, orchestrator, fleet, placements, logg
       audit(logger, c, "docker_cache_deleted", { project_id });
       return c.json(project);
     })
+    .get("/:project_id/docker-cache/sandboxes", idParams("project_id"), async (c) =>
+      c.json(await projectSandboxes({ fleet, goldens }, c.req.valid("param").project_id)),
+    )
     .get("/:project_id/docker-cache/builds", idParams("project_id"), async (c) => {
       const { project_id } = c.req.valid("param");
       if (!(await store.getProject(project_id))) throw projectNotFound(project_id);

@@ -5,6 +5,7 @@ import { streamSubscription } from "@prewarm/service-kit/sse";
 import { Hono } from "hono";
 import { projectReadWithAccess } from "../../auth/project-access.ts";
 import type { AppDeps } from "../../deps.ts";
+import { projectSandboxes } from "../../docker-cache/project-sandboxes.ts";
 import { projectNotFound, startupScriptRequired } from "../../problems.ts";
 import type { SandboxStatus } from "../../sandbox/sandbox-health.ts";
 import type { Project } from "../../store/project-rows.ts";
@@ -12,9 +13,15 @@ import type { Project } from "../../store/project-rows.ts";
 const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
-type StreamItem = { kind: "project"; project: Project } | { kind: "sandbox"; status: SandboxStatus };
+type StreamItem =
+  | { kind: "project"; project: Project }
+  | { kind: "sandbox"; status: SandboxStatus }
+  | { kind: "sandboxes"; list: Schemas["ProjectSandboxList"] };
 
-export function projectRoutes({ store, orchestrator, events, fleet }: AppDeps) {
+/** How often an open stream looks for changes of the project's cache on the hosts. */
+const sandboxesEveryMs = 1000;
+
+export function projectRoutes({ store, orchestrator, events, fleet, goldens }: AppDeps) {
   return new Hono()
     .get("/", async (c) => c.json({ projects: await store.listProjects(c.get("user").id) }))
     .post("/", jsonBody<Schemas["CreateProjectRequest"]>(contract, "createProject"), async (c) => {
@@ -88,7 +95,20 @@ export function projectRoutes({ store, orchestrator, events, fleet }: AppDeps) {
         subscribe: (push) => {
           const stopProject = events.subscribe(project_id, (project) => push({ kind: "project", project }));
           const stopSandbox = fleet.subscribe((status) => push({ kind: "sandbox", status }));
+          // Hosts' goldens change by their own events, in any BFF process: looked at, and told when changed.
+          let told = "";
+          const look = setInterval(() => {
+            void projectSandboxes({ fleet, goldens }, project_id).then(
+              (list) => {
+                const json = JSON.stringify(list);
+                if (told !== "" && json !== told) push({ kind: "sandboxes", list });
+                told = json;
+              },
+              () => undefined,
+            );
+          }, sandboxesEveryMs);
           return () => {
+            clearInterval(look);
             stopProject();
             stopSandbox();
           };
@@ -96,11 +116,14 @@ export function projectRoutes({ store, orchestrator, events, fleet }: AppDeps) {
         backlog: async () => [
           { kind: "project", project: (await store.getProject(project_id)) ?? initial },
           { kind: "sandbox", status: fleet.status() },
+          { kind: "sandboxes", list: await projectSandboxes({ fleet, goldens }, project_id) },
         ],
         write: (stream, item) =>
           item.kind === "project"
             ? stream.writeSSE({ event: "project", data: JSON.stringify(item.project) })
-            : stream.writeSSE({ event: "sandbox", data: JSON.stringify(item.status) }),
+            : item.kind === "sandbox"
+              ? stream.writeSSE({ event: "sandbox", data: JSON.stringify(item.status) })
+              : stream.writeSSE({ event: "sandboxes", data: JSON.stringify(item.list) }),
       });
     });
 }

@@ -5,6 +5,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { getSandboxStatusQueryOptions, type SandboxStatus } from "../sandbox/get-sandbox-status.ts";
 import { acceptProject, type Project } from "./get-project.ts";
+import { getProjectSandboxesQueryOptions, type ProjectSandboxList } from "./get-project-sandboxes.ts";
 
 type EventStreamStatus = "connecting" | "open" | "reconnecting";
 
@@ -19,6 +20,10 @@ export function useProjectEvents(projectId: string): EventStreamStatus {
     source.addEventListener("project", (event) => {
       const project = JSON.parse((event as MessageEvent<string>).data) as Project;
       acceptProject(queryClient, project);
+    });
+    source.addEventListener("sandboxes", (event) => {
+      const list = JSON.parse((event as MessageEvent<string>).data) as ProjectSandboxList;
+      queryClient.setQueryData(getProjectSandboxesQueryOptions(projectId).queryKey, list);
     });
     source.addEventListener("sandbox", (event) => {
       const status = JSON.parse((event as MessageEvent<string>).data) as SandboxStatus;

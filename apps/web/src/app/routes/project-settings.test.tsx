@@ -10,6 +10,7 @@ import {
   seedProject,
   seedVersion,
   setLog,
+  setProjectSandboxes,
   setSandboxDocker,
   setSandboxReachable,
   storedProject,
@@ -210,6 +211,71 @@ describe("the status row", () => {
       new Date(readyAt).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" }),
     );
     expect(screen.getByRole("button", { name: "Delete cache" })).toBeVisible();
+  });
+
+  it("says on how many sandboxes the newest cache is ready, and lists each one's, unreachable ones too", async () => {
+    const readyAt = hoursAgo(2);
+    seedProject({ auto_warm_docker_cache: true, status: "ready", size_bytes: 8_700_000_000, last_ready_at: readyAt });
+    const golden = {
+      state: "ready" as const,
+      build_id: "bld_2",
+      commit_sha: "abc1234def",
+      merges_behind: 0,
+      newest: true,
+      progress: 1,
+      size_bytes: 8_700_000_000,
+      error: null,
+      updated_at: readyAt,
+    };
+    setProjectSandboxes("shop", [
+      { label: "sbx-1", state: "active", reachable: true, golden },
+      { label: "sbx-2", state: "active", reachable: true, golden },
+      {
+        label: "sbx-3",
+        state: "draining",
+        reachable: false,
+        golden: { ...golden, build_id: "bld_1", commit_sha: "0ff1ce5", merges_behind: 2, newest: false },
+      },
+      {
+        label: "sbx-4",
+        state: "active",
+        reachable: true,
+        golden: { ...golden, state: "replicating", progress: 0.625 },
+      },
+      {
+        label: "sbx-5",
+        state: "active",
+        reachable: true,
+        golden: { ...golden, state: "failed", progress: 0.1, error: "No room for the golden" },
+      },
+    ]);
+    renderApp("/projects/shop/settings");
+    await waitFor(() =>
+      expect(status()).toHaveTextContent(
+        "Ready on 2 of 5 sandboxes · 8.7 GB · Updated 2h ago · replicating to sbx-4, 62% · sbx-3 cannot be reached",
+      ),
+    );
+    const table = screen.getByRole("table", { name: "The cache on each sandbox" });
+    const row = (label: string) =>
+      within(table)
+        .getByRole("rowheader", { name: new RegExp(`^${label}`) })
+        .closest("tr") as HTMLElement;
+    expect(row("sbx-1")).toHaveTextContent("abc1234 (newest)8.7 GBReady—");
+    expect(row("sbx-3")).toHaveTextContent("sbx-3 (draining)0ff1ce5, 2 merges behind8.7 GBCannot be reached—");
+    expect(row("sbx-4")).toHaveTextContent("Replicating, 62%");
+    expect(row("sbx-5")).toHaveTextContent("Replication failed; tried again laterNo room for the golden");
+  });
+
+  it("shows a single sandbox's cache as the status row alone", async () => {
+    seedProject({
+      auto_warm_docker_cache: true,
+      status: "ready",
+      size_bytes: 8_700_000_000,
+      last_ready_at: hoursAgo(1),
+    });
+    renderApp("/projects/shop/settings");
+    await waitFor(() => expect(status()).toHaveTextContent(/^Ready · 8.7 GB · Updated 1h ago$/));
+    expect(screen.queryByRole("table", { name: "The cache on each sandbox" })).not.toBeInTheDocument();
   });
 
   it("shows a failure with its error, the cache sessions still use, and Retry", async () => {

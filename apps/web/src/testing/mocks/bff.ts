@@ -60,6 +60,19 @@ export function setSandboxReachable(reachable: boolean): void {
  * false`), no runs at all (`refuses_runs` and why), or null before the BFF has asked. It is
  * `withDockerEngine` unless a test says so.
  */
+/** A fleet of one, with no cache: what a project sees unless a test gives it more hosts. */
+const oneSandbox: components["schemas"]["ProjectSandbox"] = {
+  label: "default",
+  state: "active",
+  reachable: true,
+  golden: null,
+};
+let projectSandboxes = new Map<string, components["schemas"]["ProjectSandbox"][]>();
+
+export function setProjectSandboxes(projectId: string, list: components["schemas"]["ProjectSandbox"][]): void {
+  projectSandboxes.set(projectId, list);
+}
+
 export function setSandboxDocker(docker: DockerAvailability | null): void {
   sandbox = { ...sandbox, docker };
 }
@@ -91,6 +104,7 @@ export function seedBuilds(projectId: string, list: components["schemas"]["Build
 let buildCounter = 0;
 
 export function resetBff(): void {
+  projectSandboxes = new Map();
   currentUser = owner;
   setSandboxReachable(true);
   setSandboxDocker(withDockerEngine);
@@ -227,6 +241,9 @@ export const handlers = [
     return response(204).empty();
   }),
   http.get("/api/v1/sandbox", ({ response }) => response(200).json(sandbox)),
+  http.get("/api/v1/projects/{project_id}/docker-cache/sandboxes", ({ params, response }) =>
+    response(200).json({ sandboxes: projectSandboxes.get(params.project_id) ?? [oneSandbox] }),
+  ),
   http.post("/api/v1/projects/{project_id}/test-sessions", async ({ params, request, response }) => {
     const project = projects.get(params.project_id);
     if (!project) return problem(response, 404, "project_not_found", `No project ${params.project_id}`);

@@ -1,4 +1,5 @@
-// The status row of the Docker cache, exactly as the product's status table has it, with the
+// The status row of the Docker cache, exactly as the product's status table has it (with many
+// sandbox hosts: on how many the newest cache is ready, and what is on its way), with the
 // actions each state offers. A rebuild or a failure never hides a golden that still serves
 // sessions: it is shown alongside.
 import Box from "@mui/material/Box";
@@ -7,6 +8,7 @@ import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
 import { lazy, Suspense, useState } from "react";
 import type { DockerCacheState } from "../../../api/project/get-project.ts";
+import type { ProjectSandbox } from "../../../api/project/get-project-sandboxes.ts";
 import { RelativeTime } from "../../../components/relative-time.tsx";
 import { formatAge, formatAgo, formatElapsed, formatSize } from "../../../lib/format.ts";
 import { useNow } from "../../../lib/use-now.ts";
@@ -14,6 +16,7 @@ import { useDeleteCache } from "../api/delete-cache.ts";
 import { useResumeBuilds } from "../api/resume-builds.ts";
 import { useStartBuild } from "../api/start-build.ts";
 import { useStopBuild } from "../api/stop-build.ts";
+import { CacheSandboxes, fleetSummary } from "./cache-sandboxes.tsx";
 import { StatusIndicator } from "./status-indicator.tsx";
 
 // Dialogs bring the modal machinery (focus trap, portal, backdrop); load it when one is opened.
@@ -28,9 +31,19 @@ interface CacheStatusProps {
   readOnly?: boolean;
   /** Why actions needing the sandbox are unavailable now (it cannot be reached), or null. */
   unavailable?: string | null;
+  /** The cache on each sandbox host; shown when there is more than one. */
+  sandboxes?: ProjectSandbox[];
 }
 
-export function CacheStatus({ projectId, state, onView, readOnly = false, unavailable = null }: CacheStatusProps) {
+export function CacheStatus({
+  projectId,
+  state,
+  onView,
+  readOnly = false,
+  unavailable = null,
+  sandboxes = [],
+}: CacheStatusProps) {
+  const fleet = sandboxes.length > 1 ? fleetSummary(sandboxes) : null;
   const now = useNow();
   const startBuild = useStartBuild(projectId);
   const stopBuild = useStopBuild(projectId);
@@ -68,13 +81,16 @@ export function CacheStatus({ projectId, state, onView, readOnly = false, unavai
       case "ready":
         return (
           <>
-            Ready · {formatSize(state.size_bytes)} · Updated{" "}
+            {fleet ? fleet.ready : "Ready"} · {formatSize(state.size_bytes)} · Updated{" "}
             {state.last_ready_at ? (
               <RelativeTime iso={state.last_ready_at}>{formatAgo(state.last_ready_at, now)}</RelativeTime>
             ) : (
               "just now"
             )}
             {state.merges_behind > 0 && <> · {mergesBehind(state.merges_behind)}</>}
+            {fleet?.more.map((part) => (
+              <span key={part}> · {part}</span>
+            ))}
           </>
         );
       case "failed":
@@ -184,6 +200,7 @@ export function CacheStatus({ projectId, state, onView, readOnly = false, unavai
           start from it.
         </Typography>
       )}
+      {fleet && <CacheSandboxes sandboxes={sandboxes} />}
       {confirmDelete && (
         <Suspense fallback={null}>
           <DeleteCacheDialog

@@ -8,6 +8,7 @@ import Stack from "@mui/material/Stack";
 import Switch from "@mui/material/Switch";
 import Typography from "@mui/material/Typography";
 import type { Project } from "../../../api/project/get-project.ts";
+import { useProjectSandboxes } from "../../../api/project/get-project-sandboxes.ts";
 import { useUpdateProject } from "../../../api/project/update-project.ts";
 import { useSandboxStatus } from "../../../api/sandbox/get-sandbox-status.ts";
 import { showToast } from "../../../lib/toasts.tsx";
@@ -39,6 +40,7 @@ export function DockerCacheSetting({
   const hasScript = project.startup_script.trim() !== "";
   // Null until the BFF has asked the sandbox: say nothing until it is known.
   const notes = dockerNotes(useSandboxStatus().data?.docker ?? null);
+  const sandboxes = useProjectSandboxes(project.id).data?.sandboxes;
 
   const toggle = (checked: boolean) =>
     update.mutate(
@@ -105,6 +107,7 @@ export function DockerCacheSetting({
           onView={onView}
           readOnly={readOnly}
           unavailable={unavailable}
+          sandboxes={sandboxes}
         />
       )}
     </Stack>

@@ -1,0 +1,82 @@
+// The project's cache on each sandbox host, shown when there is more than one: which generation
+// each holds, how a replication to it stands, why one failed, and hosts that cannot be reached,
+// shown as such rather than left out. Hosts are named by their labels only.
+import Table from "@mui/material/Table";
+import TableBody from "@mui/material/TableBody";
+import TableCell from "@mui/material/TableCell";
+import TableHead from "@mui/material/TableHead";
+import TableRow from "@mui/material/TableRow";
+import Typography from "@mui/material/Typography";
+import type { ProjectSandbox } from "../../../api/project/get-project-sandboxes.ts";
+import { formatSize } from "../../../lib/format.ts";
+
+const percent = (progress: number) => `${Math.floor(progress * 100)}%`;
+
+/** "Ready on 3 of 4 sandboxes", and what is on its way or cannot be reached. */
+export function fleetSummary(sandboxes: ProjectSandbox[]): { ready: string; more: string[] } {
+  const ready = sandboxes.filter((each) => each.golden?.state === "ready" && each.golden.newest).length;
+  const replicating = sandboxes
+    .filter((each) => each.golden?.state === "replicating")
+    .map((each) => `${each.label}, ${percent(each.golden?.progress ?? 0)}`);
+  const unreachable = sandboxes.filter((each) => !each.reachable).map((each) => each.label);
+  return {
+    ready: `Ready on ${ready} of ${sandboxes.length} sandboxes`,
+    more: [
+      ...(replicating.length > 0 ? [`replicating to ${replicating.join(" and ")}`] : []),
+      ...(unreachable.length > 0 ? [`${unreachable.join(", ")} cannot be reached`] : []),
+    ],
+  };
+}
+
+function generation(golden: NonNullable<ProjectSandbox["golden"]>): string {
+  const name = golden.commit_sha ? golden.commit_sha.slice(0, 7) : golden.build_id;
+  if (golden.newest) return `${name} (newest)`;
+  const behind = golden.merges_behind;
+  return behind > 0 ? `${name}, ${behind} merge${behind === 1 ? "" : "s"} behind` : `${name} (older)`;
+}
+
+function standing(sandbox: ProjectSandbox): string {
+  if (!sandbox.reachable) return "Cannot be reached";
+  const golden = sandbox.golden;
+  if (!golden) return "No cache";
+  if (golden.state === "replicating") return `Replicating, ${percent(golden.progress)}`;
+  if (golden.state === "failed") return "Replication failed; tried again later";
+  return golden.newest ? "Ready" : "Ready, older generation";
+}
+
+export function CacheSandboxes({ sandboxes }: { sandboxes: ProjectSandbox[] }) {
+  return (
+    <Table size="small" aria-label="The cache on each sandbox" sx={{ mt: 1 }}>
+      <TableHead>
+        <TableRow>
+          <TableCell>Sandbox</TableCell>
+          <TableCell>Generation</TableCell>
+          <TableCell align="right">Size</TableCell>
+          <TableCell>State</TableCell>
+          <TableCell>Last error</TableCell>
+        </TableRow>
+      </TableHead>
+      <TableBody>
+        {sandboxes.map((sandbox) => (
+          <TableRow key={sandbox.label} data-testid={`sandbox-${sandbox.label}`}>
+            <TableCell component="th" scope="row">
+              {sandbox.label}
+              {sandbox.state === "draining" && (
+                <Typography component="span" variant="body2" color="text.secondary">
+                  {" "}
+                  (draining)
+                </Typography>
+              )}
+            </TableCell>
+            <TableCell>{sandbox.golden ? generation(sandbox.golden) : "—"}</TableCell>
+            <TableCell align="right">
+              {sandbox.golden && sandbox.golden.size_bytes > 0 ? formatSize(sandbox.golden.size_bytes) : "—"}
+            </TableCell>
+            <TableCell sx={{ color: sandbox.reachable ? undefined : "warning.main" }}>{standing(sandbox)}</TableCell>
+            <TableCell sx={{ wordBreak: "break-word" }}>{sandbox.golden?.error ?? "—"}</TableCell>
+          </TableRow>
+        ))}
+      </TableBody>
+    </Table>
+  );
+}
