@@ -12,7 +12,9 @@
 //   npm run admin -- add-operator <name> | remove-operator <name>
 //   npm run admin -- sandbox list | add <label> <url> [--token-stdin] [--draining] | drain <label>
 //                            | activate <label> | remove <label>
+import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
+import path from "node:path";
 import { text } from "node:stream/consumers";
 import { parseArgs } from "node:util";
 import { auditLine } from "./audit.ts";
@@ -24,7 +26,7 @@ import { parseEnv } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { openDatabase } from "./services.ts";
 import { dataDirHolder } from "./store/data-dir-lock.ts";
-import { hostLabelPattern, hostLabelRule, SandboxHosts } from "./store/sandbox-hosts.ts";
+import { hostLabelPattern, hostLabelRule, isHostUrl, SandboxHosts } from "./store/sandbox-hosts.ts";
 
 const usage = `Usage: npm run admin -- <command>
   add-user <name> [--password-stdin]   make a user (prints a one-time login link without a password)
@@ -192,6 +194,13 @@ async function main(args: string[]): Promise<void> {
         break;
       }
       case "sandbox": {
+        // Tokens are sealed with the BFF's key: a key made here, away from the BFF, would seal
+        // tokens no BFF can open.
+        if (env.databaseUrl && !env.webhookSecretKey && !existsSync(path.join(env.dataDir, "webhook-secret.key"))) {
+          throw new UsageError(
+            "Set WEBHOOK_SECRET_KEY to the BFF's (or run this where the BFF's DATA_DIR is): host tokens are sealed with it.",
+          );
+        }
         const key = await loadSecretKey({ keyBase64: env.webhookSecretKey, dataDir: env.dataDir });
         await sandboxCommand(new SandboxHosts(sql, new SecretBox(key)), rest, { tokenFromStdin, draining, logger, by });
         break;
@@ -221,12 +230,14 @@ async function sandboxCommand(
     throw new UsageError(`A host's label is ${hostLabelRule}.\n${usage}`);
   if (verb === "add") {
     if (!url || extra.length > 0) throw new UsageError(usage);
-    if (!/^https?:\/\/[^/?#]/.test(url) || !URL.canParse(url))
-      throw new UsageError(`${url} is not an http or https URL.`);
+    if (!isHostUrl(url)) {
+      throw new UsageError(`${url} is not an http or https URL (without user, password, query or fragment).`);
+    }
     const token = options.tokenFromStdin ? await readSecret("token", minTokenLength) : null;
     const added = await hosts.add({ label: hostLabel, url, token, state: options.draining ? "draining" : "active" });
     if (added === "label_taken") throw new UsageError(`A host is labelled ${hostLabel} already.`);
     if (added === "url_taken") throw new UsageError(`A host has the URL ${url} already.`);
+    if (added === "bad_url") throw new UsageError(`${url} is not an http or https URL.`);
     auditLine(logger, "sandbox_host_added", { ...by, label: added.label, url: added.url, state: added.state });
     console.log(`Added ${added.label} (${added.state}${token ? ", with its token" : ", without a token"}).`);
     return;

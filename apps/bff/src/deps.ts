@@ -1,6 +1,7 @@
 import type { AuthStore } from "./auth/auth-store.ts";
 import type { LoginThrottle } from "./auth/login-throttle.ts";
 import type { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
+import type { GoldenReplication } from "./docker-cache/golden-replication.ts";
 import type { Logger } from "./logger.ts";
 import type { ProjectEvents } from "./project-events.ts";
 import type { Fleet } from "./sandbox/fleet.ts";
@@ -24,6 +25,8 @@ export interface AppDeps {
   placements: Placements;
   /** Each host's golden of each project, and deletions hosts owe. */
   goldens: HostGoldens;
+  /** Build once, replicate: asks hosts for goldens, and has them do the deletions they owe. */
+  replication: GoldenReplication;
   /** Each project's user on the sandbox hosts, allocated once. */
   runUsers: RunUsers;
   logger: Logger;

@@ -121,6 +121,7 @@ export function createServices(
     sandboxHosts,
     placements,
     goldens,
+    replication,
     environmentHost:
       options.sandboxUrl === null
         ? null

@@ -44,6 +44,8 @@ export class BuildMonitor {
 
   /** Builds against their hosts, then goldens: what hosts owe and lack. */
   async reconcile(host?: FleetHost): Promise<void> {
+    // The fleet is read again too, in case a change was not heard of (a lost notice, a failed read).
+    if (!host) await this.deps.fleet.reload();
     await this.deps.orchestrator.reconcile().catch((error) => this.warn(error));
     await this.deps.replication.catchUp(host).catch((error) => this.warn(error));
   }

@@ -81,11 +81,18 @@ export class BuildOrchestrator {
     if (state.status !== "building" || !state.build_id) {
       throw new ProblemError(409, "no_build_running", "No build is running for this project");
     }
-    await this.deps.transitions.dropQueue(projectId);
     const buildId = state.build_id;
     // Placed now if it was not: a start still on its way goes to the same host, which then refuses it.
     const build = await this.deps.store.getStoredBuild(buildId);
     const placed = build ? await placeBuild(this.deps.placements, this.deps.fleet, build) : null;
+    if (placed && !placed.host && !placed.removed) {
+      throw new ProblemError(
+        502,
+        "sandbox_unavailable",
+        `The build cannot be stopped now: ${placed.why}. Try again in a moment.`,
+      );
+    }
+    await this.deps.transitions.dropQueue(projectId);
     // Naming the project makes the stop final even if the build's start is still on its way.
     const ended = placed?.host ? await placed.host.client.stopBuild(buildId, projectId) : null;
     if (ended && ended.status !== "running") await this.settleFromSandbox(ended);
@@ -103,12 +110,8 @@ export class BuildOrchestrator {
     if (project.metadata.docker_cache_state.status === "building") {
       throw new ProblemError(409, "build_running", "A build is running; stop it before deleting the cache");
     }
-    const hosts = this.deps.fleet.all();
-    await this.deps.goldens.deleteEverywhere(
-      projectId,
-      hosts.map((host) => host.id),
-    );
-    await Promise.all(hosts.map((host) => this.deps.replication.deleteOwed(host, projectId)));
+    await this.deps.goldens.deleteEverywhere(projectId);
+    await Promise.all(this.deps.fleet.all().map((host) => this.deps.replication.deleteOwed(host, projectId)));
     const cleared = await this.deps.transitions.clearCache(projectId);
     if (!cleared) {
       throw new ProblemError(409, "build_running", "A build started meanwhile; stop it before deleting the cache");
@@ -158,8 +161,10 @@ export class BuildOrchestrator {
   /** A host evicted a golden: believe the hosts about what is left; the golden is gone when no host has it. */
   async goldenEvicted(projectId: string, host: FleetHost): Promise<void> {
     await this.deps.goldens.forget(host.id, projectId);
-    const goldens = await Promise.all(this.deps.fleet.all().map((host) => host.client.getGolden(projectId)));
-    if (!goldens.some((golden) => golden.exists)) await this.deps.transitions.goldenEvicted(projectId);
+    // A host that cannot be asked may hold it: the golden is gone only when every host says so.
+    const answers = await Promise.allSettled(this.deps.fleet.all().map((each) => each.client.getGolden(projectId)));
+    const gone = answers.every((answer) => answer.status === "fulfilled" && !answer.value.exists);
+    if (gone) await this.deps.transitions.goldenEvicted(projectId);
   }
 
   /**
@@ -169,33 +174,43 @@ export class BuildOrchestrator {
    */
   async reconcile(): Promise<void> {
     for (const build of await this.deps.store.runningBuilds()) {
-      const age = Date.now() - Date.parse(build.started_at);
-      if (!build.dispatched) {
-        if (age > this.dispatchGraceMs) await this.dispatch(build);
-        continue;
-      }
-      const { host } = await placeBuild(this.deps.placements, this.deps.fleet, build);
-      const truth = host ? await host.client.getBuild(build.id) : null;
-      if (!truth) {
-        await this.settle(build.id, build.project_id, {
-          status: "interrupted",
-          finished_at: new Date().toISOString(),
-          error: host ? "The sandbox has no record of this build" : "Its sandbox host was removed",
-          size_bytes: null,
-        });
-      } else if (truth.status !== "running") {
-        await this.settleFromSandbox(truth);
-      } else if (age > build.timeout_seconds * 1000 + this.timeoutGraceMs) {
-        // The sandbox enforces the timeout itself; this is for a sandbox that failed to.
-        this.deps.logger.warn({ buildId: build.id }, "build ran past its timeout; stopping it");
-        await host?.client.stopBuild(build.id);
-        await this.settle(build.id, build.project_id, {
-          status: "failed",
-          finished_at: new Date().toISOString(),
-          error: `Build timed out after ${formatDuration(build.timeout_seconds)}`,
-          size_bytes: null,
-        });
-      }
+      // One host that cannot be asked does not keep the others' builds from being reconciled.
+      await this.reconcileBuild(build).catch((error) =>
+        this.deps.logger.warn({ buildId: build.id, error: String(error) }, "could not reconcile the build"),
+      );
+    }
+  }
+
+  private async reconcileBuild(build: StoredBuild): Promise<void> {
+    const age = Date.now() - Date.parse(build.started_at);
+    if (!build.dispatched) {
+      if (age > this.dispatchGraceMs) await this.dispatch(build);
+      return;
+    }
+    const placed = await placeBuild(this.deps.placements, this.deps.fleet, build);
+    // A host this process cannot use now is asked later; only a removed one loses the build.
+    if (!placed.host && !placed.removed) return;
+    const host = placed.host;
+    const truth = host ? await host.client.getBuild(build.id) : null;
+    if (!truth) {
+      await this.settle(build.id, build.project_id, {
+        status: "interrupted",
+        finished_at: new Date().toISOString(),
+        error: host ? "The sandbox has no record of this build" : "Its sandbox host was removed",
+        size_bytes: null,
+      });
+    } else if (truth.status !== "running") {
+      await this.settleFromSandbox(truth);
+    } else if (age > build.timeout_seconds * 1000 + this.timeoutGraceMs) {
+      // The sandbox enforces the timeout itself; this is for a sandbox that failed to.
+      this.deps.logger.warn({ buildId: build.id }, "build ran past its timeout; stopping it");
+      await host?.client.stopBuild(build.id);
+      await this.settle(build.id, build.project_id, {
+        status: "failed",
+        finished_at: new Date().toISOString(),
+        error: `Build timed out after ${formatDuration(build.timeout_seconds)}`,
+        size_bytes: null,
+      });
     }
   }
 
@@ -211,7 +226,13 @@ export class BuildOrchestrator {
     let host: FleetHost | null = null;
     try {
       const placed = await placeBuild(this.deps.placements, this.deps.fleet, build);
-      if (!placed.host) throw new ProblemError(502, "sandbox_unavailable", `The build has no sandbox: ${placed.why}`);
+      if (!placed.host) {
+        throw new ProblemError(
+          placed.removed ? 409 : 502,
+          placed.removed ? "host_removed" : "sandbox_unavailable",
+          placed.why,
+        );
+      }
       host = placed.host;
       // A deletion the host owes is done first: the build must not start from a deleted golden.
       if (!(await this.deps.replication.deleteOwed(host, build.project_id))) {

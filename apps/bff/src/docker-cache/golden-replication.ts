@@ -62,14 +62,14 @@ export class GoldenReplication {
   async heard(host: FleetHost, replication: SandboxReplication): Promise<void> {
     const recorded = await this.deps.goldens.heard(host.id, replication);
     if (recorded || replication.state !== "promoted") return;
-    const held = await this.deps.goldens.ofProject(replication.project_id);
-    if (held.some((golden) => golden.host_id === host.id || golden.state === "ready")) return;
-    // The cache was deleted while this was on its way: it does not stay.
+    // Promoted, yet the BFF knows of no golden of the project there (not even another
+    // generation): its cache was deleted while this was on its way. It does not stay.
+    if (await this.deps.goldens.holds(host.id, replication.project_id)) return;
     this.deps.logger.info(
       { projectId: replication.project_id, sandbox: host.label },
       "deleting a golden promoted after its cache was deleted",
     );
-    await this.deps.goldens.deleteEverywhere(replication.project_id, [host.id]);
+    await this.deps.goldens.deleteEverywhere(replication.project_id, host.id);
     await this.deleteOwed(host, replication.project_id);
   }
 
@@ -78,7 +78,8 @@ export class GoldenReplication {
    * not (the host is down), and then nothing else of the project may be sent there.
    */
   async deleteOwed(host: FleetHost, projectId: string): Promise<boolean> {
-    if (!(await this.deps.goldens.owesDeletion(host.id, projectId))) return true;
+    const since = await this.deps.goldens.owedSince(host.id, projectId);
+    if (since === null) return true;
     try {
       await host.client.deleteGolden(projectId);
     } catch (error) {
@@ -88,7 +89,7 @@ export class GoldenReplication {
       );
       return false;
     }
-    await this.deps.goldens.deletionDone(host.id, projectId);
+    await this.deps.goldens.deletionDone(host.id, projectId, since);
     return true;
   }
 

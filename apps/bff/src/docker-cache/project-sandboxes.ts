@@ -3,6 +3,7 @@
 // or failed to fetch, and how far behind main that generation is.
 import type { components } from "@prewarm/api-types/bff";
 import type { Fleet } from "../sandbox/fleet.ts";
+import { withoutAddresses } from "../sandbox/sandbox-client.ts";
 import type { HostGoldens } from "../store/host-goldens.ts";
 
 type ProjectSandboxList = components["schemas"]["ProjectSandboxList"];
@@ -30,7 +31,7 @@ export async function projectSandboxes(
               newest: golden.build_id === newest,
               progress: golden.progress,
               size_bytes: golden.size_bytes,
-              error: golden.error === null ? null : withoutAddresses(golden.error, deps.fleet),
+              error: golden.error === null ? null : withoutHosts(golden.error, deps.fleet),
               updated_at: golden.updated_at,
             }
           : null,
@@ -40,14 +41,11 @@ export async function projectSandboxes(
 }
 
 /** A host's words with every host's URL and address put as its label, or left out. */
-function withoutAddresses(text: string, fleet: Fleet): string {
+function withoutHosts(text: string, fleet: Fleet): string {
   let said = text;
   for (const host of fleet.all()) {
     const url = new URL(host.url);
     said = said.replaceAll(host.url, host.label).replaceAll(url.host, host.label).replaceAll(url.hostname, host.label);
   }
-  return said
-    .replace(/https?:\/\/[^\s,;)]+/g, "(a sandbox host)")
-    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, "(an address)")
-    .replace(/\[[0-9a-f:]+\](?::\d+)?/gi, "(an address)");
+  return withoutAddresses(said);
 }

@@ -7,7 +7,7 @@
 import type { Logger } from "../logger.ts";
 import { fleetChannel, type SandboxHostRow, type SandboxHosts } from "../store/sandbox-hosts.ts";
 import type { SqlClient } from "../store/sql-client.ts";
-import { SandboxClient } from "./sandbox-client.ts";
+import { SandboxClient, withoutAddresses } from "./sandbox-client.ts";
 import { SandboxHealth, type SandboxStatus } from "./sandbox-health.ts";
 
 export interface FleetHost extends SandboxHostRow {
@@ -105,12 +105,19 @@ export class Fleet {
   }
 
   private apply(rows: SandboxHostRow[]): void {
-    const seen = new Set(rows.map((row) => row.id));
+    const seen = new Set(rows.filter((row) => !row.token_unreadable).map((row) => row.id));
     for (const [id, host] of this.hosts) {
       const row = rows.find((r) => r.id === id);
       if (!seen.has(id) || this.reach.get(id) !== reachKey(row)) this.remove(host);
     }
     for (const row of rows) {
+      if (row.token_unreadable) {
+        this.logger.warn(
+          { sandbox: row.label },
+          "cannot open this sandbox host's token (sealed with another key: WEBHOOK_SECRET_KEY differs); the host is not used",
+        );
+        continue;
+      }
       const known = this.hosts.get(row.id);
       if (known) {
         Object.assign(known, { label: row.label, state: row.state, from_environment: row.from_environment });
@@ -142,7 +149,8 @@ export class Fleet {
     if (hosts.length === 0) this.overall.unreachable(noHostDetail);
     else if (down.length === 0) this.overall.reachable();
     else {
-      const detail = (host: FleetHost) => host.health.status().detail ?? "no answer";
+      // Said to every user (and to /readyz): no address of a host, only its label.
+      const detail = (host: FleetHost) => withoutAddresses(host.health.status().detail ?? "no answer");
       this.overall.unreachable(
         hosts.length === 1 ? detail(down[0] as FleetHost) : down.map((h) => `${h.label}: ${detail(h)}`).join("; "),
       );

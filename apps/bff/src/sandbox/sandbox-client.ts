@@ -202,8 +202,21 @@ export function sandboxMayAnswerLater(error: unknown): boolean {
   return !(error instanceof ProblemError) || error.code === unavailableCode || error.code === failedCode;
 }
 
+/**
+ * Text a host's failure gives, without any address in it: project users see these words, and
+ * only operators see where hosts are. URLs, IP addresses and names looked up go.
+ */
+export function withoutAddresses(text: string): string {
+  return text
+    .replace(/https?:\/\/[^\s,;)]+/g, "(a sandbox host)")
+    .replace(/\b(ENOTFOUND|EAI_AGAIN) \S+/g, "$1")
+    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, "(an address)")
+    .replace(/\[?\b[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}\]?(?::\d+)?/gi, "(an address)");
+}
+
 function unreachable(error: unknown): ProblemError {
-  const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : "";
+  const raw = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : "";
+  const cause = withoutAddresses(raw);
   return new ProblemError(
     502,
     unavailableCode,

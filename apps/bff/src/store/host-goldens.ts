@@ -1,6 +1,8 @@
 // Each sandbox host's golden of each project, as the BFF last heard it, and the deletions hosts
-// still owe. A project's newest generation is its newest build whose golden a host holds; a
-// host is due a replication when it does not hold that one, and never while it owes a deletion.
+// still owe. A project's newest generation is the newest (by its build's start) that a host
+// holds; a host is due a replication when it does not hold that one, and never while it owes a
+// deletion. Asking for a replication and deleting the cache take the project's row lock, so one
+// never slips between the other's read and write.
 import type { components } from "@prewarm/api-types/sandbox";
 import type { SqlClient } from "./sql-client.ts";
 
@@ -15,15 +17,18 @@ export interface HostGolden {
   size_bytes: number;
   error: string | null;
   updated_at: string;
+  /** When the build that made the generation started: generations are ordered by it. */
+  generation_at: string;
   /** Of the build that made the generation, when it is still kept. */
   commit_sha: string | null;
   /** Merges to main since that build started. */
   merges_behind: number;
 }
 
-interface Row extends Omit<HostGolden, "size_bytes" | "updated_at" | "commit_sha" | "merges_behind"> {
+interface Row extends Omit<HostGolden, "size_bytes" | "updated_at" | "generation_at" | "commit_sha" | "merges_behind"> {
   size_bytes: string | number;
   updated_at: Date | string;
+  generation_at: Date | string;
   commit_sha?: string | null;
   merges_behind?: string | number | null;
 }
@@ -33,6 +38,7 @@ function toHostGolden(row: Row): HostGolden {
     ...row,
     size_bytes: Number(row.size_bytes),
     updated_at: new Date(row.updated_at).toISOString(),
+    generation_at: new Date(row.generation_at).toISOString(),
     commit_sha: row.commit_sha ?? null,
     merges_behind: Number(row.merges_behind ?? 0),
   };
@@ -50,7 +56,7 @@ export class HostGoldens {
     const rows = await this.sql.query<Row>(
       `SELECT g.*, b.commit_sha, GREATEST(p.main_merges - b.merges, 0) AS merges_behind
          FROM host_goldens g JOIN projects p ON p.id = g.project_id LEFT JOIN builds b ON b.id = g.build_id
-        WHERE g.project_id = $1 ORDER BY b.started_at DESC NULLS LAST, g.host_id`,
+        WHERE g.project_id = $1 ORDER BY g.generation_at DESC, g.host_id`,
       [projectId],
     );
     return rows.map(toHostGolden);
@@ -67,30 +73,38 @@ export class HostGoldens {
   /** A build promoted its golden on its host. */
   async built(hostId: string, projectId: string, buildId: string, sizeBytes: number): Promise<void> {
     await this.sql.query(
-      `INSERT INTO host_goldens (host_id, project_id, build_id, state, progress, size_bytes)
-       VALUES ($1, $2, $3, 'ready', 1, $4)
+      `INSERT INTO host_goldens (host_id, project_id, build_id, generation_at, state, progress, size_bytes)
+       SELECT $1, $2, $3, b.started_at, 'ready', 1, $4 FROM builds b WHERE b.id = $3
        ON CONFLICT (host_id, project_id) DO UPDATE
-         SET build_id = $3, state = 'ready', progress = 1, size_bytes = $4, error = NULL, updated_at = now()`,
+         SET build_id = $3, generation_at = excluded.generation_at, state = 'ready', progress = 1,
+             size_bytes = $4, error = NULL, updated_at = now()`,
       [hostId, projectId, buildId, sizeBytes],
     );
   }
 
   /**
-   * Marks the host as fetching the generation, unless it owes a deletion of the project's golden
-   * or the project has no golden of that generation any more; false then, and nothing is to be asked.
+   * Marks the host as fetching the generation; false, and nothing is to be asked, when it owes a
+   * deletion of the project's golden, when no host holds that generation any more, or when the
+   * host holds a newer one by now.
    */
   async replicating(hostId: string, projectId: string, buildId: string): Promise<boolean> {
-    const rows = await this.sql.query(
-      `INSERT INTO host_goldens (host_id, project_id, build_id, state, progress)
-       SELECT $1, $2, $3, 'replicating', 0
-        WHERE NOT EXISTS (SELECT 1 FROM golden_deletions WHERE host_id = $1 AND project_id = $2)
-          AND EXISTS (SELECT 1 FROM host_goldens WHERE project_id = $2 AND build_id = $3 AND state = 'ready')
-       ON CONFLICT (host_id, project_id) DO UPDATE
-         SET build_id = $3, state = 'replicating', progress = 0, error = NULL, updated_at = now()
-       RETURNING host_id`,
-      [hostId, projectId, buildId],
-    );
-    return rows.length === 1;
+    return this.sql.transaction(async (tx) => {
+      await tx.query("SELECT id FROM projects WHERE id = $1 FOR UPDATE", [projectId]);
+      const rows = await tx.query(
+        `INSERT INTO host_goldens (host_id, project_id, build_id, generation_at, state, progress)
+         SELECT $1, $2, $3, source.generation_at, 'replicating', 0
+           FROM (SELECT generation_at FROM host_goldens WHERE project_id = $2 AND build_id = $3 AND state = 'ready' LIMIT 1) source
+          WHERE NOT EXISTS (SELECT 1 FROM golden_deletions WHERE host_id = $1 AND project_id = $2 AND done_at IS NULL)
+         ON CONFLICT (host_id, project_id) DO UPDATE
+           SET build_id = $3, generation_at = excluded.generation_at, state = 'replicating', progress = 0,
+               error = NULL, updated_at = now()
+           WHERE host_goldens.generation_at < excluded.generation_at
+              OR (host_goldens.build_id = $3 AND host_goldens.state <> 'ready')
+         RETURNING host_id`,
+        [hostId, projectId, buildId],
+      );
+      return rows.length === 1;
+    });
   }
 
   /** What the host said of the replication it was asked for; null when it was not asked for that generation (any more). */
@@ -117,6 +131,15 @@ export class HostGoldens {
     return rows[0] ? toHostGolden(rows[0]) : null;
   }
 
+  /** Whether the BFF knows of any golden of the project on the host, held or on its way. */
+  async holds(hostId: string, projectId: string): Promise<boolean> {
+    const rows = await this.sql.query("SELECT 1 FROM host_goldens WHERE host_id = $1 AND project_id = $2", [
+      hostId,
+      projectId,
+    ]);
+    return rows.length > 0;
+  }
+
   async failed(hostId: string, projectId: string, buildId: string, error: string): Promise<void> {
     await this.sql.query(
       `UPDATE host_goldens SET state = 'failed', error = $4, updated_at = now()
@@ -130,33 +153,49 @@ export class HostGoldens {
     await this.sql.query("DELETE FROM host_goldens WHERE host_id = $1 AND project_id = $2", [hostId, projectId]);
   }
 
-  /** The cache is deleted: no host holds it any more, and each owes the deletion until it is done. */
-  async deleteEverywhere(projectId: string, hostIds: string[]): Promise<void> {
-    await this.sql.query(
-      `WITH gone AS (DELETE FROM host_goldens WHERE project_id = $1)
-       INSERT INTO golden_deletions (host_id, project_id) SELECT unnest($2::text[]), $1
-       ON CONFLICT DO NOTHING`,
-      [projectId, hostIds],
-    );
+  /**
+   * The cache is deleted: no host holds it any more, and each registered host (or the one given)
+   * owes the deletion until it has done it.
+   */
+  async deleteEverywhere(projectId: string, onlyHost?: string): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await tx.query("SELECT id FROM projects WHERE id = $1 FOR UPDATE", [projectId]);
+      await tx.query("DELETE FROM host_goldens WHERE project_id = $1 AND ($2::text IS NULL OR host_id = $2)", [
+        projectId,
+        onlyHost ?? null,
+      ]);
+      await tx.query(
+        `INSERT INTO golden_deletions (host_id, project_id)
+         SELECT id, $1 FROM sandbox_hosts WHERE $2::text IS NULL OR id = $2
+         ON CONFLICT (host_id, project_id) DO UPDATE SET requested_at = now(), done_at = NULL`,
+        [projectId, onlyHost ?? null],
+      );
+    });
   }
 
-  async owesDeletion(hostId: string, projectId: string): Promise<boolean> {
-    const rows = await this.sql.query("SELECT 1 FROM golden_deletions WHERE host_id = $1 AND project_id = $2", [
-      hostId,
-      projectId,
-    ]);
-    return rows.length > 0;
+  /** When the deletion the host owes of the project's golden was asked for; null when it owes none. */
+  async owedSince(hostId: string, projectId: string): Promise<string | null> {
+    const rows = await this.sql.query<{ requested_at: Date | string }>(
+      "SELECT requested_at FROM golden_deletions WHERE host_id = $1 AND project_id = $2 AND done_at IS NULL",
+      [hostId, projectId],
+    );
+    return rows[0] ? new Date(rows[0].requested_at).toISOString() : null;
   }
 
   async deletionsOwed(hostId: string): Promise<string[]> {
     const rows = await this.sql.query<{ project_id: string }>(
-      "SELECT project_id FROM golden_deletions WHERE host_id = $1 ORDER BY requested_at",
+      "SELECT project_id FROM golden_deletions WHERE host_id = $1 AND done_at IS NULL ORDER BY requested_at",
       [hostId],
     );
     return rows.map((row) => row.project_id);
   }
 
-  async deletionDone(hostId: string, projectId: string): Promise<void> {
-    await this.sql.query("DELETE FROM golden_deletions WHERE host_id = $1 AND project_id = $2", [hostId, projectId]);
+  /** The host did the deletion asked for at `requestedAt`; one asked for since is still owed. */
+  async deletionDone(hostId: string, projectId: string, requestedAt: string): Promise<void> {
+    await this.sql.query(
+      `UPDATE golden_deletions SET done_at = now()
+        WHERE host_id = $1 AND project_id = $2 AND done_at IS NULL AND requested_at <= $3`,
+      [hostId, projectId, requestedAt],
+    );
   }
 }

@@ -16,13 +16,17 @@ export class Placements {
     return rows[0]?.host_id ?? null;
   }
 
-  /** Places the build on `hostId` unless it was placed already; the host it is placed on. */
+  /** Places the running build on `hostId` unless it was placed already; the host it is placed on (null: it ended). */
   async placeBuild(buildId: string, hostId: string): Promise<string | null> {
     const rows = await this.sql.query<{ host_id: string | null }>(
-      "UPDATE builds SET host_id = COALESCE(host_id, $2) WHERE id = $1 RETURNING host_id",
+      "UPDATE builds SET host_id = COALESCE(host_id, $2) WHERE id = $1 AND status = 'running' RETURNING host_id",
       [buildId, hostId],
     );
-    return rows[0]?.host_id ?? null;
+    return rows[0]?.host_id ?? (await this.buildHost(buildId));
+  }
+
+  async hostExists(hostId: string): Promise<boolean> {
+    return (await this.sql.query("SELECT 1 FROM sandbox_hosts WHERE id = $1", [hostId])).length > 0;
   }
 
   /**
@@ -31,8 +35,8 @@ export class Placements {
    */
   async goldenHosts(projectId: string): Promise<string[]> {
     const rows = await this.sql.query<{ host_id: string }>(
-      `SELECT g.host_id FROM host_goldens g LEFT JOIN builds b ON b.id = g.build_id
-        WHERE g.project_id = $1 AND g.state = 'ready' ORDER BY b.started_at DESC NULLS LAST, g.updated_at DESC`,
+      `SELECT host_id FROM host_goldens WHERE project_id = $1 AND state = 'ready'
+        ORDER BY generation_at DESC, updated_at DESC`,
       [projectId],
     );
     if (rows.length > 0) return rows.map((row) => row.host_id);

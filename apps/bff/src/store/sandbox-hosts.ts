@@ -19,17 +19,19 @@ export interface SandboxHostRow {
   label: string;
   url: string;
   token: string | null;
+  /** The token is sealed with another key than this BFF's: the host cannot be used. */
+  token_unreadable: boolean;
   state: SandboxHostState;
   from_environment: boolean;
   added_at: string;
 }
 
-interface StoredRow extends Omit<SandboxHostRow, "token" | "added_at"> {
+interface StoredRow extends Omit<SandboxHostRow, "token" | "token_unreadable" | "added_at"> {
   token_sealed: string | null;
   added_at: Date | string;
 }
 
-export type AddOutcome = SandboxHostRow | "label_taken" | "url_taken";
+export type AddOutcome = SandboxHostRow | "label_taken" | "url_taken" | "bad_url";
 export type RemoveOutcome = "removed" | "not_found" | "busy" | "from_environment";
 
 const announce = `SELECT pg_notify('${fleetChannel}', '')`;
@@ -49,6 +51,7 @@ export class SandboxHosts {
   }
 
   async add(host: { label: string; url: string; token: string | null; state?: SandboxHostState }): Promise<AddOutcome> {
+    if (!isHostUrl(host.url)) return "bad_url";
     const url = normalUrl(host.url);
     const taken = await this.sql.query<{ label: string; url: string }>(
       "SELECT label, url FROM sandbox_hosts WHERE label = $1 OR url = $2",
@@ -127,12 +130,30 @@ export class SandboxHosts {
 
   private open(row: StoredRow): SandboxHostRow {
     const { token_sealed, ...rest } = row;
-    return {
-      ...rest,
-      token: token_sealed === null ? null : this.box.open(token_sealed),
-      added_at: new Date(row.added_at).toISOString(),
-    };
+    let token: string | null = null;
+    let unreadable = false;
+    try {
+      token = token_sealed === null ? null : this.box.open(token_sealed);
+    } catch {
+      unreadable = true;
+    }
+    return { ...rest, token, token_unreadable: unreadable, added_at: new Date(row.added_at).toISOString() };
   }
+}
+
+/** An http or https URL of a service: no user, password, query or fragment. */
+export function isHostUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    url.username === "" &&
+    url.password === "" &&
+    url.search === "" &&
+    url.hash === "" &&
+    !text.includes("?") &&
+    !text.includes("#")
+  );
 }
 
 /** One spelling per host, so one host cannot be added twice as `http://h:1` and `http://h:1/`. */

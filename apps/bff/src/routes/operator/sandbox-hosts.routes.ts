@@ -60,6 +60,14 @@ export function sandboxHostRoutes({ sandboxHosts, fleet, logger }: AppDeps) {
       }
       if (added === "url_taken")
         throw new ProblemError(409, "url_taken", `A sandbox host has the URL ${body.url} already`);
+      if (added === "bad_url") {
+        throw new ProblemError(
+          400,
+          "invalid_url",
+          "url must be an http or https URL without user, password, query or fragment",
+          [{ path: "/url", message: "is not a service's URL" }],
+        );
+      }
       // Taken up by this process before answering, so its next request sees the host.
       await fleet.reload();
       audit(logger, c, "sandbox_host_added", { label: added.label, url: added.url, state: added.state });

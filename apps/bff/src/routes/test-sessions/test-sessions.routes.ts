@@ -25,7 +25,7 @@ function asTestSession(run: SandboxTestSession): Schemas["TestSession"] {
   return { ...run, docker_engine: dockerEngineUsed(run.docker_engine) };
 }
 
-export function testSessionRoutes({ store, fleet, placements, runUsers }: AppDeps) {
+export function testSessionRoutes({ store, fleet, placements, replication, runUsers }: AppDeps) {
   /** The run, when it is one of this project's. */
   const ofProject = (projectId: string, run: SandboxTestSession | null, sessionId: string): Schemas["TestSession"] => {
     if (!run || run.project_id !== projectId) throw testSessionNotFound(sessionId);
@@ -60,6 +60,10 @@ export function testSessionRoutes({ store, fleet, placements, runUsers }: AppDep
       const placed = await placeSession(placements, fleet, project_id);
       if (!placed.host) {
         throw new ProblemError(502, "sandbox_unavailable", `No sandbox can take a test session: ${placed.why}.`);
+      }
+      // A deletion of the cache the host owes comes first: no session starts from a deleted golden.
+      if (!(await replication.deleteOwed(placed.host, project_id))) {
+        throw new ProblemError(502, "sandbox_unavailable", `${placed.host.label} cannot take a test session now.`);
       }
       const sessionId = `tst_${randomUUID().replaceAll("-", "")}`;
       // Recorded first: a run the host did start is always found again.

@@ -22,9 +22,10 @@ CREATE TABLE sandbox_hosts (
 );
 CREATE UNIQUE INDEX sandbox_hosts_one_from_environment ON sandbox_hosts (from_environment) WHERE from_environment;
 
--- Set once, when the build is placed: every BFF process sends it there and nowhere else.
--- Null for builds placed before the fleet (they ran on SANDBOX_URL's host) and for a host removed.
-ALTER TABLE builds ADD COLUMN host_id text REFERENCES sandbox_hosts (id) ON DELETE SET NULL;
+-- Set once, when the build is placed: every BFF process sends it there and nowhere else. Kept
+-- when the host is removed (no foreign key), so a build is never placed twice: its host is then
+-- known to be gone. Null only until placed.
+ALTER TABLE builds ADD COLUMN host_id text;
 CREATE INDEX builds_running_by_host ON builds (host_id) WHERE status = 'running';
 
 -- Each host's golden of each project, as the BFF last heard: the generation (the build that made
@@ -33,6 +34,8 @@ CREATE TABLE host_goldens (
   host_id text NOT NULL REFERENCES sandbox_hosts (id) ON DELETE CASCADE,
   project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
   build_id text NOT NULL,
+  -- When that build started: generations are ordered by it (builds are pruned, this is not).
+  generation_at timestamptz NOT NULL,
   state text NOT NULL CHECK (state IN ('ready', 'replicating', 'failed')),
   progress real NOT NULL DEFAULT 0,
   size_bytes bigint NOT NULL DEFAULT 0,
@@ -41,12 +44,14 @@ CREATE TABLE host_goldens (
   PRIMARY KEY (host_id, project_id)
 );
 
--- Deletions of a project's golden a host has not done yet (it was down): done before anything
--- else is sent to that host for the project, and while one is recorded nothing is replicated there.
+-- The last deletion of a project's golden asked of each host, and when the host did it (null:
+-- it owes it, being down). Owed ones are done before anything else of the project is sent to the
+-- host; a replication asked before the last deletion of its project is never recorded as ready.
 CREATE TABLE golden_deletions (
   host_id text NOT NULL REFERENCES sandbox_hosts (id) ON DELETE CASCADE,
   project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
   requested_at timestamptz NOT NULL DEFAULT now(),
+  done_at timestamptz,
   PRIMARY KEY (host_id, project_id)
 );
 
@@ -54,7 +59,7 @@ CREATE TABLE golden_deletions (
 CREATE TABLE test_sessions (
   id text PRIMARY KEY,
   project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
-  host_id text REFERENCES sandbox_hosts (id) ON DELETE SET NULL,
+  host_id text NOT NULL,
   started_at timestamptz NOT NULL DEFAULT now()
 );
 `);
