@@ -3,12 +3,16 @@
 // on the database takes a change up; a build goes to one host (the project's golden's, else the
 // least busy), a session to the golden's host, and nothing new to a draining host; a cache
 // deletion reaches every host.
+
+import { randomBytes } from "node:crypto";
 import { createSandboxHandlers } from "@prewarm/mock-sandbox/handlers";
 import { MockSandbox } from "@prewarm/mock-sandbox/model";
 import { setupServer } from "msw/node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SecretBox } from "../src/auth/secret-box.ts";
 import { createLogger } from "../src/logger.ts";
 import { Fleet } from "../src/sandbox/fleet.ts";
+import { SandboxHosts } from "../src/store/sandbox-hosts.ts";
 import { createTestBff, script, type TestBff, useTestBff } from "./helpers.ts";
 
 const logger = createLogger("silent");
@@ -95,6 +99,19 @@ describe("the operator API", () => {
     expect((await bff.request("DELETE", "/api/v1/operator/sandboxes/sbx-9")).status).toBe(404);
   });
 
+  it("refuses a URL with credentials, a query or a fragment, or that is no URL", async () => {
+    for (const url of [
+      "http://user:pw@sbx.test",
+      "http://sbx.test/?a=1",
+      "http://sbx.test/#x",
+      "http://sbx.test:70000",
+    ]) {
+      const res = await bff.request("POST", "/api/v1/operator/sandboxes", { label: "bad", url });
+      expect(res.status, url).toBe(400);
+    }
+    expect(bff.services.fleet.byLabel("bad")).toBeUndefined();
+  });
+
   it("is taken up by every BFF process on the database", async () => {
     // Another process's fleet: its own reading of the same database, told by NOTIFY.
     const other = { services: { fleet: new Fleet({ registry: bff.services.sandboxHosts, sql: bff.sql, logger }) } };
@@ -157,6 +174,36 @@ describe("placement over two hosts", () => {
     expect((await bff.request("POST", "/api/v1/operator/sandboxes", { label: "sbx-2", url: secondUrl })).status).toBe(
       201,
     );
+  });
+
+  it("leaves a build alone on a host this process cannot use, and reports it lost only once the host is removed", async () => {
+    const project = await bff.newProject({ name: "Ghost", startup_script: script });
+    const built = await build(project.id);
+    // A host whose token was sealed with another key: registered, but not this process's to use.
+    const other = new SandboxHosts(bff.sql, new SecretBox(randomBytes(32)));
+    const ghost = await other.add({
+      label: "ghost",
+      url: "http://ghost.test",
+      token: "g".repeat(32),
+      state: "draining",
+    });
+    if (typeof ghost === "string") throw new Error(ghost);
+    await bff.services.fleet.reload();
+    expect(bff.services.fleet.byLabel("ghost")).toBeUndefined();
+    await bff.sql.query("UPDATE builds SET host_id = $2 WHERE id = $1", [built.id, ghost.id]);
+
+    await bff.services.orchestrator.reconcile();
+    expect((await bff.services.store.getBuild(project.id, built.id))?.status).toBe("running");
+    const stop = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/stop`);
+    expect(stop.status).toBe(502);
+    expect((await bff.services.store.getBuild(project.id, built.id))?.status).toBe("running");
+
+    await bff.sql.query("DELETE FROM sandbox_hosts WHERE id = $1", [ghost.id]);
+    await bff.services.orchestrator.reconcile();
+    expect(await bff.services.store.getBuild(project.id, built.id)).toMatchObject({
+      status: "interrupted",
+      error: "Its sandbox host was removed",
+    });
   });
 
   it("starts a test session where the project's golden is, and finds it there again", async () => {
