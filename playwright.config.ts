@@ -89,6 +89,29 @@ export default defineConfig({
       reuseExistingServer: false,
     },
     {
+      command: `${tsx} packages/mock-sandbox/src/serve.ts`,
+      env: { MOCK_SANDBOX_PORT: String(ports.fleetSandbox1) },
+      url: `http://127.0.0.1:${ports.fleetSandbox1}/v1/health`,
+      reuseExistingServer: false,
+    },
+    {
+      command: `${tsx} packages/mock-sandbox/src/serve.ts`,
+      env: { MOCK_SANDBOX_PORT: String(ports.fleetSandbox2) },
+      url: `http://127.0.0.1:${ports.fleetSandbox2}/v1/health`,
+      reuseExistingServer: false,
+    },
+    {
+      command: bffWithUsers(path.join(data, "bff-fleet")),
+      env: {
+        ...bffEnv("bff-fleet", ports.fleetSandbox1, false),
+        PORT: String(ports.fleetBff),
+        SANDBOX_LABEL: "sbx-1",
+        E2E_SANDBOXES: `sbx-2=http://127.0.0.1:${ports.fleetSandbox2}`,
+      },
+      url: `http://127.0.0.1:${ports.fleetBff}/api/v1/health`,
+      reuseExistingServer: false,
+    },
+    {
       command: fresh(path.join(data, "sandbox"), `${tsx} apps/sandbox/src/index.ts`),
       env: {
         SANDBOX_ROOT: path.join(data, "sandbox"),

@@ -18,6 +18,7 @@ const bffNames: Record<number, string> = {
   [ports.realBff]: "bff-real",
   [ports.loneBff]: "bff-lone",
   [ports.modesBff]: "bff-modes",
+  [ports.fleetBff]: "bff-fleet",
 };
 
 export function tokensFile(dataDir: string): string {

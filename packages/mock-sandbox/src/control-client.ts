@@ -1,5 +1,6 @@
 // How an e2e test plays the sandbox's part: a client for the mock sandbox's /__control API.
 
+import type { Replication } from "./mock-replications.ts";
 import type { Build, DockerAvailability, FinishOptions, GoldenInfo, StartBuildRequest } from "./mock-sandbox.ts";
 import type { TestSession } from "./mock-test-sessions.ts";
 
@@ -104,6 +105,32 @@ export class MockSandboxControl {
    */
   async setDocker(docker: DockerAvailability): Promise<void> {
     await this.send("POST", "/__control/docker", docker);
+  }
+
+  /** The project's replication to this sandbox, once the BFF has asked for one (waits up to `timeoutMs`). */
+  async replication(projectId: string, timeoutMs = 20_000): Promise<Replication> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = (await (
+        await this.send("GET", `/__control/replications/${projectId}`)
+      ).json()) as Replication | null;
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`No replication of ${projectId} was asked for within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  async replicationProgress(projectId: string, progress: number, sizeBytes: number): Promise<Replication> {
+    const res = await this.send("POST", `/__control/replications/${projectId}/progress`, {
+      progress,
+      size_bytes: sizeBytes,
+    });
+    return (await res.json()) as Replication;
+  }
+
+  async promoteReplication(projectId: string, sizeBytes: number): Promise<Replication> {
+    const res = await this.send("POST", `/__control/replications/${projectId}/promote`, { size_bytes: sizeBytes });
+    return (await res.json()) as Replication;
   }
 
   async setOnline(online: boolean): Promise<void> {

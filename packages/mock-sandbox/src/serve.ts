@@ -91,7 +91,22 @@ function controlApp(sandbox: MockSandbox) {
   });
   app.post("/__control/online", async (c) => {
     sandbox.online = (await c.req.json<{ online: boolean }>()).online;
+    // Gone from the network: its open event streams end with it.
+    if (!sandbox.online) sandbox.restart();
     return c.body(null, 204);
+  });
+  app.get("/__control/replications/:project_id", (c) => c.json(sandbox.replications.get(c.req.param("project_id"))));
+  app.post("/__control/replications/:project_id/progress", async (c) => {
+    const { progress, size_bytes } = await c.req.json<{ progress: number; size_bytes: number }>();
+    return c.json(sandbox.replications.progress(c.req.param("project_id"), progress, size_bytes));
+  });
+  app.post("/__control/replications/:project_id/promote", async (c) => {
+    const { size_bytes } = await c.req.json<{ size_bytes: number }>();
+    return c.json(sandbox.replications.promote(c.req.param("project_id"), size_bytes));
+  });
+  app.post("/__control/replications/:project_id/fail", async (c) => {
+    const { error } = await c.req.json<{ error: string }>();
+    return c.json(sandbox.replications.fail(c.req.param("project_id"), error));
   });
   return app;
 }

@@ -32,7 +32,7 @@ export class Fleet {
   /** Tokens and URLs as last read, to know when a host's client must be made again. */
   private readonly reach = new Map<string, string>();
   private readonly watchers = new Set<FleetWatcher>();
-  /** The fleet's reachability as one: reachable while every host is. */
+  /** The fleet's reachability as one: reachable while any host is. */
   private readonly overall = new SandboxHealth();
   private reading: Promise<void> | null = null;
   private again = false;
@@ -147,7 +147,9 @@ export class Fleet {
     const hosts = this.all();
     const down = hosts.filter((host) => !host.health.status().reachable);
     if (hosts.length === 0) this.overall.unreachable(noHostDetail);
-    else if (down.length === 0) this.overall.reachable();
+    // Builds and sessions go to the hosts that can be reached: one host down is the fleet view's
+    // to show (docker-cache/project-sandboxes.ts), not a reason to stop everything.
+    else if (down.length < hosts.length) this.overall.reachable();
     else {
       // Said to every user (and to /readyz): no address of a host, only its label.
       const detail = (host: FleetHost) => withoutAddresses(host.health.status().detail ?? "no answer");

@@ -133,7 +133,9 @@ export interface paths {
          * Whether this BFF can reach the sandbox
          * @description Builds, stops and cache deletions need the sandbox. While it cannot be reached they are
          *     refused or wait; the page says so and recovers by itself when the sandbox returns. The
-         *     project event stream also tells every change of this as `event: sandbox`.
+         *     project event stream also tells every change of this as `event: sandbox`. With several
+         *     sandbox hosts, reachable while any host is; each host's state is in
+         *     `listDockerCacheSandboxes`. The detail names hosts by label, never by address.
          */
         get: operations["getSandboxStatus"];
         put?: never;

@@ -91,17 +91,23 @@ export function projectRoutes({ store, orchestrator, events, fleet, goldens }: A
       const { project_id } = c.req.valid("param");
       const initial = await store.getProject(project_id);
       if (!initial) throw projectNotFound(project_id);
+      // The project's cache on the hosts as last told to this stream.
+      let told: string | null = null;
+      const sandboxesNow = async () => {
+        const list = await projectSandboxes({ fleet, goldens }, project_id);
+        told = JSON.stringify(list);
+        return list;
+      };
       return streamSubscription<StreamItem>(c, {
         subscribe: (push) => {
           const stopProject = events.subscribe(project_id, (project) => push({ kind: "project", project }));
           const stopSandbox = fleet.subscribe((status) => push({ kind: "sandbox", status }));
           // Hosts' goldens change by their own events, in any BFF process: looked at, and told when changed.
-          let told = "";
           const look = setInterval(() => {
             void projectSandboxes({ fleet, goldens }, project_id).then(
               (list) => {
                 const json = JSON.stringify(list);
-                if (told !== "" && json !== told) push({ kind: "sandboxes", list });
+                if (json !== told) push({ kind: "sandboxes", list });
                 told = json;
               },
               () => undefined,
@@ -116,7 +122,7 @@ export function projectRoutes({ store, orchestrator, events, fleet, goldens }: A
         backlog: async () => [
           { kind: "project", project: (await store.getProject(project_id)) ?? initial },
           { kind: "sandbox", status: fleet.status() },
-          { kind: "sandboxes", list: await projectSandboxes({ fleet, goldens }, project_id) },
+          { kind: "sandboxes", list: await sandboxesNow() },
         ],
         write: (stream, item) =>
           item.kind === "project"

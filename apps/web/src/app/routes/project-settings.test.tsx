@@ -248,11 +248,17 @@ describe("the status row", () => {
         reachable: true,
         golden: { ...golden, state: "failed", progress: 0.1, error: "No room for the golden" },
       },
+      {
+        label: "sbx-6",
+        state: "active",
+        reachable: true,
+        golden: { ...golden, build_id: "bld_1", commit_sha: "0ff1ce5", merges_behind: 2, newest: false },
+      },
     ]);
     renderApp("/projects/shop/settings");
     await waitFor(() =>
       expect(status()).toHaveTextContent(
-        "Ready on 2 of 5 sandboxes · 8.7 GB · Updated 2h ago · replicating to sbx-4, 62% · sbx-3 cannot be reached",
+        "Ready on 2 of 6 sandboxes · 8.7 GB · Updated 2h ago · replicating to sbx-4, 62% · sbx-3 cannot be reached",
       ),
     );
     const table = screen.getByRole("table", { name: "The cache on each sandbox" });
@@ -260,10 +266,11 @@ describe("the status row", () => {
       within(table)
         .getByRole("rowheader", { name: new RegExp(`^${label}`) })
         .closest("tr") as HTMLElement;
-    expect(row("sbx-1")).toHaveTextContent("abc1234 (newest)8.7 GBReady—");
-    expect(row("sbx-3")).toHaveTextContent("sbx-3 (draining)0ff1ce5, 2 merges behind8.7 GBCannot be reached—");
+    expect(row("sbx-1")).toHaveTextContent("sbx-1abc12348.7 GBReady—");
+    expect(row("sbx-3")).toHaveTextContent("sbx-3 (draining)0ff1ce58.7 GBCannot be reached—");
     expect(row("sbx-4")).toHaveTextContent("Replicating, 62%");
     expect(row("sbx-5")).toHaveTextContent("Replication failed; tried again laterNo room for the golden");
+    expect(row("sbx-6")).toHaveTextContent("sbx-60ff1ce58.7 GBReady, 2 merges behind—");
   });
 
   it("shows a single sandbox's cache as the status row alone", async () => {

@@ -1,5 +1,5 @@
 // The project's cache on each sandbox host, shown when there is more than one: which generation
-// each holds, how a replication to it stands, why one failed, and hosts that cannot be reached,
+// each holds (its commit, and how far behind the newest), how a replication to it stands, why one failed, and hosts that cannot be reached,
 // shown as such rather than left out. Hosts are named by their labels only.
 import Table from "@mui/material/Table";
 import TableBody from "@mui/material/TableBody";
@@ -14,7 +14,10 @@ const percent = (progress: number) => `${Math.floor(progress * 100)}%`;
 
 /** "Ready on 3 of 4 sandboxes", and what is on its way or cannot be reached. */
 export function fleetSummary(sandboxes: ProjectSandbox[]): { ready: string; more: string[] } {
-  const ready = sandboxes.filter((each) => each.golden?.state === "ready" && each.golden.newest).length;
+  // A host that cannot be reached serves no session now, whatever it holds.
+  const ready = sandboxes.filter(
+    (each) => each.reachable && each.golden?.state === "ready" && each.golden.newest,
+  ).length;
   const replicating = sandboxes
     .filter((each) => each.golden?.state === "replicating")
     .map((each) => `${each.label}, ${percent(each.golden?.progress ?? 0)}`);
@@ -28,20 +31,15 @@ export function fleetSummary(sandboxes: ProjectSandbox[]): { ready: string; more
   };
 }
 
-function generation(golden: NonNullable<ProjectSandbox["golden"]>): string {
-  const name = golden.commit_sha ? golden.commit_sha.slice(0, 7) : golden.build_id;
-  if (golden.newest) return `${name} (newest)`;
-  const behind = golden.merges_behind;
-  return behind > 0 ? `${name}, ${behind} merge${behind === 1 ? "" : "s"} behind` : `${name} (older)`;
-}
-
 function standing(sandbox: ProjectSandbox): string {
   if (!sandbox.reachable) return "Cannot be reached";
   const golden = sandbox.golden;
   if (!golden) return "No cache";
   if (golden.state === "replicating") return `Replicating, ${percent(golden.progress)}`;
   if (golden.state === "failed") return "Replication failed; tried again later";
-  return golden.newest ? "Ready" : "Ready, older generation";
+  if (golden.newest) return "Ready";
+  const behind = golden.merges_behind;
+  return behind > 0 ? `Ready, ${behind} merge${behind === 1 ? "" : "s"} behind` : "Ready, an older cache";
 }
 
 export function CacheSandboxes({ sandboxes }: { sandboxes: ProjectSandbox[] }) {
@@ -50,7 +48,7 @@ export function CacheSandboxes({ sandboxes }: { sandboxes: ProjectSandbox[] }) {
       <TableHead>
         <TableRow>
           <TableCell>Sandbox</TableCell>
-          <TableCell>Generation</TableCell>
+          <TableCell>Commit</TableCell>
           <TableCell align="right">Size</TableCell>
           <TableCell>State</TableCell>
           <TableCell>Last error</TableCell>
@@ -68,8 +66,8 @@ export function CacheSandboxes({ sandboxes }: { sandboxes: ProjectSandbox[] }) {
                 </Typography>
               )}
             </TableCell>
-            <TableCell>{sandbox.golden ? generation(sandbox.golden) : "—"}</TableCell>
-            <TableCell align="right">
+            <TableCell sx={{ fontFamily: "monospace" }}>{sandbox.golden?.commit_sha?.slice(0, 7) ?? "—"}</TableCell>
+            <TableCell align="right" sx={{ whiteSpace: "nowrap" }}>
               {sandbox.golden && sandbox.golden.size_bytes > 0 ? formatSize(sandbox.golden.size_bytes) : "—"}
             </TableCell>
             <TableCell sx={{ color: sandbox.reachable ? undefined : "warning.main" }}>{standing(sandbox)}</TableCell>

@@ -1,0 +1,74 @@
+// The fleet on the page, against two mock sandboxes (sbx-1, SANDBOX_URL's, and sbx-2, registered
+// as an operator would) and a BFF of their own: a build runs on one, the other fetches the golden
+// with progress, and a sandbox that drops off the network is shown as such, not hidden.
+// Photographed and checked by axe in each state.
+import type { Browser, PlaywrightWorkerArgs } from "@playwright/test";
+import { MockSandboxControl } from "../../packages/mock-sandbox/src/control-client.ts";
+import { expect, pageAs, SettingsPage, snapshot, test } from "../fixtures.ts";
+import { ports } from "../ports.ts";
+import { apiToken } from "../users.ts";
+
+const baseURL = `http://127.0.0.1:${ports.fleetBff}`;
+const sbx1 = new MockSandboxControl(`http://127.0.0.1:${ports.fleetSandbox1}`);
+const sbx2 = new MockSandboxControl(`http://127.0.0.1:${ports.fleetSandbox2}`);
+
+async function settingsOfNewProject(browser: Browser, playwright: PlaywrightWorkerArgs["playwright"]) {
+  const api = await playwright.request.newContext({
+    baseURL,
+    extraHTTPHeaders: { authorization: `Bearer ${apiToken(baseURL, "owner")}` },
+  });
+  const created = await api.post("/api/v1/projects", {
+    data: { name: "Shop", repository_url: "https://git.example/shop.git", startup_script: "docker compose build\n" },
+  });
+  expect(created.status()).toBe(201);
+  const projectId = (await created.json()).id as string;
+  await api.dispose();
+  const settingsPage = new SettingsPage(await pageAs(browser, baseURL, "owner"), projectId);
+  await settingsPage.open();
+  return settingsPage;
+}
+
+test.afterAll(async () => {
+  await sbx2.setOnline(true);
+});
+
+test("a build on one sandbox is replicated to the other, with progress; an unreachable sandbox is shown", async ({
+  browser,
+  playwright,
+}) => {
+  const settingsPage = await settingsOfNewProject(browser, playwright);
+  const { page, projectId } = settingsPage;
+  await settingsPage.turnOn();
+  // The build's toast is dismissed, so the photographs show the fleet rather than it.
+  await expect(page.getByText(/^Docker cache build started/)).toBeVisible();
+  await page.getByRole("button", { name: "Close" }).click();
+  await expect(page.getByText(/^Docker cache build started/)).toBeHidden();
+  // Both idle: the build goes to the first by label, and only there.
+  const build = await sbx1.latestBuild(projectId);
+  expect(await sbx2.builds(projectId)).toEqual([]);
+  await sbx1.finishBuild(build.build_id, { sizeBytes: 900_000_000 });
+
+  const replication = await sbx2.replication(projectId);
+  expect(replication).toMatchObject({ build_id: build.build_id, state: "receiving" });
+  await sbx2.replicationProgress(projectId, 0.62, 900_000_000);
+  await expect(settingsPage.status).toHaveText(
+    /^Ready on 1 of 2 sandboxes · 900 MB · Updated (just now|\d+s ago) · replicating to sbx-2, 62%$/,
+  );
+  const table = page.getByRole("table", { name: "The cache on each sandbox" });
+  await expect(table.getByRole("row", { name: /^sbx-1/ })).toContainText("Ready");
+  await expect(table.getByRole("row", { name: /^sbx-2/ })).toContainText("Replicating, 62%");
+  await snapshot(page, "34-fleet-replicating");
+
+  await sbx2.promoteReplication(projectId, 900_000_000);
+  await expect(settingsPage.status).toHaveText(/^Ready on 2 of 2 sandboxes · 900 MB · Updated/);
+  await expect(table.getByRole("row", { name: /^sbx-2/ })).toContainText("Ready");
+
+  await sbx2.setOnline(false);
+  await expect(settingsPage.status).toHaveText(
+    /^Ready on 1 of 2 sandboxes · 900 MB · Updated .* · sbx-2 cannot be reached$/,
+  );
+  await expect(table.getByRole("row", { name: /^sbx-2/ })).toContainText("Cannot be reached");
+  await snapshot(page, "35-fleet-sandbox-unreachable");
+  await sbx2.setOnline(true);
+  await expect(table.getByRole("row", { name: /^sbx-2/ })).toContainText("Ready", { timeout: 20_000 });
+});
