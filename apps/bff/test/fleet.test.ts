@@ -307,6 +307,40 @@ describe("replication over two hosts", () => {
     expect(other.getGolden(project.id)).toMatchObject({ exists: true, build_id: buildId });
   });
 
+  it("starts a session from an older cache where the newest has not arrived, and says which", async () => {
+    const { project, buildId, other } = await builtOnOne("Older");
+    await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");
+    other.replications.promote(project.id, 5000);
+    await expect.poll(async () => (await row(project.id, other))?.state, { timeout: 10_000 }).toBe("ready");
+    // A newer build, on either host; the other one has not fetched it yet.
+    const res = await live.request("POST", `/api/v1/projects/${project.id}/docker-cache/builds`, { trigger: "manual" });
+    const newer = (await res.json()).build.id as string;
+    const [newBuilder, behind] = first.getBuild(newer) ? [first, second] : [second, first];
+    newBuilder.finishBuild(newer, { sizeBytes: 6000 });
+    await expect.poll(() => behind.replications.get(project.id)?.build_id, { timeout: 10_000 }).toBe(newer);
+    // The newer one's host drained: the session goes to the host that still has the older cache.
+    const drained = newBuilder === first ? "default" : "sbx-2";
+    await live.services.sandboxHosts.setState(drained, "draining");
+    await live.services.fleet.reload();
+    try {
+      const started = await live.request("POST", `/api/v1/projects/${project.id}/test-sessions`);
+      expect(started.status).toBe(202);
+      const session = await started.json();
+      expect(session.sandbox).toBe(drained === "default" ? "sbx-2" : "default");
+      behind.testSessions.prepare(session.session_id, { seconds: 0.4 });
+      const read = await live.request("GET", `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`);
+      expect((await read.json()).cache).toEqual({
+        build_id: buildId,
+        commit_sha: null,
+        newest: false,
+        merges_behind: 0,
+      });
+    } finally {
+      await live.services.sandboxHosts.setState(drained, "active");
+      await live.services.fleet.reload();
+    }
+  });
+
   it("asks a host again after its replication failed, once it returns", async () => {
     const { project, other } = await builtOnOne("Retry");
     await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");

@@ -67,6 +67,7 @@ export class MockSandbox {
       const golden = this.goldens.get(projectId);
       return golden?.exists ? golden.size_bytes : null;
     },
+    goldenBuild: (projectId) => this.goldens.get(projectId)?.build_id ?? null,
     engineUsed: () => this.engineUsed(),
     refuseRuns: () => this.refuseRuns(),
   });

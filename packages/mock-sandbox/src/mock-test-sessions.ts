@@ -13,6 +13,8 @@ const ended = new Set<TestSession["status"]>(["succeeded", "failed", "stopped", 
 /** What test sessions learn from the rest of the mock sandbox. */
 interface SandboxSide {
   goldenSize: (projectId: string) => number | null;
+  /** The build that made the project's golden, which a session prepared from it names. */
+  goldenBuild: (projectId: string) => string | null;
   /** The daemon a session gets once its Docker data is prepared. */
   engineUsed: () => TestSession["docker_engine"];
   /** Throws while the sandbox refuses runs. */
@@ -87,7 +89,7 @@ export class MockTestSessions {
           source: "golden",
           size_bytes: found.run.total_bytes,
           seconds: options.seconds,
-          golden_build_id: "bld_golden",
+          golden_build_id: this.sandbox.goldenBuild(found.run.project_id) ?? "bld_golden",
           golden_unusable: null,
         },
         docker_engine: this.sandbox.engineUsed(),

@@ -62,6 +62,37 @@ export class HostGoldens {
     return rows.map(toHostGolden);
   }
 
+  /**
+   * What is known of a generation of the project's golden: its build's commit, how far behind main
+   * it is, and whether it is the newest any host holds (or, before the fleet, the last one built).
+   */
+  async generation(
+    projectId: string,
+    buildId: string,
+  ): Promise<{ commit_sha: string | null; merges_behind: number; newest: boolean }> {
+    const rows = await this.sql.query<{
+      commit_sha: string | null;
+      behind: string | number | null;
+      newest: string | null;
+    }>(
+      `SELECT b.commit_sha, GREATEST(p.main_merges - b.merges, 0) AS behind,
+              COALESCE(
+                (SELECT g.build_id FROM host_goldens g WHERE g.project_id = p.id AND g.state = 'ready'
+                  ORDER BY g.generation_at DESC LIMIT 1),
+                (SELECT l.id FROM builds l WHERE l.project_id = p.id AND l.status = 'succeeded'
+                  ORDER BY l.started_at DESC LIMIT 1)) AS newest
+         FROM projects p LEFT JOIN builds b ON b.id = $2 AND b.project_id = p.id
+        WHERE p.id = $1`,
+      [projectId, buildId],
+    );
+    const row = rows[0];
+    return {
+      commit_sha: row?.commit_sha ?? null,
+      merges_behind: Number(row?.behind ?? 0),
+      newest: row?.newest === buildId,
+    };
+  }
+
   /** Projects some host holds a golden of. */
   async projects(): Promise<string[]> {
     const rows = await this.sql.query<{ project_id: string }>(

@@ -777,6 +777,22 @@ export interface components {
              *     one (a sandbox with no Docker engine).
              */
             docker_engine: components["schemas"]["DockerEngineUsed"] | null;
+            /** @description The label of the sandbox host it runs on. */
+            sandbox: components["schemas"]["HostLabel"];
+            /**
+             * @description Which generation of the cache it started from, once prepared from one: a session placed
+             *     on a host with an older generation (the newest was not there yet) says how far behind it
+             *     is. Null while preparing, and when it started empty.
+             */
+            cache: components["schemas"]["SessionCache"] | null;
+        };
+        SessionCache: {
+            build_id: components["schemas"]["Id"];
+            commit_sha: string | null;
+            /** @description Whether it is the project's newest generation. */
+            newest: boolean;
+            /** @description Merges to main since that generation's build started. */
+            merges_behind: number;
         };
         PreparedDocker: {
             /**

@@ -1,6 +1,7 @@
 // [Test]: a session of the project that runs its startup script against a copy of the golden.
 // The sandbox keeps the runs; the BFF names them (`tst_…`), places each on a host
-// (docker-cache/placement.ts: the one with the project's golden, when it can) and records where,
+// (docker-cache/placement.ts: the one with the project's newest golden, when it can), records
+// where, says which generation of the cache a run started from (and how far behind it is),
 // and answers only for runs of the project in the path, so one project's sessions are never
 // reachable through another's.
 import { randomUUID } from "node:crypto";
@@ -21,15 +22,26 @@ const contract = loadContract("bff");
 type Schemas = components["schemas"];
 
 /** The run as the BFF answers it (one recorded by an earlier sandbox may not say how its daemon ran). */
-function asTestSession(run: SandboxTestSession): Schemas["TestSession"] {
-  return { ...run, docker_engine: dockerEngineUsed(run.docker_engine) };
+function asTestSession(
+  run: SandboxTestSession,
+  host: FleetHost,
+  cache: Schemas["SessionCache"] | null,
+): Schemas["TestSession"] {
+  return { ...run, docker_engine: dockerEngineUsed(run.docker_engine), sandbox: host.label, cache };
 }
 
-export function testSessionRoutes({ store, fleet, placements, replication, runUsers }: AppDeps) {
-  /** The run, when it is one of this project's. */
-  const ofProject = (projectId: string, run: SandboxTestSession | null, sessionId: string): Schemas["TestSession"] => {
+export function testSessionRoutes({ store, fleet, placements, goldens, replication, runUsers }: AppDeps) {
+  /** The run, when it is one of this project's, with the generation of the cache it started from. */
+  const ofProject = async (
+    projectId: string,
+    run: SandboxTestSession | null,
+    sessionId: string,
+    host: FleetHost,
+  ): Promise<Schemas["TestSession"]> => {
     if (!run || run.project_id !== projectId) throw testSessionNotFound(sessionId);
-    return asTestSession(run);
+    const buildId = run.prepared?.source === "golden" ? run.prepared.golden_build_id : null;
+    const cache = buildId ? { build_id: buildId, ...(await goldens.generation(projectId, buildId)) } : null;
+    return asTestSession(run, host, cache);
   };
   /** The host the project's session runs on; sessions of no record ran on SANDBOX_URL's host, before the fleet. */
   const hostOf = async (projectId: string, sessionId: string): Promise<FleetHost> => {
@@ -77,24 +89,24 @@ export function testSessionRoutes({ store, fleet, placements, replication, runUs
         branch: project.default_branch,
         run_user: runUser,
       });
-      return c.json(asTestSession(run), 202);
+      return c.json(await ofProject(project_id, run, sessionId, placed.host), 202);
     })
     .get("/:project_id/test-sessions/:session_id", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
       const host = await hostOf(project_id, session_id);
-      return c.json(ofProject(project_id, await host.client.getTestSession(session_id), session_id));
+      return c.json(await ofProject(project_id, await host.client.getTestSession(session_id), session_id, host));
     })
     .post("/:project_id/test-sessions/:session_id/stop", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
       const host = await hostOf(project_id, session_id);
-      ofProject(project_id, await host.client.getTestSession(session_id), session_id);
-      return c.json(ofProject(project_id, await host.client.stopTestSession(session_id), session_id));
+      await ofProject(project_id, await host.client.getTestSession(session_id), session_id, host);
+      return c.json(await ofProject(project_id, await host.client.stopTestSession(session_id), session_id, host));
     })
     .get("/:project_id/test-sessions/:session_id/log", idParams("project_id", "session_id"), async (c) => {
       const { project_id, session_id } = c.req.valid("param");
       const follow = followParam(c);
       const host = await hostOf(project_id, session_id);
-      ofProject(project_id, await host.client.getTestSession(session_id), session_id);
+      await ofProject(project_id, await host.client.getTestSession(session_id), session_id, host);
       const upstream = await host.client.testSessionLog(session_id, follow, c.req.raw.signal);
       if (!upstream?.body) throw testSessionNotFound(session_id);
       return logResponse(upstream.body, c.req.raw.signal);

@@ -627,6 +627,27 @@ describe("[Test]", () => {
     await waitFor(() => expect(within(column).getByRole("status")).toHaveTextContent("Stopped"));
   });
 
+  it("says when a session started from an older cache, the newest not on its sandbox yet", async () => {
+    const { column } = await startTestSession();
+    const prepared = { source: "golden" as const, size_bytes: 8_700_000_000, seconds: 1.2, golden_build_id: "bld_1" };
+    updateTestSession({
+      status: "running",
+      prepared: { ...prepared, golden_unusable: null },
+      cache: { build_id: "bld_1", commit_sha: "abc1234ffee", newest: false, merges_behind: 2 },
+    });
+    await waitFor(() =>
+      expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent(
+        "Docker data prepared from cache in 1.2 s (8.7 GB) · cache from abc1234, 2 merges behind",
+      ),
+    );
+    updateTestSession({ cache: { build_id: "bld_1", commit_sha: "abc1234ffee", newest: true, merges_behind: 0 } });
+    await waitFor(() =>
+      expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent(
+        /^Docker data prepared from cache in 1.2 s \(8.7 GB\)$/,
+      ),
+    );
+  });
+
   it("shows the Docker engine the session's script has once its daemon is up", async () => {
     const { column } = await startTestSession();
     updateTestSession({

@@ -263,6 +263,9 @@ export const handlers = [
       error: null,
       // Known once its daemon is up, after the Docker data is prepared (`updateTestSession`).
       docker_engine: null,
+      sandbox: "default",
+      // Known once prepared from a cache (`updateTestSession`).
+      cache: null,
     };
     testSessions.set(session.session_id, session);
     testSessionScript.set(session.session_id, script);

@@ -18,10 +18,14 @@ import { isActive, type TestSession, useTestSession } from "../api/get-test-sess
 import { useStopTestSession } from "../api/stop-test-session.ts";
 import { streamTestSessionLog } from "../api/stream-test-session-log.ts";
 
-/** "Docker data prepared from cache in 1.2 s (8.7 GB)", or what is happening instead. */
+/**
+ * "Docker data prepared from cache in 1.2 s (8.7 GB)", with how far behind the cache was when the
+ * session's sandbox did not have the newest yet; or what is happening instead.
+ */
 function describePreparation(session: TestSession): string {
   if (session.prepared?.source === "golden") {
-    return `Docker data prepared from cache in ${session.prepared.seconds} s (${formatSize(session.prepared.size_bytes)})`;
+    const prepared = `Docker data prepared from cache in ${session.prepared.seconds} s (${formatSize(session.prepared.size_bytes)})`;
+    return session.cache && !session.cache.newest ? `${prepared} · ${describeOlderCache(session.cache)}` : prepared;
   }
   if (session.prepared?.golden_unusable) return `Cache not used: ${session.prepared.golden_unusable}. Started empty`;
   if (session.prepared?.source === "empty") return "No cache: started empty";
@@ -29,6 +33,13 @@ function describePreparation(session: TestSession): string {
     return `Preparing Docker data from cache… ${formatSize(session.copied_bytes)} of ${formatSize(session.total_bytes)}`;
   }
   return "Preparing the Docker directory…";
+}
+
+/** "cache from abc1234, 2 merges behind": an older generation, the newest not on this sandbox yet. */
+function describeOlderCache(cache: NonNullable<TestSession["cache"]>): string {
+  const from = cache.commit_sha ? `cache from ${cache.commit_sha.slice(0, 7)}` : "an older cache";
+  const behind = cache.merges_behind;
+  return behind > 0 ? `${from}, ${behind} merge${behind === 1 ? "" : "s"} behind` : `${from}, not the newest`;
 }
 
 /**
