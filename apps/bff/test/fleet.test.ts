@@ -327,14 +327,16 @@ describe("replication over two hosts", () => {
       expect(started.status).toBe(202);
       const session = await started.json();
       expect(session.sandbox).toBe(drained === "default" ? "sbx-2" : "default");
+      // The older generation was a merge's build, two merges ago.
+      await live.sql.query("UPDATE builds SET commit_sha = 'abc1234def', merges = 1 WHERE id = $1", [buildId]);
+      await live.sql.query("UPDATE projects SET main_merges = 3 WHERE id = $1", [project.id]);
       behind.testSessions.prepare(session.session_id, { seconds: 0.4 });
-      const read = await live.request("GET", `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`);
-      expect((await read.json()).cache).toEqual({
-        build_id: buildId,
-        commit_sha: null,
-        newest: false,
-        merges_behind: 0,
-      });
+      const url = `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`;
+      const older = { build_id: buildId, commit_sha: "abc1234def", newest: false, merges_behind: 2 };
+      expect((await (await live.request("GET", url)).json()).cache).toEqual(older);
+      // Said as it stood when the session started, whatever merges come after.
+      await live.sql.query("UPDATE projects SET main_merges = 9 WHERE id = $1", [project.id]);
+      expect((await (await live.request("GET", url)).json()).cache).toEqual(older);
     } finally {
       await live.services.sandboxHosts.setState(drained, "active");
       await live.services.fleet.reload();

@@ -24,6 +24,8 @@ export interface FleetWatcher {
 export const noHostDetail =
   "No sandbox host is registered: set SANDBOX_URL, or add one with `npm run admin -- sandbox add`.";
 
+export const allDrainingDetail = "Every sandbox host is draining: new builds and sessions wait for an active one.";
+
 export class Fleet {
   private readonly registry: SandboxHosts;
   private readonly sql: SqlClient;
@@ -146,10 +148,12 @@ export class Fleet {
   private summarise(): void {
     const hosts = this.all();
     const down = hosts.filter((host) => !host.health.status().reachable);
+    const active = hosts.filter((host) => host.state === "active");
     if (hosts.length === 0) this.overall.unreachable(noHostDetail);
-    // Builds and sessions go to the hosts that can be reached: one host down is the fleet view's
-    // to show (docker-cache/project-sandboxes.ts), not a reason to stop everything.
-    else if (down.length < hosts.length) this.overall.reachable();
+    else if (active.length === 0) this.overall.unreachable(allDrainingDetail);
+    // Builds and sessions go to the active hosts that can be reached: one host down is the fleet
+    // view's to show (docker-cache/project-sandboxes.ts), not a reason to stop everything.
+    else if (active.some((host) => host.health.status().reachable)) this.overall.reachable();
     else {
       // Said to every user (and to /readyz): no address of a host, only its label.
       const detail = (host: FleetHost) => withoutAddresses(host.health.status().detail ?? "no answer");

@@ -72,6 +72,40 @@ export class Placements {
     return rows[0] ? rows[0].host_id : undefined;
   }
 
+  /** The cache the session started from, as recorded when it was first seen prepared. */
+  async sessionCache(
+    sessionId: string,
+  ): Promise<{ build_id: string; commit_sha: string | null; newest: boolean; merges_behind: number } | null> {
+    const rows = await this.sql.query<{
+      cache_build_id: string | null;
+      cache_commit_sha: string | null;
+      cache_newest: boolean | null;
+      cache_merges_behind: number | null;
+    }>("SELECT cache_build_id, cache_commit_sha, cache_newest, cache_merges_behind FROM test_sessions WHERE id = $1", [
+      sessionId,
+    ]);
+    const row = rows[0];
+    if (!row?.cache_build_id) return null;
+    return {
+      build_id: row.cache_build_id,
+      commit_sha: row.cache_commit_sha,
+      newest: row.cache_newest === true,
+      merges_behind: Number(row.cache_merges_behind ?? 0),
+    };
+  }
+
+  /** Records the cache the session started from, once: later answers say how it stood then. */
+  async recordSessionCache(
+    sessionId: string,
+    cache: { build_id: string; commit_sha: string | null; newest: boolean; merges_behind: number },
+  ): Promise<void> {
+    await this.sql.query(
+      `UPDATE test_sessions SET cache_build_id = $2, cache_commit_sha = $3, cache_newest = $4, cache_merges_behind = $5
+        WHERE id = $1 AND cache_build_id IS NULL`,
+      [sessionId, cache.build_id, cache.commit_sha, cache.newest, cache.merges_behind],
+    );
+  }
+
   /** Builds sent before there was a fleet ran on SANDBOX_URL's host: they are recorded there. */
   async adoptUnplacedBuilds(hostId: string): Promise<void> {
     await this.sql.query("UPDATE builds SET host_id = $1 WHERE host_id IS NULL AND dispatched_at IS NOT NULL", [

@@ -40,7 +40,12 @@ export function testSessionRoutes({ store, fleet, placements, goldens, replicati
   ): Promise<Schemas["TestSession"]> => {
     if (!run || run.project_id !== projectId) throw testSessionNotFound(sessionId);
     const buildId = run.prepared?.source === "golden" ? run.prepared.golden_build_id : null;
-    const cache = buildId ? { build_id: buildId, ...(await goldens.generation(projectId, buildId)) } : null;
+    if (!buildId) return asTestSession(run, host, null);
+    // As it stood when the session was first seen prepared, not as it stands after later merges.
+    const known = await placements.sessionCache(sessionId);
+    if (known?.build_id === buildId) return asTestSession(run, host, known);
+    const cache = { build_id: buildId, ...(await goldens.generation(projectId, buildId)) };
+    await placements.recordSessionCache(sessionId, cache);
     return asTestSession(run, host, cache);
   };
   /** The host the project's session runs on; sessions of no record ran on SANDBOX_URL's host, before the fleet. */

@@ -60,7 +60,12 @@ CREATE TABLE test_sessions (
   id text PRIMARY KEY,
   project_id text NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
   host_id text NOT NULL,
-  started_at timestamptz NOT NULL DEFAULT now()
+  started_at timestamptz NOT NULL DEFAULT now(),
+  -- The generation of the cache it started from, as it stood then: set once it is prepared.
+  cache_build_id text,
+  cache_commit_sha text,
+  cache_newest boolean,
+  cache_merges_behind integer
 );
 `);
 }

@@ -232,9 +232,9 @@ describe("the status row", () => {
       { label: "sbx-2", state: "active", reachable: true, golden },
       {
         label: "sbx-3",
-        state: "draining",
+        state: "active",
         reachable: false,
-        golden: { ...golden, build_id: "bld_1", commit_sha: "0ff1ce5", merges_behind: 2, newest: false },
+        golden,
       },
       {
         label: "sbx-4",
@@ -254,6 +254,8 @@ describe("the status row", () => {
         reachable: true,
         golden: { ...golden, build_id: "bld_1", commit_sha: "0ff1ce5", merges_behind: 2, newest: false },
       },
+      // Holds the newest, but takes no new sessions: not counted.
+      { label: "sbx-7", state: "draining", reachable: true, golden },
     ]);
     renderApp("/projects/shop/settings");
     await waitFor(() =>
@@ -267,10 +269,11 @@ describe("the status row", () => {
         .getByRole("rowheader", { name: new RegExp(`^${label}`) })
         .closest("tr") as HTMLElement;
     expect(row("sbx-1")).toHaveTextContent("sbx-1abc12348.7 GBReady—");
-    expect(row("sbx-3")).toHaveTextContent("sbx-3 (draining)0ff1ce58.7 GBCannot be reached—");
+    expect(row("sbx-3")).toHaveTextContent("sbx-3abc12348.7 GBCannot be reached—");
+    expect(row("sbx-7")).toHaveTextContent("sbx-7 (draining)abc12348.7 GBReady—");
     expect(row("sbx-4")).toHaveTextContent("Replicating, 62%");
     expect(row("sbx-5")).toHaveTextContent("Replication failed; tried again laterNo room for the golden");
-    expect(row("sbx-6")).toHaveTextContent("sbx-60ff1ce58.7 GBReady, 2 merges behind—");
+    expect(row("sbx-6")).toHaveTextContent("sbx-60ff1ce58.7 GBReady, an older cache (2 merges behind main)—");
   });
 
   it("shows a single sandbox's cache as the status row alone", async () => {
@@ -637,7 +640,7 @@ describe("[Test]", () => {
     });
     await waitFor(() =>
       expect(within(column).getByTestId("test-session-preparation")).toHaveTextContent(
-        "Docker data prepared from cache in 1.2 s (8.7 GB) · cache from abc1234, 2 merges behind",
+        "Docker data prepared from cache in 1.2 s (8.7 GB) · cache from abc1234, 2 merges behind main",
       ),
     );
     updateTestSession({ cache: { build_id: "bld_1", commit_sha: "abc1234ffee", newest: true, merges_behind: 0 } });

@@ -12,18 +12,19 @@ import { formatSize } from "../../../lib/format.ts";
 
 const percent = (progress: number) => `${Math.floor(progress * 100)}%`;
 
-/** "Ready on 3 of 4 sandboxes", and what is on its way or cannot be reached. */
+/**
+ * "Ready on 3 of 4 sandboxes": of the active hosts (draining ones take no new sessions), those that
+ * can be reached and hold the newest cache; then what is on its way, and what cannot be reached.
+ */
 export function fleetSummary(sandboxes: ProjectSandbox[]): { ready: string; more: string[] } {
-  // A host that cannot be reached serves no session now, whatever it holds.
-  const ready = sandboxes.filter(
-    (each) => each.reachable && each.golden?.state === "ready" && each.golden.newest,
-  ).length;
+  const active = sandboxes.filter((each) => each.state === "active");
+  const ready = active.filter((each) => each.reachable && each.golden?.state === "ready" && each.golden.newest).length;
   const replicating = sandboxes
-    .filter((each) => each.golden?.state === "replicating")
+    .filter((each) => each.reachable && each.golden?.state === "replicating")
     .map((each) => `${each.label}, ${percent(each.golden?.progress ?? 0)}`);
   const unreachable = sandboxes.filter((each) => !each.reachable).map((each) => each.label);
   return {
-    ready: `Ready on ${ready} of ${sandboxes.length} sandboxes`,
+    ready: `Ready on ${ready} of ${active.length} sandboxes`,
     more: [
       ...(replicating.length > 0 ? [`replicating to ${replicating.join(" and ")}`] : []),
       ...(unreachable.length > 0 ? [`${unreachable.join(", ")} cannot be reached`] : []),
@@ -39,7 +40,9 @@ function standing(sandbox: ProjectSandbox): string {
   if (golden.state === "failed") return "Replication failed; tried again later";
   if (golden.newest) return "Ready";
   const behind = golden.merges_behind;
-  return behind > 0 ? `Ready, ${behind} merge${behind === 1 ? "" : "s"} behind` : "Ready, an older cache";
+  return behind > 0
+    ? `Ready, an older cache (${behind} merge${behind === 1 ? "" : "s"} behind main)`
+    : "Ready, an older cache";
 }
 
 export function CacheSandboxes({ sandboxes }: { sandboxes: ProjectSandbox[] }) {

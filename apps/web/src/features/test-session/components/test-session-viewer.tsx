@@ -35,11 +35,11 @@ function describePreparation(session: TestSession): string {
   return "Preparing the Docker directory…";
 }
 
-/** "cache from abc1234, 2 merges behind": an older generation, the newest not on this sandbox yet. */
+/** "cache from abc1234, 2 merges behind main": an older generation, the newest not on this sandbox yet. */
 function describeOlderCache(cache: NonNullable<TestSession["cache"]>): string {
   const from = cache.commit_sha ? `cache from ${cache.commit_sha.slice(0, 7)}` : "an older cache";
   const behind = cache.merges_behind;
-  return behind > 0 ? `${from}, ${behind} merge${behind === 1 ? "" : "s"} behind` : `${from}, not the newest`;
+  return behind > 0 ? `${from}, ${behind} merge${behind === 1 ? "" : "s"} behind main` : `${from}, not the newest`;
 }
 
 /**
