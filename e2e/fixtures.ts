@@ -3,7 +3,14 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { type Browser, test as base, expect, type Locator, type Page } from "@playwright/test";
+import {
+  type Browser,
+  test as base,
+  expect,
+  type Locator,
+  type Page,
+  type PlaywrightWorkerArgs,
+} from "@playwright/test";
 import { MockSandboxControl } from "../packages/mock-sandbox/src/control-client.ts";
 import type { Build } from "../packages/mock-sandbox/src/mock-sandbox.ts";
 import { ports } from "./ports.ts";
@@ -118,6 +125,30 @@ export async function pageAs(browser: Browser, baseURL: string, user: E2eUser | 
   const page = await context.newPage();
   if (user) await logIn(page, baseURL, user);
   return page;
+}
+
+/**
+ * A new project of the owner's on the BFF at `baseURL` (one of its own, not the suite's main one),
+ * its settings open in a browser of its own.
+ */
+export async function settingsOfNewProject(
+  browser: Browser,
+  playwright: PlaywrightWorkerArgs["playwright"],
+  baseURL: string,
+): Promise<SettingsPage> {
+  const api = await playwright.request.newContext({
+    baseURL,
+    extraHTTPHeaders: { authorization: `Bearer ${apiToken(baseURL, "owner")}` },
+  });
+  const created = await api.post("/api/v1/projects", {
+    data: { name: "Shop", repository_url: "https://git.example/shop.git", startup_script: "docker compose build\n" },
+  });
+  expect(created.status()).toBe(201);
+  const projectId = (await created.json()).id as string;
+  await api.dispose();
+  const settingsPage = new SettingsPage(await pageAs(browser, baseURL, "owner"), projectId);
+  await settingsPage.open();
+  return settingsPage;
 }
 
 type NewProject = { startupScript?: string; name?: string };

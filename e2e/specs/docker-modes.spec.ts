@@ -3,35 +3,16 @@
 // ran under it), projects not isolated (a sandbox service that is not root), and a sandbox that
 // refuses builds (a build asked for fails at once, in the sandbox's words). Photographed and
 // checked by axe in each.
-import type { Browser, PlaywrightWorkerArgs } from "@playwright/test";
 import { MockSandboxControl } from "../../packages/mock-sandbox/src/control-client.ts";
 import { type DockerAvailability, mockDockerAvailability } from "../../packages/mock-sandbox/src/mock-sandbox.ts";
-import { expect, pageAs, SettingsPage, snapshot, test } from "../fixtures.ts";
+import { expect, settingsOfNewProject, snapshot, test } from "../fixtures.ts";
 import { ports } from "../ports.ts";
-import { apiToken } from "../users.ts";
 
 // The tests take turns with the one sandbox they restart.
 test.describe.configure({ mode: "serial" });
 
 const baseURL = `http://127.0.0.1:${ports.modesBff}`;
 const sandbox = new MockSandboxControl(`http://127.0.0.1:${ports.modesSandbox}`);
-
-/** A new project of the owner's on this BFF, its settings open in a browser of its own. */
-async function settingsOfNewProject(browser: Browser, playwright: PlaywrightWorkerArgs["playwright"]) {
-  const api = await playwright.request.newContext({
-    baseURL,
-    extraHTTPHeaders: { authorization: `Bearer ${apiToken(baseURL, "owner")}` },
-  });
-  const created = await api.post("/api/v1/projects", {
-    data: { name: "Shop", repository_url: "https://git.example/shop.git", startup_script: "docker compose build\n" },
-  });
-  expect(created.status()).toBe(201);
-  const projectId = (await created.json()).id as string;
-  await api.dispose();
-  const settingsPage = new SettingsPage(await pageAs(browser, baseURL, "owner"), projectId);
-  await settingsPage.open();
-  return settingsPage;
-}
 
 /** Restarts the sandbox with its runs getting `docker`: a rootless daemon, projects isolated, unless told. */
 async function restartSandboxWith(docker: Partial<DockerAvailability>): Promise<void> {
@@ -47,7 +28,7 @@ test("under a root daemon the operator allows, the page warns, and each build sa
   playwright,
 }) => {
   await restartSandboxWith({ rootless: false, projects_isolated: false });
-  const settingsPage = await settingsOfNewProject(browser, playwright);
+  const settingsPage = await settingsOfNewProject(browser, playwright, baseURL);
   const { page } = settingsPage;
   await expect(page.getByRole("note")).toHaveText(
     "Builds on this sandbox use a root Docker daemon, which the operator allows: a startup script can take over the sandbox host.",
@@ -68,7 +49,7 @@ test("on a sandbox service that is not root, the page says projects are not isol
   playwright,
 }) => {
   await restartSandboxWith({ projects_isolated: false });
-  const settingsPage = await settingsOfNewProject(browser, playwright);
+  const settingsPage = await settingsOfNewProject(browser, playwright, baseURL);
   await expect(settingsPage.page.getByRole("note")).toHaveText(
     "Projects are not isolated from each other on this sandbox: startup scripts run as the sandbox service's own user.",
   );
@@ -90,7 +71,7 @@ test("a sandbox that refuses builds says why, and a build asked for fails at onc
     projects_isolated: true,
     refuses_runs: true,
   });
-  const settingsPage = await settingsOfNewProject(browser, playwright);
+  const settingsPage = await settingsOfNewProject(browser, playwright, baseURL);
   const { page } = settingsPage;
   await expect(page.getByRole("note")).toHaveText(`This sandbox refuses builds: ${why}.`);
   await settingsPage.toggle.click();

@@ -2,31 +2,13 @@
 // as an operator would) and a BFF of their own: a build runs on one, the other fetches the golden
 // with progress, and a sandbox that drops off the network is shown as such, not hidden.
 // Photographed and checked by axe in each state.
-import type { Browser, PlaywrightWorkerArgs } from "@playwright/test";
 import { MockSandboxControl } from "../../packages/mock-sandbox/src/control-client.ts";
-import { expect, pageAs, SettingsPage, snapshot, test } from "../fixtures.ts";
+import { expect, settingsOfNewProject, snapshot, test } from "../fixtures.ts";
 import { ports } from "../ports.ts";
-import { apiToken } from "../users.ts";
 
 const baseURL = `http://127.0.0.1:${ports.fleetBff}`;
 const sbx1 = new MockSandboxControl(`http://127.0.0.1:${ports.fleetSandbox1}`);
 const sbx2 = new MockSandboxControl(`http://127.0.0.1:${ports.fleetSandbox2}`);
-
-async function settingsOfNewProject(browser: Browser, playwright: PlaywrightWorkerArgs["playwright"]) {
-  const api = await playwright.request.newContext({
-    baseURL,
-    extraHTTPHeaders: { authorization: `Bearer ${apiToken(baseURL, "owner")}` },
-  });
-  const created = await api.post("/api/v1/projects", {
-    data: { name: "Shop", repository_url: "https://git.example/shop.git", startup_script: "docker compose build\n" },
-  });
-  expect(created.status()).toBe(201);
-  const projectId = (await created.json()).id as string;
-  await api.dispose();
-  const settingsPage = new SettingsPage(await pageAs(browser, baseURL, "owner"), projectId);
-  await settingsPage.open();
-  return settingsPage;
-}
 
 test.afterAll(async () => {
   await sbx2.setOnline(true);
@@ -36,7 +18,7 @@ test("a build on one sandbox is replicated to the other, with progress; an unrea
   browser,
   playwright,
 }) => {
-  const settingsPage = await settingsOfNewProject(browser, playwright);
+  const settingsPage = await settingsOfNewProject(browser, playwright, baseURL);
   const { page, projectId } = settingsPage;
   await settingsPage.turnOn();
   // The build's toast is dismissed, so the photographs show the fleet rather than it.
