@@ -8,5 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 for version in ${LTS_VERSIONS:-24 26}; do
   echo "== The unit and integration suites on Node.js ${version}"
-  CRASH_ITERATIONS=10 DAEMON_CRASH_KILLS=3 RESTART_ITERATIONS=6 npx -y -p "node@${version}" node node_modules/vitest/vitest.mjs run
+  node_binary="$(npx -y -p "node@${version}" node -e 'process.stdout.write(process.execPath)')"
+  # First on the PATH as well, as under npx: anything that runs `node` by name gets this one.
+  PATH="$(dirname "$node_binary"):$PATH" CRASH_ITERATIONS=10 DAEMON_CRASH_KILLS=3 RESTART_ITERATIONS=6 \
+    NODE="$node_binary" bash scripts/unit-tests.sh
 done

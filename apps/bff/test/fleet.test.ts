@@ -247,6 +247,28 @@ describe("placement over two hosts", () => {
     expect(first.getGolden(project.id).exists).toBe(false);
     expect(second.getGolden(project.id).exists).toBe(false);
   });
+
+  it("refuses a cache deletion whole while a build runs: nothing deleted on any host, nothing owed", async () => {
+    const project = await bff.newProject({ name: "Busy", startup_script: script });
+    const built = await build(project.id);
+    await finish(built.id, built.on);
+    (built.on === "first" ? second : first).setGolden(project.id, 1000);
+    await build(project.id);
+    const refused = await bff.request("DELETE", `/api/v1/projects/${project.id}/docker-cache`);
+    expect(refused.status).toBe(409);
+    expect(first.getGolden(project.id).exists).toBe(true);
+    expect(second.getGolden(project.id).exists).toBe(true);
+    const { goldens, fleet } = bff.services;
+    const recorded = async () => (await goldens.ofProject(project.id)).map((g) => g.host_id);
+    const before = await recorded();
+    expect(before).not.toEqual([]);
+    for (const host of fleet.all()) expect(await goldens.owedSince(host.id, project.id)).toBeNull();
+    // A build that takes the project between a check and the deletion is the same refusal: the
+    // project's record refuses to be cleared, inside the deletion's transaction.
+    expect(await goldens.deleteEverywhere(project.id, async () => null)).toBeNull();
+    expect(await recorded()).toEqual(before);
+    for (const host of fleet.all()) expect(await goldens.owedSince(host.id, project.id)).toBeNull();
+  });
 });
 
 describe("replication over two hosts", () => {

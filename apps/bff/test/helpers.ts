@@ -1,10 +1,12 @@
 // The BFF as tests use it: the real app, store and orchestration, with the sandbox played by
 // the typed MSW mock sandbox.
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { components } from "@prewarm/api-types/bff";
 import { createSandboxHandlers } from "@prewarm/mock-sandbox/handlers";
 import { MockSandbox } from "@prewarm/mock-sandbox/model";
 import type { MetricsAccess } from "@prewarm/service-kit/env";
+import { entries, freePort, startService } from "@prewarm/test-kit/processes";
 import { setupServer } from "msw/node";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, inject } from "vitest";
@@ -201,4 +203,12 @@ export function onlyHost(bff: TestBff): FleetHost {
   const [host, ...others] = bff.services.fleet.all();
   if (!host || others.length > 0) throw new Error(`the fleet has ${others.length + (host ? 1 : 0)} hosts, not one`);
   return host;
+}
+
+/** A BFF process of its own on a free port, answering once healthy: `env` on top of no web bundle. */
+export async function startBffProcess(env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const process = await startService(entries.bff, { PORT: String(port), WEB_DIST: "", ...env }, `${url}/api/v1/health`);
+  return { url, process };
 }

@@ -5,9 +5,9 @@ import type { ChildProcess } from "node:child_process";
 import type { Server } from "node:http";
 import { createMockSandboxServer } from "@prewarm/mock-sandbox/serve";
 import { EventStreamClient } from "@prewarm/test-kit/event-stream";
-import { entries, freePort, kill9, startService } from "@prewarm/test-kit/processes";
+import { freePort, kill9 } from "@prewarm/test-kit/processes";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freshDatabase, script, seedUser, type TestUser } from "./helpers.ts";
+import { freshDatabase, script, seedUser, startBffProcess, type TestUser } from "./helpers.ts";
 
 const adminUrl = inject("postgresAdminUrl");
 
@@ -28,20 +28,9 @@ describe.skipIf(!adminUrl)("two BFF processes on one PostgreSQL server", () => {
       },
     });
     for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const process = await startService(
-        entries.bff,
-        {
-          PORT: String(port),
-          DATABASE_URL: database.url,
-          SANDBOX_URL: mock.baseUrl,
-          WEB_DIST: "",
-          RECONCILE_INTERVAL_MS: "500",
-        },
-        `${url}/api/v1/health`,
+      bffs.push(
+        await startBffProcess({ DATABASE_URL: database.url, SANDBOX_URL: mock.baseUrl, RECONCILE_INTERVAL_MS: "500" }),
       );
-      bffs.push({ url, process });
     }
   }, 60_000);
 

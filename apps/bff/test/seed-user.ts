@@ -11,11 +11,16 @@ export interface TestUser {
 }
 
 /** Makes a user with an API token in the store of a BFF that is not running yet (or on a shared server). */
-export async function seedUser(target: { dataDir?: string; databaseUrl?: string }, name = "owner"): Promise<TestUser> {
+export async function seedUser(
+  target: { dataDir?: string; databaseUrl?: string },
+  name = "owner",
+  options: { operator?: boolean } = {},
+): Promise<TestUser> {
   const sql = await openDatabase({ databaseUrl: target.databaseUrl ?? null, dataDir: target.dataDir ?? "" });
   try {
     const auth = new AuthStore(sql);
     const user = (await auth.userByName(name)) ?? (await auth.createUser(name, null));
+    if (options.operator) await auth.setOperator(user.id, true);
     return { ...user, token: await auth.createApiToken(user.id, "test") };
   } finally {
     await sql.close();

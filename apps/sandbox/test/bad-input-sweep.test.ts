@@ -13,11 +13,11 @@ import { serve } from "@hono/node-server";
 import { loadContract } from "@prewarm/api-types/contract";
 import { MAX_BODY_BYTES } from "@prewarm/service-kit/request-body";
 import { type ContractRequest, hostileRequests, sampleRequests } from "@prewarm/test-kit/contract-sweep";
+import { treeManifest } from "@prewarm/test-kit/tree-manifest";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEnv } from "../src/env.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
-import { treeManifest } from "./support/tree-manifest.ts";
 
 const token = randomBytes(32).toString("base64url");
 const contract = loadContract("sandbox").document;

@@ -2,10 +2,10 @@ import { execFileSync } from "node:child_process";
 import { chown, link, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setXattr, treeManifest } from "@prewarm/test-kit/tree-manifest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CopyProgress, copyTree } from "../src/fs/copy-tree.ts";
 import { createDockerTree } from "./support/docker-tree.ts";
-import { setXattr, treeManifest } from "./support/tree-manifest.ts";
 
 const isRoot = process.getuid?.() === 0;
 let work: string;

@@ -7,12 +7,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { entries, freePort, kill9, seededRandom, startService } from "@prewarm/test-kit/processes";
+import { treeManifest } from "@prewarm/test-kit/tree-manifest";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DockerDaemons, type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
 import { mountsUnder, processesUnder } from "../src/docker/run-leftovers.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
 import { daemonOfProject, testRunUser } from "./support/run-users.ts";
-import { treeManifest } from "./support/tree-manifest.ts";
 
 let engine: DockerEngine | null = null;
 let noEngine = "";

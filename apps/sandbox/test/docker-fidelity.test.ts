@@ -8,6 +8,7 @@
 // golden on another host, streamed over HTTP as a zstd-compressed tar and checked there.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
+import { treeManifest } from "@prewarm/test-kit/tree-manifest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
 import { planCopy } from "../src/fs/copy-plan.ts";
@@ -16,7 +17,6 @@ import type { TestSandbox } from "./helpers.ts";
 import { buildScript, dockerfile } from "./support/fidelity-build.ts";
 import { daemonOfProject } from "./support/run-users.ts";
 import { replicate, type ServedSandbox, servedSandbox } from "./support/served-sandbox.ts";
-import { treeManifest } from "./support/tree-manifest.ts";
 
 /** What a daemon on `dockerDir` sees: image IDs, a container's view of the files, the volume, the stopped container. */
 function observe(sandbox: TestSandbox, engine: DockerEngine, dockerDir: string, runId: string) {

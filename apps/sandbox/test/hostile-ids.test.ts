@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { loadContract } from "@prewarm/api-types/contract";
+import { treeManifest } from "@prewarm/test-kit/tree-manifest";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
-import { treeManifest } from "./support/tree-manifest.ts";
 
 const traversals = [
   "..",

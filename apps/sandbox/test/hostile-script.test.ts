@@ -10,11 +10,11 @@ import type { AddressInfo } from "node:net";
 import { networkInterfaces } from "node:os";
 import path from "node:path";
 import { serve } from "@hono/node-server";
+import { treeManifest } from "@prewarm/test-kit/tree-manifest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DockerEngine, findEngine } from "../src/docker/docker-daemon.ts";
 import { createTestSandbox, type TestSandbox } from "./helpers.ts";
 import { testRunUser } from "./support/run-users.ts";
-import { treeManifest } from "./support/tree-manifest.ts";
 
 const token = "hostile-test-token-0123456789abcdefghijklmnopq";
 const hostMarkerName = `prewarm-host-marker-${process.pid}`;

@@ -10,6 +10,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort, kill9, startService } from "@prewarm/test-kit/processes";
+import { treeManifest } from "@prewarm/test-kit/tree-manifest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureRunUser } from "../src/builds/run-user.ts";
 import { DockerDaemons, findEngine } from "../src/docker/docker-daemon.ts";
@@ -17,7 +18,6 @@ import type { Build } from "./helpers.ts";
 import { buildScript, dockerfile } from "./support/fidelity-build.ts";
 import { testRunUser } from "./support/run-users.ts";
 import { replicate, type ServedSandbox, servedSandbox, waitForReplication } from "./support/served-sandbox.ts";
-import { treeManifest } from "./support/tree-manifest.ts";
 
 const entry = path.join(import.meta.dirname, "support/unprivileged-sandbox.ts");
 // The developer: a user of the tests' range, with a subordinate range as `usermod --add-subuids` gives.

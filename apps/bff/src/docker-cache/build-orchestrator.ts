@@ -101,21 +101,20 @@ export class BuildOrchestrator {
   }
 
   /**
-   * Deletes the golden on every sandbox host and records that there is none. Each host owes the
-   * deletion (recorded first) until it has done it: a host that is down does it when it returns,
-   * before anything else of the project reaches it.
+   * Deletes the golden on every sandbox host and records that there is none. The project's record
+   * is cleared and each host's deletion recorded as owed in one transaction, refused whole while a
+   * build runs; then every host that can be reached deletes at once, and one that is down does it
+   * when it returns, before anything else of the project reaches it.
    */
   async deleteCache(projectId: string): Promise<Project> {
-    const project = await this.requireProject(projectId);
-    if (project.metadata.docker_cache_state.status === "building") {
+    const cleared = await this.deps.goldens.deleteEverywhere(projectId, (tx) =>
+      this.deps.transitions.clearCache(projectId, tx),
+    );
+    if (!cleared) {
+      await this.requireProject(projectId);
       throw new ProblemError(409, "build_running", "A build is running; stop it before deleting the cache");
     }
-    await this.deps.goldens.deleteEverywhere(projectId);
     await Promise.all(this.deps.fleet.all().map((host) => this.deps.replication.deleteOwed(host, projectId)));
-    const cleared = await this.deps.transitions.clearCache(projectId);
-    if (!cleared) {
-      throw new ProblemError(409, "build_running", "A build started meanwhile; stop it before deleting the cache");
-    }
     return cleared;
   }
 

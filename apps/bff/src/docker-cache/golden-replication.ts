@@ -69,7 +69,7 @@ export class GoldenReplication {
       { projectId: replication.project_id, sandbox: host.label },
       "deleting a golden promoted after its cache was deleted",
     );
-    await this.deps.goldens.deleteEverywhere(replication.project_id, host.id);
+    await this.deps.goldens.deleteOn(host.id, replication.project_id);
     await this.deleteOwed(host, replication.project_id);
   }
 

@@ -24,7 +24,7 @@ import {
   toProject,
 } from "./project-rows.ts";
 import type { ProjectStore } from "./project-store.ts";
-import type { SqlClient } from "./sql-client.ts";
+import type { SqlClient, SqlStatements } from "./sql-client.ts";
 
 export type TriggerResult =
   | { kind: "started"; project: Project; build: StoredBuild }
@@ -256,9 +256,12 @@ export class CacheTransitions {
     return rows[0] ? toProject(rows[0], this.defaults) : null;
   }
 
-  /** The `deleteCache` transition; null when the project is building or does not exist. */
-  async clearCache(projectId: string): Promise<Project | null> {
-    const rows = await this.sql.query<ProjectRow>(
+  /**
+   * The `deleteCache` transition; null when the project is building or does not exist. Run in
+   * `tx` by HostGoldens.deleteEverywhere, with the hosts' deletions it records.
+   */
+  async clearCache(projectId: string, tx: SqlStatements = this.sql): Promise<Project | null> {
+    const rows = await tx.query<ProjectRow>(
       `UPDATE projects p
           SET cache_status = 'none', cache_size_bytes = 0, cache_last_ready_at = NULL, cache_error = NULL,
               golden_commit = NULL, golden_merges = NULL, evicted_at = NULL,

@@ -4,7 +4,7 @@
 // deletion. Asking for a replication and deleting the cache take the project's row lock, so one
 // never slips between the other's read and write.
 import type { components } from "@prewarm/api-types/sandbox";
-import type { SqlClient } from "./sql-client.ts";
+import type { SqlClient, SqlStatements } from "./sql-client.ts";
 
 type Replication = components["schemas"]["Replication"];
 
@@ -185,22 +185,25 @@ export class HostGoldens {
   }
 
   /**
-   * The cache is deleted: no host holds it any more, and each registered host (or the one given)
-   * owes the deletion until it has done it.
+   * The cache is deleted, under the project's row lock and only if `clear` (the project's own
+   * record of its cache, cleared in the same transaction) agrees: no host holds the golden any
+   * more, and every registered host owes the deletion until it has done it. When `clear` answers
+   * null (a build runs), nothing is recorded.
    */
-  async deleteEverywhere(projectId: string, onlyHost?: string): Promise<void> {
+  async deleteEverywhere<T>(projectId: string, clear: (tx: SqlStatements) => Promise<T | null>): Promise<T | null> {
+    return this.sql.transaction(async (tx) => {
+      await tx.query("SELECT id FROM projects WHERE id = $1 FOR UPDATE", [projectId]);
+      const cleared = await clear(tx);
+      if (cleared !== null) await owe(tx, projectId, null);
+      return cleared;
+    });
+  }
+
+  /** The one host holds a golden of the project nobody wants any more: it owes its deletion. */
+  async deleteOn(hostId: string, projectId: string): Promise<void> {
     await this.sql.transaction(async (tx) => {
       await tx.query("SELECT id FROM projects WHERE id = $1 FOR UPDATE", [projectId]);
-      await tx.query("DELETE FROM host_goldens WHERE project_id = $1 AND ($2::text IS NULL OR host_id = $2)", [
-        projectId,
-        onlyHost ?? null,
-      ]);
-      await tx.query(
-        `INSERT INTO golden_deletions (host_id, project_id)
-         SELECT id, $1 FROM sandbox_hosts WHERE $2::text IS NULL OR id = $2
-         ON CONFLICT (host_id, project_id) DO UPDATE SET requested_at = now(), done_at = NULL`,
-        [projectId, onlyHost ?? null],
-      );
+      await owe(tx, projectId, hostId);
     });
   }
 
@@ -229,4 +232,18 @@ export class HostGoldens {
       [hostId, projectId, requestedAt],
     );
   }
+}
+
+/** Forgets the project's golden on every host (or the one given), each of which now owes its deletion. */
+async function owe(tx: SqlStatements, projectId: string, hostId: string | null): Promise<void> {
+  await tx.query("DELETE FROM host_goldens WHERE project_id = $1 AND ($2::text IS NULL OR host_id = $2)", [
+    projectId,
+    hostId,
+  ]);
+  await tx.query(
+    `INSERT INTO golden_deletions (host_id, project_id)
+     SELECT id, $1 FROM sandbox_hosts WHERE $2::text IS NULL OR id = $2
+     ON CONFLICT (host_id, project_id) DO UPDATE SET requested_at = now(), done_at = NULL`,
+    [projectId, hostId],
+  );
 }

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmod, link, mkdir, open, symlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { setXattr } from "./tree-manifest.ts";
+import { setXattr } from "@prewarm/test-kit/tree-manifest";
 
 export interface DockerTreeOptions {
   layers: number;
