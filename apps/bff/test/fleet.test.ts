@@ -176,6 +176,35 @@ describe("placement over two hosts", () => {
     );
   });
 
+  it("builds on a host it has heard from before one just added, and on the least busy of those with the newest cache", async () => {
+    const { fleet, goldens } = bff.services;
+    for (const host of fleet.all()) host.health.reachable();
+    // Just added, idle and first by label, but never heard from: it may never answer.
+    const added = await bff.request("POST", "/api/v1/operator/sandboxes", { label: "aaa-new", url: "http://new.test" });
+    expect(added.status).toBe(201);
+    await fleet.reload();
+    const busy = [await build((await bff.newProject({ name: "Busy 1", startup_script: script })).id)];
+    busy.push(await build((await bff.newProject({ name: "Busy 2", startup_script: script })).id));
+    expect(busy.map((b) => b.on).sort()).toEqual(["first", "second"]);
+    const fresh = await build((await bff.newProject({ name: "Fresh", startup_script: script })).id);
+    expect(["first", "second"]).toContain(fresh.on);
+
+    // Both known hosts hold the newest cache; the one running fewer builds gets the next.
+    const project = await bff.newProject({ name: "Warm", startup_script: script });
+    const built = await build(project.id);
+    await finish(built.id, built.on);
+    const other = built.on === "first" ? "second" : "first";
+    const hostOf = (on: "first" | "second") => fleet.byLabel(on === "first" ? "default" : "sbx-2");
+    await goldens.built(hostOf(other)?.id ?? "", project.id, built.id, 1000);
+    busy.push(await build((await bff.newProject({ name: "Busy 3", startup_script: script })).id));
+    const lighter = busy.filter((b) => b.on === "first").length < busy.filter((b) => b.on === "second").length;
+    const next = await build(project.id);
+    expect(next.on).toBe(lighter ? "first" : "second");
+
+    for (const each of [...busy, fresh, next]) await finish(each.id, each.on);
+    expect((await bff.request("DELETE", "/api/v1/operator/sandboxes/aaa-new")).status).toBe(204);
+  });
+
   it("leaves a build alone on a host this process cannot use, and reports it lost only once the host is removed", async () => {
     const project = await bff.newProject({ name: "Ghost", startup_script: script });
     const built = await build(project.id);
@@ -324,9 +353,16 @@ describe("replication over two hosts", () => {
     expect(byLabel[otherLabel]).toMatchObject({ golden: { state: "replicating", build_id: buildId, error: null } });
     expect(byLabel[otherLabel].golden.progress).toBeCloseTo(0.62);
     expect(JSON.stringify(seen)).not.toMatch(/http|token/);
+    // A catch-up looks at the projects some host still lacks, and only at those.
+    const { goldens, fleet } = live.services;
+    const otherHost = fleet.byLabel(otherLabel)?.id;
+    expect(await goldens.lagging()).toContain(project.id);
+    expect(await goldens.lagging(otherHost)).toContain(project.id);
+    expect(await goldens.lagging(fleet.byLabel(builderLabel)?.id)).not.toContain(project.id);
     other.replications.promote(project.id, 5000);
     await expect.poll(async () => (await row(project.id, other))?.state, { timeout: 10_000 }).toBe("ready");
     expect(other.getGolden(project.id)).toMatchObject({ exists: true, build_id: buildId });
+    expect(await goldens.lagging()).not.toContain(project.id);
   });
 
   it("starts a session from an older cache where the newest has not arrived, and says which", async () => {

@@ -35,7 +35,8 @@ export class GoldenReplication {
       .map((golden) => fleet.get(golden.host_id))
       .filter((host): host is FleetHost => host?.health.status().reachable === true);
     for (const host of fleet.all()) {
-      if (host.state !== "active" || !host.health.status().reachable) continue;
+      // A host not tried yet is asked once it connects (catchUp on its reconnect).
+      if (host.state !== "active" || !host.health.status().reachable || !host.health.tried()) continue;
       const source = sources.find((candidate) => candidate.id !== host.id);
       const here = held.find((golden) => golden.host_id === host.id);
       if (!source || !this.isDue(here, newest.build_id, host === due)) continue;
@@ -55,7 +56,7 @@ export class GoldenReplication {
       if (!each.health.status().reachable) continue;
       for (const projectId of await this.deps.goldens.deletionsOwed(each.id)) await this.deleteOwed(each, projectId);
     }
-    for (const projectId of await this.deps.goldens.projects()) await this.spread(projectId, host);
+    for (const projectId of await this.deps.goldens.lagging(host?.id)) await this.spread(projectId, host);
   }
 
   /** What a host says of a replication: its progress and end are recorded; a golden nobody wants any more is deleted. */

@@ -3,9 +3,10 @@
 // to that host and no other, so a build still reaches one sandbox exactly once, whose refusal of
 // a build ID twice makes sending it again safe. A host this process does not know (yet) is not
 // taken for a removed one: only a host gone from the database is.
-// The choice: an active host this process can reach that holds the project's golden, the newest
-// generation first, for an incremental build or a warm session; else the one with the fewest
-// running builds. Draining hosts get nothing new.
+// The choice: among the active hosts this process can reach, those that hold the project's
+// newest generation, else an older one (for an incremental build or a warm session), else all;
+// of those, one this process has heard from before one never tried (just added, it may never
+// answer), then the one with the fewest running builds. Draining hosts get nothing new.
 import type { Fleet, FleetHost } from "../sandbox/fleet.ts";
 import type { Placements } from "../store/placements.ts";
 import type { StoredBuild } from "../store/project-rows.ts";
@@ -43,14 +44,20 @@ async function choose(store: Placements, fleet: Fleet, projectId: string): Promi
           : `no active sandbox host can be reached (${fleet.status().detail ?? "no answer"})`;
     return { host: null, removed: false, why };
   }
-  const goldenAt = await store.goldenHosts(projectId);
-  const warm = goldenAt.map((id) => open.find((host) => host.id === id)).find((host) => host !== undefined);
-  if (warm) return { host: warm };
   const load = await store.runningBuildsByHost();
-  const sorted = [...open].sort(
-    (a, b) => (load.get(a.id) ?? 0) - (load.get(b.id) ?? 0) || a.label.localeCompare(b.label),
-  );
-  return { host: sorted[0] as FleetHost };
+  // Hosts heard from before one just added (it may never answer), then the least busy.
+  const best = (hosts: FleetHost[]) =>
+    [...hosts].sort(
+      (a, b) =>
+        Number(b.health.tried()) - Number(a.health.tried()) ||
+        (load.get(a.id) ?? 0) - (load.get(b.id) ?? 0) ||
+        a.label.localeCompare(b.label),
+    )[0];
+  for (const generation of await store.goldenHosts(projectId)) {
+    const warm = best(open.filter((host) => generation.includes(host.id)));
+    if (warm) return { host: warm };
+  }
+  return { host: best(open) as FleetHost };
 }
 
 /** The host of that ID: this process's, after reading the fleet again if need be. */

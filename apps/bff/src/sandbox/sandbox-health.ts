@@ -19,16 +19,25 @@ export class SandboxHealth {
     this.current = { reachable: true, since: now().toISOString(), detail: null, docker: null };
   }
 
+  private heard = false;
+
   status(): SandboxStatus {
     return this.current;
   }
 
+  /** Whether a connection has been tried yet: until then "reachable" is a hope, not news. */
+  tried(): boolean {
+    return this.heard;
+  }
+
   reachable(): void {
+    this.heard = true;
     if (!this.current.reachable)
       this.set({ ...this.current, reachable: true, since: this.now().toISOString(), detail: null });
   }
 
   unreachable(detail: string): void {
+    this.heard = true;
     if (this.current.reachable)
       this.set({ ...this.current, reachable: false, since: this.now().toISOString(), detail });
   }

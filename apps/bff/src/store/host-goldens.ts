@@ -93,10 +93,24 @@ export class HostGoldens {
     };
   }
 
-  /** Projects some host holds a golden of. */
-  async projects(): Promise<string[]> {
+  /**
+   * Projects whose newest golden some active host (or the one given) does not hold ready: the
+   * only ones a catch-up has anything to do for. One query, however many projects there are.
+   */
+  async lagging(hostId?: string): Promise<string[]> {
     const rows = await this.sql.query<{ project_id: string }>(
-      "SELECT DISTINCT project_id FROM host_goldens WHERE state = 'ready' ORDER BY project_id",
+      `WITH newest AS (
+         SELECT DISTINCT ON (project_id) project_id, build_id FROM host_goldens
+          WHERE state = 'ready' ORDER BY project_id, generation_at DESC
+       )
+       SELECT DISTINCT n.project_id FROM newest n
+         JOIN sandbox_hosts h ON h.state = 'active' AND ($1::text IS NULL OR h.id = $1)
+        WHERE NOT EXISTS (
+          SELECT 1 FROM host_goldens g
+           WHERE g.project_id = n.project_id AND g.host_id = h.id AND g.build_id = n.build_id AND g.state = 'ready'
+        )
+        ORDER BY n.project_id`,
+      [hostId ?? null],
     );
     return rows.map((row) => row.project_id);
   }

@@ -30,22 +30,29 @@ export class Placements {
   }
 
   /**
-   * The hosts that hold the project's golden, newest generation first; for a golden made before
-   * the fleet, the host of the project's last successful build.
+   * The hosts that hold the project's golden ready, as one list per generation, the newest first
+   * (before there were records of hosts' goldens: the host of the last successful build).
    */
-  async goldenHosts(projectId: string): Promise<string[]> {
-    const rows = await this.sql.query<{ host_id: string }>(
-      `SELECT host_id FROM host_goldens WHERE project_id = $1 AND state = 'ready'
-        ORDER BY generation_at DESC, updated_at DESC`,
+  async goldenHosts(projectId: string): Promise<string[][]> {
+    const rows = await this.sql.query<{ host_id: string; build_id: string }>(
+      `SELECT host_id, build_id FROM host_goldens WHERE project_id = $1 AND state = 'ready'
+        ORDER BY generation_at DESC, build_id, host_id`,
       [projectId],
     );
-    if (rows.length > 0) return rows.map((row) => row.host_id);
+    if (rows.length > 0) {
+      const generations: string[][] = [];
+      rows.forEach((row, i) => {
+        if (i === 0 || rows[i - 1]?.build_id !== row.build_id) generations.push([]);
+        generations.at(-1)?.push(row.host_id);
+      });
+      return generations;
+    }
     const built = await this.sql.query<{ host_id: string | null }>(
       `SELECT host_id FROM builds WHERE project_id = $1 AND status = 'succeeded'
         ORDER BY finished_at DESC NULLS LAST, started_at DESC LIMIT 1`,
       [projectId],
     );
-    return built[0]?.host_id ? [built[0].host_id] : [];
+    return built[0]?.host_id ? [[built[0].host_id]] : [];
   }
 
   async runningBuildsByHost(): Promise<Map<string, number>> {
