@@ -401,6 +401,36 @@ describe("replication over two hosts", () => {
     }
   });
 
+  it("takes stock of a host that returns: a golden whose cache was deleted meanwhile is deleted there, one that came unheard of is recorded", async () => {
+    const { goldens, fleet, sandboxHosts } = live.services;
+    const { project, buildId, other } = await builtOnOne("Away");
+    await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");
+    other.replications.promote(project.id, 5000);
+    await expect.poll(async () => (await row(project.id, other))?.state, { timeout: 10_000 }).toBe("ready");
+
+    // sbx-2 is removed with its golden on its disk; the cache is deleted; sbx-2 comes back as a new host.
+    expect(await sandboxHosts.remove("sbx-2")).toBe("removed");
+    await fleet.reload();
+    expect((await live.request("DELETE", `/api/v1/projects/${project.id}/docker-cache`)).status).toBe(200);
+    expect(first.getGolden(project.id).exists).toBe(false);
+    expect(second.getGolden(project.id).exists).toBe(true);
+    await sandboxHosts.add({ label: "sbx-2", url: secondUrl, token: "s".repeat(32) });
+    await fleet.reload();
+    await expect.poll(() => second.getGolden(project.id).exists, { timeout: 10_000 }).toBe(false);
+    expect(await row(project.id, second)).toBeUndefined();
+
+    // A golden no record knows of and no deletion came after: recorded as what the host holds.
+    const host = fleet.byLabel("sbx-2")?.id ?? "";
+    const unheard = await builtOnOne("Unheard");
+    await live.sql.query("DELETE FROM host_goldens WHERE project_id = $1 AND host_id = $2", [unheard.project.id, host]);
+    const golden = { project_id: unheard.project.id, build_id: unheard.buildId, size_bytes: 5000, built_at: null };
+    expect(await goldens.account(host, golden)).toBe("recorded");
+    expect(await row(unheard.project.id, second)).toMatchObject({ state: "ready", build_id: unheard.buildId });
+    expect(await goldens.account(host, golden)).toBe("known");
+    expect(await goldens.account(host, { ...golden, project_id: "prj_elsewhere" })).toBe("foreign");
+    expect(buildId).not.toBe(unheard.buildId);
+  });
+
   it("asks a host again after its replication failed, once it returns", async () => {
     const { project, other } = await builtOnOne("Retry");
     await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");

@@ -113,6 +113,7 @@ export function createSandboxHandlers(sandbox: MockSandbox, baseUrl: string) {
         return new HttpResponse(stream, { headers: { "content-type": "text/plain; charset=utf-8" } });
       }),
     ),
+    http.get("/v1/goldens", ({ response }) => guarded(sandbox, {}, () => response(200).json(sandbox.listGoldens()))),
     http.get("/v1/goldens/{project_id}", ({ params, response }) =>
       guarded(sandbox, params, () => response(200).json(sandbox.getGolden(params.project_id))),
     ),

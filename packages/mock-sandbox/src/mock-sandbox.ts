@@ -157,6 +157,13 @@ export class MockSandbox {
     return { ...found.build };
   }
 
+  /** Every golden this host holds, as `GET /v1/goldens` lists them. */
+  listGoldens(): components["schemas"]["GoldenList"] {
+    const goldens = [...this.goldens.values()];
+    const used = goldens.reduce((sum, golden) => sum + golden.size_bytes, 0);
+    return { goldens, used_bytes: used, quota_bytes: null, disk_free_bytes: 100 * 1024 ** 3 };
+  }
+
   getGolden(projectId: string): GoldenInfo {
     return (
       this.goldens.get(projectId) ?? {

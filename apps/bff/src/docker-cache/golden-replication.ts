@@ -49,13 +49,17 @@ export class GoldenReplication {
     }
   }
 
-  /** Does what the host owes and asks it for what it lacks; on every reconnect of the host, and periodically for all. */
+  /**
+   * Does what the host owes and asks it for what it lacks; on every reconnect of the host (which
+   * also takes stock of what it holds), and periodically for all.
+   */
   async catchUp(host?: FleetHost): Promise<void> {
     const hosts = host ? [host] : this.deps.fleet.all();
     for (const each of hosts) {
       if (!each.health.status().reachable) continue;
       for (const projectId of await this.deps.goldens.deletionsOwed(each.id)) await this.deleteOwed(each, projectId);
     }
+    if (host?.health.status().reachable) await this.takeStock(host);
     for (const projectId of await this.deps.goldens.lagging(host?.id)) await this.spread(projectId, host);
   }
 
@@ -92,6 +96,30 @@ export class GoldenReplication {
     }
     await this.deps.goldens.deletionDone(host.id, projectId, since);
     return true;
+  }
+
+  /**
+   * What the host holds, set against the records: a golden they do not know of is recorded, or
+   * deleted when its cache was deleted after it was made. A host removed while it owed a deletion
+   * and added again with its old disk, or a replication promoted while no BFF listened, end here.
+   */
+  private async takeStock(host: FleetHost): Promise<void> {
+    const { goldens, logger } = this.deps;
+    const held = await host.client.goldens().catch((error) => {
+      logger.warn({ sandbox: host.label, error: String(error) }, "could not list a host's goldens");
+      return [];
+    });
+    const recorded = await goldens.recordedOn(host.id);
+    for (const golden of held) {
+      if (!golden.exists || golden.build_id === null || recorded.has(golden.project_id)) continue;
+      const stock = await goldens.account(host.id, { ...golden, build_id: golden.build_id });
+      if (stock !== "owed") continue;
+      logger.info(
+        { projectId: golden.project_id, sandbox: host.label },
+        "deleting a golden whose cache was deleted while its host was away",
+      );
+      await this.deleteOwed(host, golden.project_id);
+    }
   }
 
   private isDue(

@@ -124,6 +124,13 @@ export class SandboxClient {
     if (!response.ok) throw refused("forget the build", response.status, error);
   }
 
+  /** Every golden the host holds. */
+  async goldens(): Promise<SandboxGolden[]> {
+    const { data, error, response } = await this.call(() => this.client.GET("/v1/goldens"));
+    if (data) return data.goldens;
+    throw refused("list the goldens", response.status, error);
+  }
+
   async getGolden(projectId: string): Promise<SandboxGolden> {
     const { data, error, response } = await this.call(() =>
       this.client.GET("/v1/goldens/{project_id}", { params: { path: { project_id: projectId } } }),

@@ -221,6 +221,58 @@ export class HostGoldens {
     });
   }
 
+  /** The projects the records say the host holds a golden of (ready, arriving or failed). */
+  async recordedOn(hostId: string): Promise<Set<string>> {
+    const rows = await this.sql.query<{ project_id: string }>(
+      "SELECT project_id FROM host_goldens WHERE host_id = $1",
+      [hostId],
+    );
+    return new Set(rows.map((row) => row.project_id));
+  }
+
+  /**
+   * A golden the host says it holds and the records do not know of, set against them under the
+   * project's row lock: `recorded` as ready (it arrived unheard of: a replication promoted while
+   * no BFF listened), or `owed` (the project's cache was deleted after this generation was made,
+   * on any host: the host now owes its deletion, as if it had been there). `foreign`: this
+   * database has no such project, and the golden is left alone.
+   */
+  async account(
+    hostId: string,
+    golden: { project_id: string; build_id: string; size_bytes: number; built_at: string | null },
+  ): Promise<"known" | "recorded" | "owed" | "foreign"> {
+    return this.sql.transaction(async (tx) => {
+      const project = await tx.query("SELECT id FROM projects WHERE id = $1 FOR UPDATE", [golden.project_id]);
+      if (project.length === 0) return "foreign";
+      const known = await tx.query("SELECT 1 FROM host_goldens WHERE host_id = $1 AND project_id = $2", [
+        hostId,
+        golden.project_id,
+      ]);
+      if (known.length > 0) return "known";
+      // When the generation was made: its build's start, or the host's word once the build is pruned.
+      const build = await tx.query<{ started_at: Date | string }>("SELECT started_at FROM builds WHERE id = $1", [
+        golden.build_id,
+      ]);
+      const made = build[0]
+        ? new Date(build[0].started_at).toISOString()
+        : (golden.built_at ?? new Date(0).toISOString());
+      const deleted = await tx.query(
+        "SELECT 1 FROM golden_deletions WHERE project_id = $1 AND requested_at > $2 LIMIT 1",
+        [golden.project_id, made],
+      );
+      if (deleted.length > 0) {
+        await owe(tx, golden.project_id, hostId);
+        return "owed";
+      }
+      await tx.query(
+        `INSERT INTO host_goldens (host_id, project_id, build_id, generation_at, state, progress, size_bytes)
+         VALUES ($1, $2, $3, $4, 'ready', 1, $5)`,
+        [hostId, golden.project_id, golden.build_id, made, golden.size_bytes],
+      );
+      return "recorded";
+    });
+  }
+
   /** When the deletion the host owes of the project's golden was asked for; null when it owes none. */
   async owedSince(hostId: string, projectId: string): Promise<string | null> {
     const rows = await this.sql.query<{ requested_at: Date | string }>(
