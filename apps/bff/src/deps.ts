@@ -1,12 +1,14 @@
+import type { components } from "@prewarm/api-types/bff";
 import type { AuthStore } from "./auth/auth-store.ts";
 import type { LoginThrottle } from "./auth/login-throttle.ts";
 import type { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import type { GoldenReplication } from "./docker-cache/golden-replication.ts";
 import type { Logger } from "./logger.ts";
-import type { ProjectEvents } from "./project-events.ts";
+import type { ProjectAnnouncements } from "./project-events.ts";
 import type { Fleet } from "./sandbox/fleet.ts";
 import type { HostGoldens } from "./store/host-goldens.ts";
 import type { Placements } from "./store/placements.ts";
+import type { Project } from "./store/project-rows.ts";
 import type { ProjectStore } from "./store/project-store.ts";
 import type { RunUsers } from "./store/run-users.ts";
 import type { SandboxHosts } from "./store/sandbox-hosts.ts";
@@ -17,7 +19,10 @@ export interface AppDeps {
   auth: AuthStore;
   loginThrottle: LoginThrottle;
   orchestrator: BuildOrchestrator;
-  events: ProjectEvents;
+  /** Each project as it changes, for its open event streams. */
+  events: ProjectAnnouncements<Project>;
+  /** Each project's cache on every sandbox host as it changes (a golden, the fleet, the project). */
+  sandboxViews: ProjectAnnouncements<components["schemas"]["ProjectSandboxList"]>;
   /** The sandbox hosts, each with its client and reachability. */
   fleet: Fleet;
   /** The fleet as the database keeps it, for operators. */

@@ -9,15 +9,17 @@ import type { AppDeps } from "./deps.ts";
 import { BuildMonitor } from "./docker-cache/build-monitor.ts";
 import { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import { GoldenReplication } from "./docker-cache/golden-replication.ts";
+import { projectSandboxes } from "./docker-cache/project-sandboxes.ts";
 import type { BffEnv } from "./env.ts";
 import type { Logger } from "./logger.ts";
 import { watchSandboxReachability } from "./metrics.ts";
-import { ProjectEvents } from "./project-events.ts";
+import { ProjectAnnouncements } from "./project-events.ts";
 import { Fleet } from "./sandbox/fleet.ts";
 import { CacheTransitions } from "./store/cache-transitions.ts";
-import { HostGoldens } from "./store/host-goldens.ts";
+import { goldensChannel, HostGoldens } from "./store/host-goldens.ts";
 import { migrate } from "./store/migrate.ts";
 import { Placements } from "./store/placements.ts";
+import { projectChannel } from "./store/project-rows.ts";
 import { ProjectStore } from "./store/project-store.ts";
 import { defaultRunUserRanges, RunUsers } from "./store/run-users.ts";
 import { SandboxHosts } from "./store/sandbox-hosts.ts";
@@ -33,6 +35,7 @@ export interface BffServices extends AppDeps {
 /** Registers SANDBOX_URL's host, reads the fleet, and starts listening and monitoring. */
 export async function startServices(services: BffServices, options: { monitor?: boolean } = {}): Promise<void> {
   await services.events.start();
+  await services.sandboxViews.start();
   await services.sandboxHosts.registerEnvironmentHost(services.environmentHost);
   await services.fleet.start();
   const hosts = services.fleet.all();
@@ -45,6 +48,7 @@ export async function stopServices(services: BffServices): Promise<void> {
   await services.monitor.stop();
   await services.fleet.stop();
   await services.events.stop();
+  await services.sandboxViews.stop();
 }
 
 /** The BFF's database, brought to this version's schema: the one place a database is opened. */
@@ -84,13 +88,19 @@ export function createServices(
   const box = new SecretBox(options.webhookSecretKey ?? randomBytes(32));
   const store = new ProjectStore(options.sql, defaults, box);
   const transitions = new CacheTransitions(options.sql, store, defaults);
-  const events = new ProjectEvents(store, options.sql);
+  const events = new ProjectAnnouncements(options.sql, [projectChannel], (id) => store.getProject(id));
   const { logger } = options;
   const sandboxHosts = new SandboxHosts(options.sql, box);
   const fleet = new Fleet({ registry: sandboxHosts, sql: options.sql, logger });
   const placements = new Placements(options.sql);
   const goldens = new HostGoldens(options.sql);
   const replication = new GoldenReplication({ fleet, goldens, logger });
+  // What a project's users see of its cache on the hosts changes with a host's golden, the
+  // project (how far behind main each generation is) and the fleet.
+  const sandboxViews = new ProjectAnnouncements(options.sql, [goldensChannel, projectChannel], (id) =>
+    projectSandboxes({ fleet, goldens }, id),
+  );
+  fleet.onChange(() => sandboxViews.refreshAll());
   const runUsers = new RunUsers(options.sql, options.runUsers ?? defaultRunUserRanges);
   const orchestrator = new BuildOrchestrator({
     store,
@@ -117,6 +127,7 @@ export function createServices(
     auth: new AuthStore(options.sql),
     loginThrottle: new LoginThrottle(options.sql),
     events,
+    sandboxViews,
     fleet,
     sandboxHosts,
     placements,

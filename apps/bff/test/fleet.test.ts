@@ -365,6 +365,46 @@ describe("replication over two hosts", () => {
     expect(await goldens.lagging()).not.toContain(project.id);
   });
 
+  it("tells an open page of each change of the project's cache on the hosts: progress, promotion, a host drained", async () => {
+    const { project, builder, other } = await builtOnOne("Watched");
+    await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");
+    const stream = await live.request("GET", `/api/v1/projects/${project.id}/events`);
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    /** The `sandboxes` events so far, each as the host list it carried. */
+    const told = () =>
+      [...text.matchAll(/event: sandboxes\ndata: (.*)\n/g)].map(
+        (m) =>
+          JSON.parse(m[1] ?? "{}").sandboxes as {
+            label: string;
+            state: string;
+            golden: { state: string; progress: number } | null;
+          }[],
+      );
+    const until = async (match: (list: ReturnType<typeof told>[number]) => boolean) => {
+      while (!told().some(match)) text += decoder.decode((await reader.read()).value, { stream: true });
+    };
+    const otherLabel = builder === first ? "sbx-2" : "default";
+    const on = (list: ReturnType<typeof told>[number]) => list.find((each) => each.label === otherLabel);
+    try {
+      await until((list) => on(list)?.golden?.state === "replicating");
+      other.replications.progress(project.id, 0.37, 5000);
+      await until((list) => on(list)?.golden?.progress === 0.37);
+      other.replications.promote(project.id, 5000);
+      await until((list) => on(list)?.golden?.state === "ready");
+      await live.services.sandboxHosts.setState(otherLabel, "draining");
+      await until((list) => on(list)?.state === "draining");
+      // Each event says something new.
+      const seen = told().map((list) => JSON.stringify(list));
+      expect(new Set(seen).size).toBe(seen.length);
+    } finally {
+      await reader.cancel();
+      await live.services.sandboxHosts.setState(otherLabel, "active");
+      await live.services.fleet.reload();
+    }
+  });
+
   it("starts a session from an older cache where the newest has not arrived, and says which", async () => {
     const { project, buildId, other } = await builtOnOne("Older");
     await expect.poll(() => other.replications.get(project.id)?.state, { timeout: 10_000 }).toBe("receiving");

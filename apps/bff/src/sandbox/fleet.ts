@@ -34,6 +34,7 @@ export class Fleet {
   /** Tokens and URLs as last read, to know when a host's client must be made again. */
   private readonly reach = new Map<string, string>();
   private readonly watchers = new Set<FleetWatcher>();
+  private readonly changeListeners = new Set<() => void>();
   /** The fleet's reachability as one: reachable while any host is. */
   private readonly overall = new SandboxHealth();
   private reading: Promise<void> | null = null;
@@ -83,6 +84,12 @@ export class Fleet {
     this.watchers.add(watcher);
     for (const host of this.hosts.values()) watcher.added(host);
     return () => this.watchers.delete(watcher);
+  }
+
+  /** Hears every change of the fleet as users see it: a host added, removed, drained, reached or lost. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   /** Reads the fleet again; a change announced while reading reads it once more after. */
@@ -163,6 +170,7 @@ export class Fleet {
     }
     const docker = hosts.map((host) => host.health.status().docker).find((known) => known !== null);
     if (docker) this.overall.docker(docker);
+    for (const listener of this.changeListeners) listener();
   }
 }
 

@@ -6,6 +6,13 @@
 import type { components } from "@prewarm/api-types/sandbox";
 import type { SqlClient, SqlStatements } from "./sql-client.ts";
 
+/**
+ * Every change of a host's golden NOTIFYs this channel with the project's ID (`announce`, in the
+ * changing statement itself), so the page's per-host view is pushed from any BFF process.
+ */
+export const goldensChannel = "prewarm_goldens";
+const announce = `pg_notify('${goldensChannel}', project_id) AS notified`;
+
 type Replication = components["schemas"]["Replication"];
 
 export interface HostGolden {
@@ -122,7 +129,8 @@ export class HostGoldens {
        SELECT $1, $2, $3, b.started_at, 'ready', 1, $4 FROM builds b WHERE b.id = $3
        ON CONFLICT (host_id, project_id) DO UPDATE
          SET build_id = $3, generation_at = excluded.generation_at, state = 'ready', progress = 1,
-             size_bytes = $4, error = NULL, updated_at = now()`,
+             size_bytes = $4, error = NULL, updated_at = now()
+       RETURNING ${announce}`,
       [hostId, projectId, buildId, sizeBytes],
     );
   }
@@ -145,7 +153,7 @@ export class HostGoldens {
                error = NULL, updated_at = now()
            WHERE host_goldens.generation_at < excluded.generation_at
               OR (host_goldens.build_id = $3 AND host_goldens.state <> 'ready')
-         RETURNING host_id`,
+         RETURNING host_id, ${announce}`,
         [hostId, projectId, buildId],
       );
       return rows.length === 1;
@@ -162,7 +170,7 @@ export class HostGoldens {
           : "replicating";
     const rows = await this.sql.query<Row>(
       `UPDATE host_goldens SET state = $4, progress = $5, size_bytes = $6, error = $7, updated_at = now()
-        WHERE host_id = $1 AND project_id = $2 AND build_id = $3 AND state <> 'ready' RETURNING *`,
+        WHERE host_id = $1 AND project_id = $2 AND build_id = $3 AND state <> 'ready' RETURNING *, ${announce}`,
       [
         hostId,
         replication.project_id,
@@ -188,14 +196,17 @@ export class HostGoldens {
   async failed(hostId: string, projectId: string, buildId: string, error: string): Promise<void> {
     await this.sql.query(
       `UPDATE host_goldens SET state = 'failed', error = $4, updated_at = now()
-        WHERE host_id = $1 AND project_id = $2 AND build_id = $3 AND state <> 'ready'`,
+        WHERE host_id = $1 AND project_id = $2 AND build_id = $3 AND state <> 'ready' RETURNING ${announce}`,
       [hostId, projectId, buildId, error.slice(0, 500)],
     );
   }
 
   /** The host no longer holds the project's golden (evicted). */
   async forget(hostId: string, projectId: string): Promise<void> {
-    await this.sql.query("DELETE FROM host_goldens WHERE host_id = $1 AND project_id = $2", [hostId, projectId]);
+    await this.sql.query(`DELETE FROM host_goldens WHERE host_id = $1 AND project_id = $2 RETURNING ${announce}`, [
+      hostId,
+      projectId,
+    ]);
   }
 
   /**
@@ -266,7 +277,7 @@ export class HostGoldens {
       }
       await tx.query(
         `INSERT INTO host_goldens (host_id, project_id, build_id, generation_at, state, progress, size_bytes)
-         VALUES ($1, $2, $3, $4, 'ready', 1, $5)`,
+         VALUES ($1, $2, $3, $4, 'ready', 1, $5) RETURNING ${announce}`,
         [hostId, golden.project_id, golden.build_id, made, golden.size_bytes],
       );
       return "recorded";
@@ -302,10 +313,10 @@ export class HostGoldens {
 
 /** Forgets the project's golden on every host (or the one given), each of which now owes its deletion. */
 async function owe(tx: SqlStatements, projectId: string, hostId: string | null): Promise<void> {
-  await tx.query("DELETE FROM host_goldens WHERE project_id = $1 AND ($2::text IS NULL OR host_id = $2)", [
-    projectId,
-    hostId,
-  ]);
+  await tx.query(
+    `DELETE FROM host_goldens WHERE project_id = $1 AND ($2::text IS NULL OR host_id = $2) RETURNING ${announce}`,
+    [projectId, hostId],
+  );
   await tx.query(
     `INSERT INTO golden_deletions (host_id, project_id)
      SELECT id, $1 FROM sandbox_hosts WHERE $2::text IS NULL OR id = $2

@@ -18,10 +18,7 @@ type StreamItem =
   | { kind: "sandbox"; status: SandboxStatus }
   | { kind: "sandboxes"; list: Schemas["ProjectSandboxList"] };
 
-/** How often an open stream looks for changes of the project's cache on the hosts. */
-const sandboxesEveryMs = 1000;
-
-export function projectRoutes({ store, orchestrator, events, fleet, goldens }: AppDeps) {
+export function projectRoutes({ store, orchestrator, events, sandboxViews, fleet, goldens }: AppDeps) {
   return new Hono()
     .get("/", async (c) => c.json({ projects: await store.listProjects(c.get("user").id) }))
     .post("/", jsonBody<Schemas["CreateProjectRequest"]>(contract, "createProject"), async (c) => {
@@ -91,39 +88,36 @@ export function projectRoutes({ store, orchestrator, events, fleet, goldens }: A
       const { project_id } = c.req.valid("param");
       const initial = await store.getProject(project_id);
       if (!initial) throw projectNotFound(project_id);
-      // The project's cache on the hosts as last told to this stream.
+      // The project's cache on the hosts as last told to this stream: told again only when changed.
       let told: string | null = null;
-      const sandboxesNow = async () => {
-        const list = await projectSandboxes({ fleet, goldens }, project_id);
-        told = JSON.stringify(list);
-        return list;
+      const changed = (list: Schemas["ProjectSandboxList"]) => {
+        const json = JSON.stringify(list);
+        const news = json !== told;
+        told = json;
+        return news;
       };
       return streamSubscription<StreamItem>(c, {
         subscribe: (push) => {
           const stopProject = events.subscribe(project_id, (project) => push({ kind: "project", project }));
           const stopSandbox = fleet.subscribe((status) => push({ kind: "sandbox", status }));
-          // Hosts' goldens change by their own events, in any BFF process: looked at, and told when changed.
-          const look = setInterval(() => {
-            void projectSandboxes({ fleet, goldens }, project_id).then(
-              (list) => {
-                const json = JSON.stringify(list);
-                if (json !== told) push({ kind: "sandboxes", list });
-                told = json;
-              },
-              () => undefined,
-            );
-          }, sandboxesEveryMs);
+          const stopSandboxes = sandboxViews.subscribe(project_id, (list) => {
+            if (changed(list)) push({ kind: "sandboxes", list });
+          });
           return () => {
-            clearInterval(look);
+            stopSandboxes();
             stopProject();
             stopSandbox();
           };
         },
-        backlog: async () => [
-          { kind: "project", project: (await store.getProject(project_id)) ?? initial },
-          { kind: "sandbox", status: fleet.status() },
-          { kind: "sandboxes", list: await sandboxesNow() },
-        ],
+        backlog: async () => {
+          const sandboxes = await projectSandboxes({ fleet, goldens }, project_id);
+          changed(sandboxes);
+          return [
+            { kind: "project", project: (await store.getProject(project_id)) ?? initial },
+            { kind: "sandbox", status: fleet.status() },
+            { kind: "sandboxes", list: sandboxes },
+          ];
+        },
         write: (stream, item) =>
           item.kind === "project"
             ? stream.writeSSE({ event: "project", data: JSON.stringify(item.project) })
