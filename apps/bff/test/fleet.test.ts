@@ -432,6 +432,32 @@ describe("replication over two hosts", () => {
       const url = `/api/v1/projects/${project.id}/test-sessions/${session.session_id}`;
       const older = { build_id: buildId, commit_sha: "abc1234def", newest: false, merges_behind: 2 };
       expect((await (await live.request("GET", url)).json()).cache).toEqual(older);
+      // The host fetching the newer cache still holds the older one: placement counts it warm,
+      // and the page says what its sessions start from meanwhile.
+      const { fleet, placements } = live.services;
+      const behindLabel = drained === "default" ? "sbx-2" : "default";
+      expect(await placements.goldenHosts(project.id)).toEqual([
+        [fleet.byLabel(drained)?.id],
+        [fleet.byLabel(behindLabel)?.id],
+      ]);
+      const view = async () =>
+        (
+          await (await live.request("GET", `/api/v1/projects/${project.id}/docker-cache/sandboxes`)).json()
+        ).sandboxes.find((each: { label: string }) => each.label === behindLabel).golden;
+      expect(await view()).toMatchObject({
+        state: "replicating",
+        build_id: newer,
+        held: { build_id: buildId, commit_sha: "abc1234def", merges_behind: 2, size_bytes: 5000 },
+      });
+      // Failed, it still holds it; promoted, the newer one replaces it.
+      behind.replications.fail(project.id, "The source could not be reached");
+      await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("failed");
+      expect((await view()).held).toMatchObject({ build_id: buildId });
+      behind.restart();
+      await expect.poll(() => behind.replications.get(project.id)?.state, { timeout: 20_000 }).toBe("receiving");
+      behind.replications.promote(project.id, 6000);
+      await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("ready");
+      expect(await view()).toMatchObject({ build_id: newer, held: null, size_bytes: 6000 });
       // Said as it stood when the session started, whatever merges come after.
       await live.sql.query("UPDATE projects SET main_merges = 9 WHERE id = $1", [project.id]);
       expect((await (await live.request("GET", url)).json()).cache).toEqual(older);

@@ -33,6 +33,12 @@ export async function projectSandboxes(
               size_bytes: golden.size_bytes,
               error: golden.error === null ? null : withoutHosts(golden.error, deps.fleet),
               updated_at: golden.updated_at,
+              held: golden.held && {
+                build_id: golden.held.build_id,
+                commit_sha: golden.held.commit_sha,
+                merges_behind: golden.held.merges_behind,
+                size_bytes: golden.held.size_bytes,
+              },
             }
           : null,
       };

@@ -30,24 +30,58 @@ export interface HostGolden {
   commit_sha: string | null;
   /** Merges to main since that build started. */
   merges_behind: number;
+  /**
+   * The older generation the host still holds while this one is on its way or failed to come:
+   * sessions there start from it meanwhile. Null when it holds no other.
+   */
+  held: HeldGeneration | null;
 }
 
-interface Row extends Omit<HostGolden, "size_bytes" | "updated_at" | "generation_at" | "commit_sha" | "merges_behind"> {
+export interface HeldGeneration {
+  build_id: string;
+  generation_at: string;
+  size_bytes: number;
+  commit_sha: string | null;
+  merges_behind: number;
+}
+
+interface Row
+  extends Omit<HostGolden, "size_bytes" | "updated_at" | "generation_at" | "commit_sha" | "merges_behind" | "held"> {
   size_bytes: string | number;
   updated_at: Date | string;
   generation_at: Date | string;
   commit_sha?: string | null;
   merges_behind?: string | number | null;
+  held_build_id: string | null;
+  held_generation_at: Date | string | null;
+  held_size_bytes: string | number | null;
+  held_commit_sha?: string | null;
+  held_merges_behind?: string | number | null;
 }
 
 function toHostGolden(row: Row): HostGolden {
   return {
-    ...row,
+    host_id: row.host_id,
+    project_id: row.project_id,
+    build_id: row.build_id,
+    state: row.state,
+    progress: Number(row.progress),
     size_bytes: Number(row.size_bytes),
+    error: row.error,
     updated_at: new Date(row.updated_at).toISOString(),
     generation_at: new Date(row.generation_at).toISOString(),
     commit_sha: row.commit_sha ?? null,
     merges_behind: Number(row.merges_behind ?? 0),
+    held:
+      row.held_build_id === null || row.held_generation_at === null
+        ? null
+        : {
+            build_id: row.held_build_id,
+            generation_at: new Date(row.held_generation_at).toISOString(),
+            size_bytes: Number(row.held_size_bytes ?? 0),
+            commit_sha: row.held_commit_sha ?? null,
+            merges_behind: Number(row.held_merges_behind ?? 0),
+          },
   };
 }
 
@@ -61,8 +95,10 @@ export class HostGoldens {
   /** The project's goldens on every host, newest generation first. */
   async ofProject(projectId: string): Promise<HostGolden[]> {
     const rows = await this.sql.query<Row>(
-      `SELECT g.*, b.commit_sha, GREATEST(p.main_merges - b.merges, 0) AS merges_behind
-         FROM host_goldens g JOIN projects p ON p.id = g.project_id LEFT JOIN builds b ON b.id = g.build_id
+      `SELECT g.*, b.commit_sha, GREATEST(p.main_merges - b.merges, 0) AS merges_behind,
+              hb.commit_sha AS held_commit_sha, GREATEST(p.main_merges - hb.merges, 0) AS held_merges_behind
+         FROM host_goldens g JOIN projects p ON p.id = g.project_id
+         LEFT JOIN builds b ON b.id = g.build_id LEFT JOIN builds hb ON hb.id = g.held_build_id
         WHERE g.project_id = $1 ORDER BY g.generation_at DESC, g.host_id`,
       [projectId],
     );
@@ -129,7 +165,8 @@ export class HostGoldens {
        SELECT $1, $2, $3, b.started_at, 'ready', 1, $4 FROM builds b WHERE b.id = $3
        ON CONFLICT (host_id, project_id) DO UPDATE
          SET build_id = $3, generation_at = excluded.generation_at, state = 'ready', progress = 1,
-             size_bytes = $4, error = NULL, updated_at = now()
+             size_bytes = $4, error = NULL, updated_at = now(),
+             held_build_id = NULL, held_generation_at = NULL, held_size_bytes = NULL
        RETURNING ${announce}`,
       [hostId, projectId, buildId, sizeBytes],
     );
@@ -150,7 +187,14 @@ export class HostGoldens {
           WHERE NOT EXISTS (SELECT 1 FROM golden_deletions WHERE host_id = $1 AND project_id = $2 AND done_at IS NULL)
          ON CONFLICT (host_id, project_id) DO UPDATE
            SET build_id = $3, generation_at = excluded.generation_at, state = 'replicating', progress = 0,
-               error = NULL, updated_at = now()
+               error = NULL, updated_at = now(),
+               -- What it held ready it still holds until the newer one is promoted there.
+               held_build_id = CASE WHEN host_goldens.state = 'ready' AND host_goldens.build_id <> $3
+                                    THEN host_goldens.build_id ELSE host_goldens.held_build_id END,
+               held_generation_at = CASE WHEN host_goldens.state = 'ready' AND host_goldens.build_id <> $3
+                                         THEN host_goldens.generation_at ELSE host_goldens.held_generation_at END,
+               held_size_bytes = CASE WHEN host_goldens.state = 'ready' AND host_goldens.build_id <> $3
+                                      THEN host_goldens.size_bytes ELSE host_goldens.held_size_bytes END
            WHERE host_goldens.generation_at < excluded.generation_at
               OR (host_goldens.build_id = $3 AND host_goldens.state <> 'ready')
          RETURNING host_id, ${announce}`,
@@ -169,7 +213,10 @@ export class HostGoldens {
           ? "failed"
           : "replicating";
     const rows = await this.sql.query<Row>(
-      `UPDATE host_goldens SET state = $4, progress = $5, size_bytes = $6, error = $7, updated_at = now()
+      `UPDATE host_goldens SET state = $4, progress = $5, size_bytes = $6, error = $7, updated_at = now(),
+              held_build_id = CASE WHEN $4 = 'ready' THEN NULL ELSE held_build_id END,
+              held_generation_at = CASE WHEN $4 = 'ready' THEN NULL ELSE held_generation_at END,
+              held_size_bytes = CASE WHEN $4 = 'ready' THEN NULL ELSE held_size_bytes END
         WHERE host_id = $1 AND project_id = $2 AND build_id = $3 AND state <> 'ready' RETURNING *, ${announce}`,
       [
         hostId,

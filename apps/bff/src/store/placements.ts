@@ -34,9 +34,14 @@ export class Placements {
    * (before there were records of hosts' goldens: the host of the last successful build).
    */
   async goldenHosts(projectId: string): Promise<string[][]> {
+    // A host fetching a newer generation still holds the one it had.
     const rows = await this.sql.query<{ host_id: string; build_id: string }>(
-      `SELECT host_id, build_id FROM host_goldens WHERE project_id = $1 AND state = 'ready'
-        ORDER BY generation_at DESC, build_id, host_id`,
+      `SELECT host_id, build_id FROM (
+         SELECT host_id, build_id, generation_at FROM host_goldens WHERE project_id = $1 AND state = 'ready'
+         UNION ALL
+         SELECT host_id, held_build_id, held_generation_at FROM host_goldens
+          WHERE project_id = $1 AND state <> 'ready' AND held_build_id IS NOT NULL
+       ) held ORDER BY generation_at DESC, build_id, host_id`,
       [projectId],
     );
     if (rows.length > 0) {

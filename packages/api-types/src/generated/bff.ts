@@ -696,6 +696,11 @@ export interface components {
         };
         ProjectSandboxGolden: {
             /**
+             * @description While a newer generation is on its way (or failed to come), the older one the host
+             *     still holds: sessions there start from it meanwhile. Null when it holds no other.
+             */
+            held: components["schemas"]["ProjectSandboxHeldGolden"] | null;
+            /**
              * @description `ready`: sessions there start from it; `replicating`: on its way; `failed`: it did not come (`error` says why; asked again later).
              * @enum {string}
              */
@@ -711,6 +716,13 @@ export interface components {
             size_bytes: number;
             error: string | null;
             updated_at: components["schemas"]["Timestamp"];
+        };
+        ProjectSandboxHeldGolden: {
+            build_id: components["schemas"]["Id"];
+            commit_sha: string | null;
+            /** @description Merges to main since this generation's build started. */
+            merges_behind: number;
+            size_bytes: number;
         };
         /**
          * @description `active` takes new builds and sessions; `draining` only finishes what it runs.

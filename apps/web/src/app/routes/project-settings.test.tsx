@@ -226,7 +226,9 @@ describe("the status row", () => {
       size_bytes: 8_700_000_000,
       error: null,
       updated_at: readyAt,
+      held: null,
     };
+    const older = { build_id: "bld_1", commit_sha: "0ff1ce5", merges_behind: 2, size_bytes: 8_000_000_000 };
     setProjectSandboxes("shop", [
       { label: "sbx-1", state: "active", reachable: true, golden },
       { label: "sbx-2", state: "active", reachable: true, golden },
@@ -240,13 +242,13 @@ describe("the status row", () => {
         label: "sbx-4",
         state: "active",
         reachable: true,
-        golden: { ...golden, state: "replicating", progress: 0.625 },
+        golden: { ...golden, state: "replicating", progress: 0.625, held: older },
       },
       {
         label: "sbx-5",
         state: "active",
         reachable: true,
-        golden: { ...golden, state: "failed", progress: 0.1, error: "No room for the golden" },
+        golden: { ...golden, state: "failed", progress: 0.1, error: "No room for the golden", held: null },
       },
       {
         label: "sbx-6",
@@ -271,7 +273,9 @@ describe("the status row", () => {
     expect(row("sbx-1")).toHaveTextContent("sbx-1abc12348.7 GBReady—");
     expect(row("sbx-3")).toHaveTextContent("sbx-3abc12348.7 GBCannot be reached—");
     expect(row("sbx-7")).toHaveTextContent("sbx-7 (draining)abc12348.7 GBReady—");
-    expect(row("sbx-4")).toHaveTextContent("Replicating, 62%");
+    expect(row("sbx-4")).toHaveTextContent(
+      "Replicating, 62%; sessions start from 0ff1ce5 (2 merges behind main) meanwhile",
+    );
     expect(row("sbx-5")).toHaveTextContent("Replication failed; tried again laterNo room for the golden");
     expect(row("sbx-6")).toHaveTextContent("sbx-60ff1ce58.7 GBReady, an older cache (2 merges behind main)—");
   });

@@ -1,6 +1,7 @@
 // The project's cache on each sandbox host, shown when there is more than one: which generation
-// each holds (its commit, and how far behind the newest), how a replication to it stands, why one failed, and hosts that cannot be reached,
-// shown as such rather than left out. Hosts are named by their labels only.
+// each holds (its commit, and how far behind main), how a replication to it stands and what its
+// sessions start from meanwhile, why one failed, and hosts that cannot be reached, shown as such
+// rather than left out. Hosts are named by their labels only.
 import Table from "@mui/material/Table";
 import TableBody from "@mui/material/TableBody";
 import TableCell from "@mui/material/TableCell";
@@ -32,17 +33,21 @@ export function fleetSummary(sandboxes: ProjectSandbox[]): { ready: string; more
   };
 }
 
+const mergesBehind = (behind: number) => (behind > 0 ? ` (${behind} merge${behind === 1 ? "" : "s"} behind main)` : "");
+
 function standing(sandbox: ProjectSandbox): string {
   if (!sandbox.reachable) return "Cannot be reached";
   const golden = sandbox.golden;
   if (!golden) return "No cache";
-  if (golden.state === "replicating") return `Replicating, ${percent(golden.progress)}`;
-  if (golden.state === "failed") return "Replication failed; tried again later";
+  // While a newer cache is on its way (or failed to come), sessions there start from the one it holds.
+  const held = golden.held
+    ? `sessions start from ${golden.held.commit_sha?.slice(0, 7) ?? "an older cache"}${mergesBehind(golden.held.merges_behind)}`
+    : null;
+  if (golden.state === "replicating")
+    return `Replicating, ${percent(golden.progress)}${held ? `; ${held} meanwhile` : ""}`;
+  if (golden.state === "failed") return `Replication failed; tried again later${held ? `. Meanwhile ${held}` : ""}`;
   if (golden.newest) return "Ready";
-  const behind = golden.merges_behind;
-  return behind > 0
-    ? `Ready, an older cache (${behind} merge${behind === 1 ? "" : "s"} behind main)`
-    : "Ready, an older cache";
+  return `Ready, an older cache${mergesBehind(golden.merges_behind)}`;
 }
 
 export function CacheSandboxes({ sandboxes }: { sandboxes: ProjectSandbox[] }) {
