@@ -1,6 +1,7 @@
 // The fleet on the page, against two mock sandboxes (sbx-1, SANDBOX_URL's, and sbx-2, registered
 // as an operator would) and a BFF of their own: a build runs on one, the other fetches the golden
-// with progress, and a sandbox that drops off the network is shown as such, not hidden.
+// with progress, a sandbox that drops off the network is shown as such, not hidden, and one
+// fetching a newer cache says what its sessions start from meanwhile.
 // Photographed and checked by axe in each state.
 import { MockSandboxControl } from "../../packages/mock-sandbox/src/control-client.ts";
 import { expect, settingsOfNewProject, snapshot, test } from "../fixtures.ts";
@@ -53,4 +54,24 @@ test("a build on one sandbox is replicated to the other, with progress; an unrea
   await snapshot(page, "35-fleet-sandbox-unreachable");
   await sbx2.setOnline(true);
   await expect(table.getByRole("row", { name: /^sbx-2/ })).toContainText("Ready", { timeout: 20_000 });
+
+  // A merge to main: the next build goes to sbx-1 (both hold the cache; the first by label), and
+  // while sbx-2 fetches it, its sessions start from the cache it holds, one merge behind.
+  const merged = await page.request.post(`${baseURL}/api/v1/projects/${projectId}/main-changed`, {
+    headers: { origin: baseURL },
+    data: { commit_sha: "abc1234def" },
+  });
+  expect(merged.status()).toBe(202);
+  const next = await sbx1.nextBuild(projectId, build.build_id);
+  expect(await sbx2.builds(projectId)).toEqual([]);
+  await sbx1.finishBuild(next.build_id, { sizeBytes: 950_000_000 });
+  await expect.poll(async () => (await sbx2.replication(projectId)).build_id).toBe(next.build_id);
+  await sbx2.replicationProgress(projectId, 0.3, 950_000_000);
+  await expect(table.getByRole("row", { name: /^sbx-2/ })).toContainText(
+    "Replicating, 30%; sessions start from an older cache (1 merge behind main) meanwhile",
+  );
+  await expect(settingsPage.status).toHaveText(
+    /^Ready on 1 of 2 sandboxes · 950 MB · Updated .* · replicating to sbx-2, 30%$/,
+  );
+  await snapshot(page, "36-fleet-replicating-newer");
 });
