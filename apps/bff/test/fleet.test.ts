@@ -277,6 +277,25 @@ describe("placement over two hosts", () => {
     expect(second.getGolden(project.id).exists).toBe(false);
   });
 
+  it("keeps the cache ready after a build stopped on a host that holds none, while another host holds it", async () => {
+    const project = await bff.newProject({ name: "Elsewhere", startup_script: script });
+    const built = await build(project.id);
+    await finish(built.id, built.on);
+    const holder = built.on === "first" ? "default" : "sbx-2";
+    await bff.services.sandboxHosts.setState(holder, "draining");
+    await bff.services.fleet.reload();
+    try {
+      const next = await build(project.id);
+      expect(next.on).not.toBe(built.on);
+      const stopped = await bff.request("POST", `/api/v1/projects/${project.id}/docker-cache/stop`);
+      expect(stopped.status).toBe(200);
+      expect((await stopped.json()).metadata.docker_cache_state).toMatchObject({ status: "ready", size_bytes: 1000 });
+    } finally {
+      await bff.services.sandboxHosts.setState(holder, "active");
+      await bff.services.fleet.reload();
+    }
+  });
+
   it("refuses a cache deletion whole while a build runs: nothing deleted on any host, nothing owed", async () => {
     const project = await bff.newProject({ name: "Busy", startup_script: script });
     const built = await build(project.id);

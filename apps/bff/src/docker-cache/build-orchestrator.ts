@@ -324,8 +324,17 @@ export class BuildOrchestrator {
     }
   }
 
-  /** What the golden really is, from the host of the stopped build; the store's belief when it cannot be asked. */
+  /**
+   * What the golden really is after a stop: the newest generation any host holds, as the fleet's
+   * records say (the stopped build's host may hold none while another does); without records,
+   * the build's host's word; the store's belief when it cannot be asked.
+   */
   private async goldenTruth(projectId: string, buildId: string): Promise<GoldenTruth> {
+    const newest = (await this.deps.goldens.ofProject(projectId)).find((golden) => golden.state === "ready");
+    if (newest) {
+      const state = (await this.requireProject(projectId)).metadata.docker_cache_state;
+      return { exists: true, size_bytes: newest.size_bytes, built_at: state.last_ready_at ?? newest.updated_at };
+    }
     try {
       const host = this.deps.fleet.get(await this.deps.placements.buildHost(buildId));
       if (!host) throw new Error("no host");
