@@ -4,25 +4,51 @@
 #   as processes) make this machine's users, run its Docker daemons and loop mounts, and so never
 #   run beside one another;
 # - everything else (the BFF in process, the page, the packages) runs beside them.
-# Each run's output is printed whole once both have ended; the exit status fails if either did.
-# NODE runs Vitest (and so every service the tests start) on another binary; arguments go to both.
+# The host's run prints as it goes; the other's output follows once it has ended. The exit status
+# fails if either run failed, or if a filter matched no test file in either.
+# Arguments (file filters, -t ...) go to both runs; with --project, one run does as asked.
+# NODE runs Vitest (and so every service the tests start) on another binary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 node="${NODE:-node}"
-logs="$(mktemp -d)"
-trap 'rm -rf "$logs"' EXIT
+vitest=("$node" node_modules/vitest/vitest.mjs run --maxWorkers=1)
 
-"$node" node_modules/vitest/vitest.mjs run --passWithNoTests --project 'sandbox*' "$@" >"$logs/host" 2>&1 &
-host=$!
-"$node" node_modules/vitest/vitest.mjs run --passWithNoTests --project '!sandbox*' "$@" >"$logs/rest" 2>&1 &
-rest=$!
-wait "$host"
+for arg in "$@"; do
+  case "$arg" in --project | --project=*) exec "${vitest[@]}" "$@" ;; esac
+done
+
+logs="$(mktemp -d)"
+pids=()
+stop() {
+  pkill -TERM -P $$ 2>/dev/null
+  wait
+  echo "== Stopped; everything else so far:"
+  cat "$logs/rest"
+  rm -rf "$logs"
+  exit 130
+}
+trap stop INT TERM
+
+# With a filter, one run may have nothing to run; both having nothing is a mistyped filter.
+lenient=()
+[ "$#" -gt 0 ] && lenient=(--passWithNoTests)
+"${vitest[@]}" "${lenient[@]}" --project 'sandbox*' "$@" 2>&1 | tee "$logs/host" &
+pids+=($!)
+"${vitest[@]}" "${lenient[@]}" --project '!sandbox*' "$@" >"$logs/rest" 2>&1 &
+pids+=($!)
+wait "${pids[0]}"
 host_status=$?
-wait "$rest"
+wait "${pids[1]}"
 rest_status=$?
 
-echo "== The host's tests (sandbox, and the BFF with sandbox processes): exit ${host_status}"
-cat "$logs/host"
-echo "== Everything else: exit ${rest_status}"
+echo "== Everything else (the BFF in process, the page, the packages): exit ${rest_status}"
 cat "$logs/rest"
-[ "$host_status" -eq 0 ] && [ "$rest_status" -eq 0 ]
+echo "== The host's tests (sandbox, and the BFF with sandbox processes): exit ${host_status}"
+status=0
+[ "$host_status" -eq 0 ] && [ "$rest_status" -eq 0 ] || status=1
+if [ "$#" -gt 0 ] && grep -q "No test files found" "$logs/host" && grep -q "No test files found" "$logs/rest"; then
+  echo "No test file matched: $*"
+  status=1
+fi
+rm -rf "$logs"
+exit "$status"

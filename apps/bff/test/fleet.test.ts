@@ -189,19 +189,21 @@ describe("placement over two hosts", () => {
     const fresh = await build((await bff.newProject({ name: "Fresh", startup_script: script })).id);
     expect(["first", "second"]).toContain(fresh.on);
 
-    // Both known hosts hold the newest cache; the one running fewer builds gets the next.
+    // Both known hosts hold the newest cache; the one running fewer builds gets the next, though
+    // the other comes first by label.
     const project = await bff.newProject({ name: "Warm", startup_script: script });
     const built = await build(project.id);
     await finish(built.id, built.on);
     const other = built.on === "first" ? "second" : "first";
     const hostOf = (on: "first" | "second") => fleet.byLabel(on === "first" ? "default" : "sbx-2");
     await goldens.built(hostOf(other)?.id ?? "", project.id, built.id, 1000);
-    busy.push(await build((await bff.newProject({ name: "Busy 3", startup_script: script })).id));
-    const lighter = busy.filter((b) => b.on === "first").length < busy.filter((b) => b.on === "second").length;
+    const running = [...busy, fresh];
+    for (const each of running.filter((b) => b.on === "second")) await finish(each.id, each.on);
+    expect(running.some((b) => b.on === "first")).toBe(true);
     const next = await build(project.id);
-    expect(next.on).toBe(lighter ? "first" : "second");
+    expect(next.on).toBe("second");
 
-    for (const each of [...busy, fresh, next]) await finish(each.id, each.on);
+    for (const each of [...running.filter((b) => b.on === "first"), next]) await finish(each.id, each.on);
     expect((await bff.request("DELETE", "/api/v1/operator/sandboxes/aaa-new")).status).toBe(204);
   });
 
@@ -294,6 +296,26 @@ describe("placement over two hosts", () => {
       await bff.services.sandboxHosts.setState(holder, "active");
       await bff.services.fleet.reload();
     }
+  });
+
+  it("records no golden of a build the cache was deleted after, and takes one host's clean-up for no deletion of the cache", async () => {
+    const { goldens, fleet } = bff.services;
+    const hostOf = (on: "first" | "second") => fleet.byLabel(on === "first" ? "default" : "sbx-2")?.id ?? "";
+    const project = await bff.newProject({ name: "Late", startup_script: script });
+    const built = await build(project.id);
+    await finish(built.id, built.on);
+    expect((await bff.request("DELETE", `/api/v1/projects/${project.id}/docker-cache`)).status).toBe(200);
+    // Its promotion heard of only now, after the deletion: not recorded anywhere.
+    await goldens.built(hostOf(built.on), project.id, built.id, 1000);
+    expect(await goldens.ofProject(project.id)).toEqual([]);
+
+    // A later build is. One host cleaning up a stray golden of the project deletes no other's.
+    const next = await build(project.id);
+    await finish(next.id, next.on);
+    await goldens.deleteOn(hostOf(next.on === "first" ? "second" : "first"), project.id);
+    await goldens.forget(hostOf(next.on), project.id);
+    const golden = { project_id: project.id, build_id: next.id, size_bytes: 1000, built_at: null };
+    expect(await goldens.account(hostOf(next.on), golden)).toBe("recorded");
   });
 
   it("refuses a cache deletion whole while a build runs: nothing deleted on any host, nothing owed", async () => {

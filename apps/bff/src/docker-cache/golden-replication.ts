@@ -110,9 +110,13 @@ export class GoldenReplication {
       return [];
     });
     const recorded = await goldens.recordedOn(host.id);
-    for (const golden of held) {
-      if (!golden.exists || golden.build_id === null || recorded.has(golden.project_id)) continue;
-      const stock = await goldens.account(host.id, { ...golden, build_id: golden.build_id });
+    for (const listed of held) {
+      // One its daemons cannot open is no cache to start from: left to the host to replace.
+      if (!listed.exists || listed.build_id === null || listed.unusable || recorded.has(listed.project_id)) continue;
+      // Asked again, as the list may be a moment old (an eviction since is heard of and forgotten).
+      const golden = await host.client.getGolden(listed.project_id).catch(() => null);
+      if (!golden?.exists || golden.build_id !== listed.build_id) continue;
+      const stock = await goldens.account(host.id, { ...golden, build_id: listed.build_id });
       if (stock !== "owed") continue;
       logger.info(
         { projectId: golden.project_id, sandbox: host.label },

@@ -264,7 +264,7 @@ export class CacheTransitions {
     const rows = await tx.query<ProjectRow>(
       `UPDATE projects p
           SET cache_status = 'none', cache_size_bytes = 0, cache_last_ready_at = NULL, cache_error = NULL,
-              golden_commit = NULL, golden_merges = NULL, evicted_at = NULL,
+              golden_commit = NULL, golden_merges = NULL, evicted_at = NULL, cache_deleted_at = now(),
               updated_at = now(), revision = p.revision + 1
         WHERE p.id = $1 AND p.cache_status IN (${sqlStatusList(transitions.deleteCache.from)})
        RETURNING p.*, ${notify}`,

@@ -162,7 +162,10 @@ export class HostGoldens {
   async built(hostId: string, projectId: string, buildId: string, sizeBytes: number): Promise<void> {
     await this.sql.query(
       `INSERT INTO host_goldens (host_id, project_id, build_id, generation_at, state, progress, size_bytes)
-       SELECT $1, $2, $3, b.started_at, 'ready', 1, $4 FROM builds b WHERE b.id = $3
+       SELECT $1, $2, $3, b.started_at, 'ready', 1, $4 FROM builds b JOIN projects p ON p.id = b.project_id
+        WHERE b.id = $3
+          -- A build the cache was deleted after (between its end and this record) is not recorded.
+          AND (p.cache_deleted_at IS NULL OR p.cache_deleted_at < b.started_at)
        ON CONFLICT (host_id, project_id) DO UPDATE
          SET build_id = $3, generation_at = excluded.generation_at, state = 'ready', progress = 1,
              size_bytes = $4, error = NULL, updated_at = now(),
@@ -291,8 +294,8 @@ export class HostGoldens {
   /**
    * A golden the host says it holds and the records do not know of, set against them under the
    * project's row lock: `recorded` as ready (it arrived unheard of: a replication promoted while
-   * no BFF listened), or `owed` (the project's cache was deleted after this generation was made,
-   * on any host: the host now owes its deletion, as if it had been there). `foreign`: this
+   * no BFF listened), or `owed` (the project's cache was deleted after this generation was made:
+   * the host now owes its deletion, as if it had been there when it was asked). `foreign`: this
    * database has no such project, and the golden is left alone.
    */
   async account(
@@ -300,8 +303,11 @@ export class HostGoldens {
     golden: { project_id: string; build_id: string; size_bytes: number; built_at: string | null },
   ): Promise<"known" | "recorded" | "owed" | "foreign"> {
     return this.sql.transaction(async (tx) => {
-      const project = await tx.query("SELECT id FROM projects WHERE id = $1 FOR UPDATE", [golden.project_id]);
-      if (project.length === 0) return "foreign";
+      const project = await tx.query<{ cache_deleted_at: Date | string | null }>(
+        "SELECT cache_deleted_at FROM projects WHERE id = $1 FOR UPDATE",
+        [golden.project_id],
+      );
+      if (!project[0]) return "foreign";
       const known = await tx.query("SELECT 1 FROM host_goldens WHERE host_id = $1 AND project_id = $2", [
         hostId,
         golden.project_id,
@@ -314,11 +320,8 @@ export class HostGoldens {
       const made = build[0]
         ? new Date(build[0].started_at).toISOString()
         : (golden.built_at ?? new Date(0).toISOString());
-      const deleted = await tx.query(
-        "SELECT 1 FROM golden_deletions WHERE project_id = $1 AND requested_at > $2 LIMIT 1",
-        [golden.project_id, made],
-      );
-      if (deleted.length > 0) {
+      const deletedAt = project[0].cache_deleted_at;
+      if (deletedAt !== null && new Date(deletedAt) > new Date(made)) {
         await owe(tx, golden.project_id, hostId);
         return "owed";
       }
@@ -360,6 +363,8 @@ export class HostGoldens {
 
 /** Forgets the project's golden on every host (or the one given), each of which now owes its deletion. */
 async function owe(tx: SqlStatements, projectId: string, hostId: string | null): Promise<void> {
+  // The hosts first, as removing a host locks its row before its goldens' rows: never the other way round.
+  await tx.query("SELECT id FROM sandbox_hosts WHERE $1::text IS NULL OR id = $1 FOR KEY SHARE", [hostId]);
   await tx.query(
     `DELETE FROM host_goldens WHERE project_id = $1 AND ($2::text IS NULL OR host_id = $2) RETURNING ${announce}`,
     [projectId, hostId],

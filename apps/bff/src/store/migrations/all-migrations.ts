@@ -6,7 +6,7 @@ import * as initial from "./0001-initial.ts";
 import * as projectRunUsers from "./0002-project-run-users.ts";
 import * as buildDockerRootless from "./0003-build-docker-rootless.ts";
 import * as sandboxFleet from "./0004-sandbox-fleet.ts";
-import * as hostGoldenHeld from "./0005-host-golden-held.ts";
+import * as fleetRecords from "./0005-fleet-records.ts";
 
 export interface Migration {
   /** Its file's name without `.ts`, as recorded in schema_migrations once it has run. */
@@ -19,5 +19,5 @@ export const allMigrations: readonly Migration[] = [
   { name: "0002-project-run-users", up: projectRunUsers.up },
   { name: "0003-build-docker-rootless", up: buildDockerRootless.up },
   { name: "0004-sandbox-fleet", up: sandboxFleet.up },
-  { name: "0005-host-golden-held", up: hostGoldenHeld.up },
+  { name: "0005-fleet-records", up: fleetRecords.up },
 ];
