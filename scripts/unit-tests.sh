@@ -20,7 +20,8 @@ done
 logs="$(mktemp -d)"
 pids=()
 stop() {
-  pkill -TERM -P $$ 2>/dev/null
+  # SIGINT: Vitest then ends its runs as on Ctrl-C, its global teardown (the PostgreSQL server) included.
+  pkill -INT -P $$ 2>/dev/null
   wait
   echo "== Stopped; everything else so far:"
   cat "$logs/rest"

@@ -46,14 +46,17 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     "-w",
     "start",
   ]);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: () => {
-      try {
-        run("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      run("pg_ctl", ["-D", dataDir, "-m", "immediate", "-w", "stop"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   };
+  // However the process ends (a run interrupted before its teardown included), the server goes too.
+  process.once("exit", stop);
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
 }
