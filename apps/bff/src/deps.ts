@@ -4,7 +4,7 @@ import type { LoginThrottle } from "./auth/login-throttle.ts";
 import type { BuildOrchestrator } from "./docker-cache/build-orchestrator.ts";
 import type { GoldenReplication } from "./docker-cache/golden-replication.ts";
 import type { Logger } from "./logger.ts";
-import type { ProjectAnnouncements } from "./project-events.ts";
+import type { ProjectAnnouncements } from "./project-announcements.ts";
 import type { Fleet } from "./sandbox/fleet.ts";
 import type { HostGoldens } from "./store/host-goldens.ts";
 import type { Placements } from "./store/placements.ts";

@@ -13,7 +13,7 @@ import { projectSandboxes } from "./docker-cache/project-sandboxes.ts";
 import type { BffEnv } from "./env.ts";
 import type { Logger } from "./logger.ts";
 import { watchSandboxReachability } from "./metrics.ts";
-import { ProjectAnnouncements } from "./project-events.ts";
+import { ProjectAnnouncements } from "./project-announcements.ts";
 import { Fleet } from "./sandbox/fleet.ts";
 import { CacheTransitions } from "./store/cache-transitions.ts";
 import { goldensChannel, HostGoldens } from "./store/host-goldens.ts";

@@ -39,7 +39,6 @@ export interface HostGolden {
 
 export interface HeldGeneration {
   build_id: string;
-  generation_at: string;
   size_bytes: number;
   commit_sha: string | null;
   merges_behind: number;
@@ -53,7 +52,6 @@ interface Row
   commit_sha?: string | null;
   merges_behind?: string | number | null;
   held_build_id: string | null;
-  held_generation_at: Date | string | null;
   held_size_bytes: string | number | null;
   held_commit_sha?: string | null;
   held_merges_behind?: string | number | null;
@@ -73,11 +71,10 @@ function toHostGolden(row: Row): HostGolden {
     commit_sha: row.commit_sha ?? null,
     merges_behind: Number(row.merges_behind ?? 0),
     held:
-      row.held_build_id === null || row.held_generation_at === null
+      row.held_build_id === null
         ? null
         : {
             build_id: row.held_build_id,
-            generation_at: new Date(row.held_generation_at).toISOString(),
             size_bytes: Number(row.held_size_bytes ?? 0),
             commit_sha: row.held_commit_sha ?? null,
             merges_behind: Number(row.held_merges_behind ?? 0),
