@@ -1,7 +1,7 @@
 // The fleet on the page, against two mock sandboxes (sbx-1, SANDBOX_URL's, and sbx-2, registered
 // as an operator would) and a BFF of their own: a build runs on one, the other fetches the golden
 // with progress, a sandbox that drops off the network is shown as such, not hidden, and one
-// fetching a newer cache says what its sessions start from meanwhile.
+// fetching a newer cache says what its sessions start from meanwhile, and why the fetch failed.
 // Photographed and checked by axe in each state.
 import { MockSandboxControl } from "../../packages/mock-sandbox/src/control-client.ts";
 import { expect, settingsOfNewProject, snapshot, test } from "../fixtures.ts";
@@ -74,4 +74,12 @@ test("a build on one sandbox is replicated to the other, with progress; an unrea
     /^Ready on 1 of 2 sandboxes · 950 MB · Updated .* · replicating to sbx-2, 30%$/,
   );
   await snapshot(page, "36-fleet-replicating-newer");
+
+  // The fetch fails: the reason is shown, and sessions there still start from the older cache.
+  await sbx2.failReplication(projectId, "No room for the golden on this sandbox (quota 1 GB)");
+  await expect(table.getByRole("row", { name: /^sbx-2/ })).toContainText(
+    "Replication failed; tried again later. Meanwhile sessions start from an older cache (1 merge behind main)No room for the golden on this sandbox (quota 1 GB)",
+  );
+  await expect(settingsPage.status).toHaveText(/^Ready on 1 of 2 sandboxes · 950 MB · Updated .*$/);
+  await snapshot(page, "37-fleet-replication-failed");
 });

@@ -133,6 +133,12 @@ export class MockSandboxControl {
     return (await res.json()) as Replication;
   }
 
+  /** Ends the project's replication to this sandbox as failed, with `error` as the reason. */
+  async failReplication(projectId: string, error: string): Promise<Replication> {
+    const res = await this.send("POST", `/__control/replications/${projectId}/fail`, { error });
+    return (await res.json()) as Replication;
+  }
+
   async setOnline(online: boolean): Promise<void> {
     await this.send("POST", "/__control/online", { online });
   }
